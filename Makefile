@@ -1,0 +1,49 @@
+# Dragonload. `make run` opens the app, `make test` runs every test,
+# `make bench` measures against the ideal. Each installs what it needs.
+
+GO        ?= go
+BIN       := bin/dragonload
+# Debian packages for Fyne's cgo build (DESIGN.md) and the GUI/e2e tests.
+BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev \
+              libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+TEST_PKGS  := xvfb xdotool dbus dbus-x11 x11-utils tmux iproute2 imagemagick
+BENCH_PKGS := aria2 gnuplot-nox
+FUZZTIME  ?= 5s
+
+.PHONY: all build run test unit fuzz e2e bench deps-build deps-test deps-bench install lint clean
+
+all: build
+
+build: deps-build
+	$(GO) build -o $(BIN) .
+
+run: build
+	./$(BIN) $(ARGS)
+
+test: deps-test lint
+	$(GO) build -o $(BIN) .
+	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Every decoder of untrusted bytes is fuzzed briefly on each test run.
+fuzz:
+	FUZZTIME=$(FUZZTIME) sh test/fuzz.sh
+
+bench: deps-bench build
+	$(GO) run ./test/bench -out test/bench
+
+deps-build:
+	@sh test/deps.sh $(BUILD_PKGS)
+
+deps-test: deps-build
+	@sh test/deps.sh $(TEST_PKGS)
+
+deps-bench: deps-test
+	@sh test/deps.sh $(BENCH_PKGS)
+
+clean:
+	rm -rf bin

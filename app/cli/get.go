@@ -1,0 +1,224 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"reflect"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/quicwire"
+)
+
+func runGet(args []string, env Env) int {
+	fs, c := newFlags("get", env)
+	eventsPath := fs.String("events", "", "")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(env, err)
+	}
+	if len(pos) != 1 {
+		return usageError(env, fmt.Errorf("get takes exactly one URL, .dragon file or dragon:// link, got %d arguments", len(pos)))
+	}
+	level := slog.LevelInfo
+	if env.IsTTY {
+		level = slog.LevelWarn // the progress display says it all
+	}
+	log, err := c.logger(env, level)
+	if err != nil {
+		return usageError(env, err)
+	}
+	cfg, err := c.config(log)
+	if err != nil {
+		return usageError(env, err)
+	}
+	l, err := core.ParseSource(pos[0])
+	if err != nil {
+		return fail(env, ExitUsage, err)
+	}
+	if cfg.OutDir == "" {
+		cfg.OutDir = "."
+	}
+	lend := false
+	cfg.Lending = &lend
+	if c.room != "" && roomWeak(c.room) {
+		log.Warn("the room code is short: anyone who records your traffic may guess it; prefer a generated code")
+	}
+
+	var evOut io.WriteCloser
+	if *eventsPath != "" {
+		f, err := os.Create(*eventsPath)
+		if err != nil {
+			return fail(env, ExitFailed, fmt.Errorf("cannot write events: %w", err))
+		}
+		evOut = f
+		defer f.Close()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	eng, err := core.New(cfg)
+	if err != nil {
+		return fail(env, ExitFailed, err)
+	}
+	defer eng.Close()
+	if eng.FirstRun() {
+		printJoinHint(env, eng)
+	}
+	events, cancel := eng.Subscribe()
+	defer cancel()
+	id, err := eng.AddLink(l, cfg.OutDir)
+	if err != nil {
+		return fail(env, ExitUsage, err)
+	}
+	var view display = &logDisplay{out: env.Stderr}
+	if env.IsTTY {
+		view = newBarDisplay(env.Stderr)
+	}
+	defer view.close()
+	for {
+		select {
+		case <-ctx.Done():
+			view.close()
+			fmt.Fprintln(env.Stderr, "dragonload: interrupted; run the same command again to resume where it stopped.")
+			return ExitInterrupted
+		case ev, ok := <-events:
+			if !ok {
+				return fail(env, ExitFailed, errors.New("the engine stopped unexpectedly"))
+			}
+			if evOut != nil {
+				writeEvent(evOut, ev)
+			}
+			switch ev := ev.(type) {
+			case core.DownloadProgress:
+				if ev.ID == id {
+					view.progress(ev)
+				}
+			case core.DownloadStateChanged:
+				if ev.ID != id {
+					continue
+				}
+				switch ev.State {
+				case core.StateDone:
+					view.close()
+					fmt.Fprintln(env.Stdout, ev.Path)
+					return ExitOK
+				case core.StateFailed:
+					view.close()
+					return fail(env, ExitFailed, ev.Err)
+				case core.StateCanceled:
+					view.close()
+					return fail(env, ExitFailed, errors.New("the download was canceled"))
+				default:
+					view.state(ev.State)
+				}
+			case core.Notice:
+				view.notice(ev)
+			case core.PeerReady:
+				log.Info("peer ready", "name", ev.Peer.Name, "addr", ev.Peer.Addr, "lending", ev.Peer.Lending)
+			case core.PeerLost:
+				log.Info("peer lost", "name", ev.Peer.Name, "addr", ev.Peer.Addr, "reason", ev.Reason)
+			}
+		}
+	}
+}
+
+func roomWeak(code string) bool { return quicwire.RoomCodeWeak(code) }
+
+// writeEvent appends one event as a JSON line: {"t":..., "type":..., fields}.
+func writeEvent(w io.Writer, ev core.Event) {
+	v := reflect.ValueOf(ev)
+	m := map[string]any{
+		"t":    time.Now().UTC().Format(time.RFC3339Nano),
+		"type": v.Type().Name(),
+	}
+	for i := 0; i < v.NumField(); i++ {
+		f, val := v.Type().Field(i), v.Field(i).Interface()
+		if err, ok := val.(error); ok {
+			val = err.Error()
+		}
+		m[f.Name] = val
+	}
+	line, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	w.Write(append(line, '\n'))
+}
+
+// display shows a download's progress: bars on a terminal, log lines
+// otherwise.
+type display interface {
+	progress(core.DownloadProgress)
+	state(core.State)
+	notice(core.Notice)
+	close()
+}
+
+// logDisplay prints a progress line every few seconds, for pipes and logs.
+type logDisplay struct {
+	out  io.Writer
+	last time.Time
+}
+
+const logEvery = 2 * time.Second
+
+func (d *logDisplay) progress(p core.DownloadProgress) {
+	if time.Since(d.last) < logEvery && (p.Size <= 0 || p.Done < p.Size) {
+		return
+	}
+	d.last = time.Now()
+	fmt.Fprintf(d.out, "%s: %s\n", p.Name, summary(p))
+}
+
+func (d *logDisplay) state(s core.State) { fmt.Fprintf(d.out, "%s\n", s) }
+func (d *logDisplay) notice(n core.Notice) {
+	fmt.Fprintf(d.out, "%s: %s\n", n.Level, n.Text)
+}
+func (d *logDisplay) close() {}
+
+// summary is one line: total, rate, ETA and each peer's share.
+func summary(p core.DownloadProgress) string {
+	var b strings.Builder
+	if p.Size > 0 {
+		fmt.Fprintf(&b, "%s of %s (%.1f%%)", bytesStr(p.Done), bytesStr(p.Size), 100*float64(p.Done)/float64(p.Size))
+	} else {
+		b.WriteString(bytesStr(p.Done))
+	}
+	fmt.Fprintf(&b, " at %s/s", bytesStr(int64(p.Rate)))
+	if p.ETA > 0 {
+		fmt.Fprintf(&b, ", %s left", p.ETA.Round(time.Second))
+	}
+	if len(p.Peers) > 0 && p.Done > 0 {
+		b.WriteString("; ")
+		for i, s := range p.Peers {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %.0f%%", s.Name, 100*float64(s.Bytes)/float64(max(p.Done, 1)))
+		}
+	}
+	return b.String()
+}
+
+// bytesStr formats a byte count with binary units.
+func bytesStr(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}

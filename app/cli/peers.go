@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dragonload/dragonload/core"
+)
+
+func runPeers(args []string, env Env) int {
+	fs, c := newFlags("peers", env)
+	wait := fs.Duration("wait", 3*time.Second, "")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(env, err)
+	}
+	if len(pos) > 0 {
+		return usageError(env, fmt.Errorf("peers takes no arguments, got %q", pos[0]))
+	}
+	if *wait < 0 || *wait > time.Hour {
+		return usageError(env, fmt.Errorf("--wait %v is out of range (0 to 1h)", *wait))
+	}
+	log, err := c.logger(env, slog.LevelWarn)
+	if err != nil {
+		return usageError(env, err)
+	}
+	cfg, err := c.config(log)
+	if err != nil {
+		return usageError(env, err)
+	}
+	lend := false
+	cfg.Lending = &lend
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	eng, err := core.New(cfg)
+	if err != nil {
+		return fail(env, ExitFailed, err)
+	}
+	defer eng.Close()
+	select {
+	case <-ctx.Done():
+		return ExitInterrupted
+	case <-time.After(*wait):
+	}
+	var ready []core.PeerInfo
+	for _, p := range eng.Peers() {
+		if p.Ready {
+			ready = append(ready, p)
+		}
+	}
+	if len(ready) == 0 {
+		fmt.Fprintf(env.Stderr, "No peers of this room found after %v. If multicast is blocked on this network (common on Wi-Fi), add a peer by address: --peer HOST:4700.\n", *wait)
+		return ExitOK
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tNODE\tADDRESS\tLENDING\tRTT\tFOUND BY")
+	for _, p := range ready {
+		lending := "no"
+		if p.Lending {
+			lending = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.ID[:8], p.Addr, lending, p.RTT.Round(100*time.Microsecond), p.Source)
+	}
+	tw.Flush()
+	return ExitOK
+}

@@ -1,0 +1,171 @@
+package core
+
+import (
+	"fmt"
+	"time"
+)
+
+// DownloadID names one download for the lifetime of the engine.
+type DownloadID string
+
+// State is where a download is in its life.
+type State int
+
+// The states of a download. Done, Failed and Canceled are final.
+const (
+	StateQueued State = iota
+	StateProbing
+	StateDownloading
+	StatePaused
+	StateVerifying
+	StateDone
+	StateFailed
+	StateCanceled
+)
+
+var stateNames = [...]string{"queued", "probing", "downloading", "paused", "verifying", "done", "failed", "canceled"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
+
+// Final reports whether nothing more will happen to a download in state s.
+func (s State) Final() bool { return s == StateDone || s == StateFailed || s == StateCanceled }
+
+// SelfPeer is the peer name used for chunks this node fetched itself.
+const SelfPeer = "self"
+
+// Event is anything the engine reports. The concrete types below are the
+// whole set; subscribers switch on them.
+type Event interface{ event() }
+
+// DownloadAdded reports a new download, before it is probed.
+type DownloadAdded struct {
+	ID     DownloadID
+	Source string // what the user gave: URL, link file path or dragon:// link
+	Name   string // best guess of the file name; final once probed
+	OutDir string
+}
+
+// DownloadStateChanged reports a state transition. Err is set for
+// StateFailed; Path is the final file for StateDone.
+type DownloadStateChanged struct {
+	ID    DownloadID
+	State State
+	Err   error
+	Path  string
+}
+
+// DownloadProgress is a periodic (about 10 per second at most) summary.
+type DownloadProgress struct {
+	ID    DownloadID
+	Name  string
+	Size  int64 // -1 while unknown
+	Done  int64 // bytes durable in the partial file
+	Rate  float64
+	ETA   time.Duration // 0 when unknown
+	Peers []PeerShare
+}
+
+// PeerShare is one participant's contribution to one download.
+type PeerShare struct {
+	Peer     string // node id, or SelfPeer
+	Name     string
+	Bytes    int64
+	Rate     float64 // bytes per second, recent
+	InFlight int     // requests outstanding
+}
+
+// ChunkLanded reports that bytes [Offset, Offset+Length) of a download were
+// written and are durable, and which peer fetched them.
+type ChunkLanded struct {
+	ID     DownloadID
+	Offset int64
+	Length int64
+	Peer   string
+}
+
+// PeerInfo describes one member of the room as this node sees it.
+type PeerInfo struct {
+	ID       string // node id (full, base32)
+	Name     string
+	Addr     string
+	Lending  bool
+	RTT      time.Duration
+	Source   string // "mdns", "manual" or "config"
+	Ready    bool   // room proof succeeded on a live connection
+	Received int64  // bytes this node received from the peer
+	Lent     int64  // bytes this node sent to the peer
+	Rate     float64
+}
+
+// PeerSeen reports an address heard of but not yet proven.
+type PeerSeen struct{ Peer PeerInfo }
+
+// PeerReady reports a peer that passed the room proof.
+type PeerReady struct{ Peer PeerInfo }
+
+// PeerLost reports a peer that went away (expiry, goodbye, dead connection).
+type PeerLost struct {
+	Peer   PeerInfo
+	Reason string
+}
+
+// PeerUpdated reports changed numbers for a ready peer (lending, rate, RTT).
+type PeerUpdated struct{ Peer PeerInfo }
+
+// LendingChanged reports this node's own lend switch.
+type LendingChanged struct{ On bool }
+
+// Lent reports progress of chunks this node serves to others.
+type Lent struct {
+	Peer  string
+	Bytes int64 // total so far to that peer
+	Rate  float64
+}
+
+// Notice is a message for the user that belongs to no single download,
+// for example "no peers heard on any interface".
+type Notice struct {
+	Level string // "info", "warn", "error"
+	Text  string
+}
+
+func (DownloadAdded) event()        {}
+func (DownloadStateChanged) event() {}
+func (DownloadProgress) event()     {}
+func (ChunkLanded) event()          {}
+func (PeerSeen) event()             {}
+func (PeerReady) event()            {}
+func (PeerLost) event()             {}
+func (PeerUpdated) event()          {}
+func (LendingChanged) event()       {}
+func (Lent) event()                 {}
+func (Notice) event()               {}
+
+// Limits are the knobs a user may turn at run time. Zero means "no cap"
+// for rates and "the default" for counts.
+type Limits struct {
+	LendRate        int64 // bytes per second this node lends, all peers together
+	LendConcurrency int   // chunk requests served at once
+	MaxDownloads    int   // downloads running at once; the rest queue
+}
+
+// DownloadSnapshot is a download's current state, for a front end that
+// starts after the download did.
+type DownloadSnapshot struct {
+	ID     DownloadID
+	Source string
+	Name   string
+	OutDir string
+	State  State
+	Err    error
+	Path   string
+	Size   int64
+	Done   int64
+	Peers  []PeerShare
+	Chunks []ChunkLanded // what is durable so far, by peer
+}

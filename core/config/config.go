@@ -1,0 +1,110 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/dragonload/dragonload/core/osutil"
+)
+
+// Settings is the content of config.toml.
+type Settings struct {
+	Room            string   `toml:"room"`
+	Name            string   `toml:"name,omitempty"`
+	OutDir          string   `toml:"out_dir,omitempty"`
+	WatchDir        string   `toml:"watch_dir,omitempty"`
+	Lending         bool     `toml:"lending"`
+	LendRate        int64    `toml:"lend_rate"`
+	LendConcurrency int      `toml:"lend_concurrency"`
+	MaxDownloads    int      `toml:"max_downloads"`
+	Peers           []string `toml:"peers,omitempty"`
+	Onboarded       bool     `toml:"onboarded"`
+}
+
+// Defaults for settings a fresh home folder starts with.
+const (
+	DefaultLendConcurrency = 8
+	DefaultMaxDownloads    = 3
+)
+
+// FileName is the settings file inside the home folder.
+const FileName = "config.toml"
+
+// KeyFile is the node key inside the home folder.
+const KeyFile = "node.key"
+
+// DefaultHome is the home folder used without --home: $DRAGONLOAD_HOME, or
+// "dragonload" under the user's configuration folder.
+func DefaultHome() (string, error) {
+	if h := os.Getenv("DRAGONLOAD_HOME"); h != "" {
+		return h, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find a home folder (set --home or DRAGONLOAD_HOME): %w", err)
+	}
+	return filepath.Join(base, "dragonload"), nil
+}
+
+// DefaultOutDir is where downloads go when nothing else is set: the user's
+// Downloads folder, or the current folder when there is no home.
+func DefaultOutDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, "Downloads")
+	}
+	return "."
+}
+
+// Load reads the settings under home. A missing file is not an error: it
+// yields defaults and fresh=true, so the caller can run first-run steps.
+func Load(home string) (s Settings, fresh bool, err error) {
+	s = Settings{
+		Lending:         true,
+		LendConcurrency: DefaultLendConcurrency,
+		MaxDownloads:    DefaultMaxDownloads,
+	}
+	path := filepath.Join(home, FileName)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, true, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("cannot read settings: %w", err)
+	}
+	md, err := toml.Decode(string(data), &s)
+	if err != nil {
+		return s, false, fmt.Errorf("settings file %s is not valid: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return s, false, fmt.Errorf("settings file %s has an unknown key %q", path, und[0].String())
+	}
+	if s.LendConcurrency <= 0 {
+		s.LendConcurrency = DefaultLendConcurrency
+	}
+	if s.MaxDownloads <= 0 {
+		s.MaxDownloads = DefaultMaxDownloads
+	}
+	if s.LendRate < 0 {
+		return s, false, fmt.Errorf("settings file %s: lend_rate must not be negative", path)
+	}
+	return s, false, nil
+}
+
+// Save writes the settings under home atomically, creating home if needed.
+func Save(home string, s Settings) error {
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return fmt.Errorf("cannot create home folder: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString("# Dragonload settings. This file holds the room code: keep it private.\n")
+	if err := toml.NewEncoder(&buf).Encode(s); err != nil {
+		return fmt.Errorf("cannot encode settings: %w", err)
+	}
+	return osutil.WriteFileAtomic(filepath.Join(home, FileName), buf.Bytes(), 0o600)
+}

@@ -1,0 +1,372 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/dragonload/dragonload/core/link"
+	"github.com/dragonload/dragonload/core/store"
+	"github.com/dragonload/dragonload/core/watch"
+)
+
+// Add queues a download of source: an http(s) URL, a dragon:// link or the
+// path of a .dragon file. outDir "" means the configured output folder.
+// Adding what is already being downloaded into the same folder returns the
+// existing download instead of racing it for the same partial file.
+func (e *Engine) Add(source, outDir string) (DownloadID, error) {
+	l, err := ParseSource(source)
+	if err != nil {
+		return "", err
+	}
+	return e.add(l, source, outDir, nil)
+}
+
+// AddLink queues a download of a parsed link.
+func (e *Engine) AddLink(l link.Link, outDir string) (DownloadID, error) {
+	if err := l.Validate(); err != nil {
+		return "", err
+	}
+	return e.add(l, l.URL, outDir, nil)
+}
+
+// Pause stops a download; its partial file and journal stay for Resume.
+func (e *Engine) Pause(id DownloadID) error {
+	d, err := e.download(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.state.Final():
+		return fmt.Errorf("download %s is %s and cannot be paused", id, d.state)
+	case d.cancel != nil:
+		d.cancel(errPaused)
+	default:
+		d.setStateLocked(StatePaused, nil)
+	}
+	return nil
+}
+
+// Resume queues a paused or failed download again.
+func (e *Engine) Resume(id DownloadID) error {
+	d, err := e.download(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.state != StatePaused && d.state != StateFailed {
+		st := d.state
+		d.mu.Unlock()
+		if st == StateQueued || d.cancel != nil {
+			return nil
+		}
+		return fmt.Errorf("download %s is %s and cannot be resumed", id, st)
+	}
+	d.setStateLocked(StateQueued, nil)
+	d.mu.Unlock()
+	e.dispatch()
+	return nil
+}
+
+// Cancel stops a download and deletes its partial file and journal.
+func (e *Engine) Cancel(id DownloadID) error {
+	d, err := e.download(id)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if d.state.Final() {
+		d.mu.Unlock()
+		return nil
+	}
+	if d.cancel != nil {
+		d.cancel(errCanceled)
+		d.mu.Unlock()
+		return nil
+	}
+	meta, name := d.meta, d.name
+	d.setStateLocked(StateCanceled, nil)
+	d.mu.Unlock()
+	if meta.URL != "" {
+		if p, _, err := store.Open(d.outDir, name, meta); err == nil {
+			p.Discard()
+		}
+	}
+	d.notifyWatcher(StateCanceled, "", errCanceled)
+	return nil
+}
+
+// PauseAll pauses every download that is not finished.
+func (e *Engine) PauseAll() {
+	for _, d := range e.list() {
+		e.Pause(d.id)
+	}
+}
+
+// ResumeAll resumes every paused download.
+func (e *Engine) ResumeAll() {
+	for _, d := range e.list() {
+		d.mu.Lock()
+		paused := d.state == StatePaused
+		d.mu.Unlock()
+		if paused {
+			e.Resume(d.id)
+		}
+	}
+}
+
+// Downloads returns a snapshot of every download, oldest first.
+func (e *Engine) Downloads() []DownloadSnapshot {
+	var out []DownloadSnapshot
+	for _, d := range e.list() {
+		out = append(out, d.snapshot())
+	}
+	return out
+}
+
+// ShareLink returns a dragon:// link that lets another machine fetch the
+// same file with the same checks.
+func (e *Engine) ShareLink(id DownloadID) (string, error) {
+	d, err := e.download(id)
+	if err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.link
+	if l.Name == "" {
+		l.Name = d.name
+	}
+	if l.Size <= 0 && d.size > 0 {
+		l.Size = d.size
+	}
+	return l.URI(), nil
+}
+
+var (
+	errPaused         = errors.New("paused")
+	errCanceled       = errors.New("canceled by the user")
+	errVersionChanged = errors.New("the file changed on the server during the download")
+)
+
+// download is one entry of the engine's list. Its fields are guarded by mu;
+// the running fetch owns the partial file.
+type download struct {
+	e       *Engine
+	id      DownloadID
+	source  string
+	link    link.Link
+	outDir  string
+	job     *watch.Job
+	watcher *watch.Watcher
+
+	mu     sync.Mutex
+	state  State
+	err    error
+	path   string
+	name   string
+	size   int64
+	done   int64
+	meta   store.Meta
+	shares []PeerShare
+	chunks []ChunkLanded
+	cancel context.CancelCauseFunc
+}
+
+func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (DownloadID, error) {
+	if e.closed.Load() {
+		return "", errEngineClosed
+	}
+	if outDir == "" {
+		outDir = e.OutDir()
+	}
+	abs, err := usableDir(outDir)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	for _, id := range e.order {
+		d := e.downloads[id]
+		d.mu.Lock()
+		same := !d.state.Final() && d.link.URL == l.URL && d.outDir == abs
+		d.mu.Unlock()
+		if same {
+			e.mu.Unlock()
+			return id, nil
+		}
+	}
+	d := &download{
+		e: e, id: newDownloadID(), source: source, link: l, outDir: abs,
+		job: job, name: l.Name, size: l.Size, state: StateQueued,
+	}
+	if d.size <= 0 {
+		d.size = -1
+	}
+	if job != nil {
+		d.watcher = e.watcher
+	}
+	e.downloads[d.id] = d
+	e.order = append(e.order, d.id)
+	e.mu.Unlock()
+	e.log.Info("download added", "id", d.id, "url", l.URL, "out", abs)
+	e.bus.publish(DownloadAdded{ID: d.id, Source: source, Name: d.name, OutDir: abs})
+	e.bus.publish(DownloadStateChanged{ID: d.id, State: StateQueued})
+	e.dispatch()
+	return d.id, nil
+}
+
+// dispatch starts queued downloads while fewer than MaxDownloads run.
+func (e *Engine) dispatch() {
+	if e.closed.Load() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	running := 0
+	var queued []*download
+	for _, id := range e.order {
+		d := e.downloads[id]
+		d.mu.Lock()
+		switch {
+		case d.cancel != nil:
+			running++
+		case d.state == StateQueued:
+			queued = append(queued, d)
+		}
+		d.mu.Unlock()
+	}
+	for _, d := range queued {
+		if running >= max(e.limits.MaxDownloads, 1) {
+			return
+		}
+		running++
+		ctx, cancel := context.WithCancelCause(e.ctx)
+		d.mu.Lock()
+		d.cancel = cancel
+		d.mu.Unlock()
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			d.run(ctx)
+		}()
+	}
+}
+
+// run drives one download to an end state, starting over (a bounded number
+// of times) when the origin's file changes underneath it.
+func (d *download) run(ctx context.Context) {
+	const maxRestarts = 3
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = d.fetch(ctx)
+		if !errors.Is(err, errVersionChanged) || ctx.Err() != nil || attempt >= maxRestarts {
+			break
+		}
+		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL)
+		d.e.bus.publish(Notice{Level: "warn", Text: fmt.Sprintf("%s changed on the server during the download; starting over so no bytes of two versions are mixed.", d.displayName())})
+	}
+	cause := context.Cause(ctx)
+	d.mu.Lock()
+	d.cancel = nil
+	var final State
+	switch {
+	case err == nil:
+		final = StateDone
+		d.setStateLocked(StateDone, nil)
+	case errors.Is(cause, errPaused):
+		d.setStateLocked(StatePaused, nil)
+	case errors.Is(cause, errCanceled):
+		final = StateCanceled
+		d.setStateLocked(StateCanceled, nil)
+	case errors.Is(cause, errEngineClosed):
+		// Left as it is: the partial file resumes on the next start.
+	default:
+		final = StateFailed
+		d.setStateLocked(StateFailed, err)
+	}
+	path := d.path
+	d.mu.Unlock()
+	if final != 0 {
+		d.notifyWatcher(final, path, err)
+	}
+	d.e.dispatch()
+}
+
+func (d *download) notifyWatcher(st State, path string, err error) {
+	if d.job == nil || d.watcher == nil {
+		return
+	}
+	var werr error
+	switch st {
+	case StateDone:
+		werr = d.watcher.Done(*d.job, path)
+	case StateFailed, StateCanceled:
+		werr = d.watcher.Failed(*d.job, err)
+	}
+	if werr != nil {
+		d.e.log.Error("cannot update the watched folder", "link", d.job.Path, "err", werr)
+	}
+}
+
+func (d *download) stopRun(cause error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cancel != nil {
+		d.cancel(cause)
+	}
+}
+
+// setStateLocked records and announces a state; d.mu must be held.
+func (d *download) setStateLocked(st State, err error) {
+	d.state, d.err = st, err
+	d.e.bus.publish(DownloadStateChanged{ID: d.id, State: st, Err: err, Path: d.path})
+}
+
+func (d *download) setState(st State) {
+	d.mu.Lock()
+	d.setStateLocked(st, nil)
+	d.mu.Unlock()
+}
+
+func (d *download) displayName() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.name != "" {
+		return d.name
+	}
+	return d.link.URL
+}
+
+func (d *download) snapshot() DownloadSnapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return DownloadSnapshot{
+		ID: d.id, Source: d.source, Name: d.name, OutDir: d.outDir,
+		State: d.state, Err: d.err, Path: d.path, Size: d.size, Done: d.done,
+		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks),
+	}
+}
+
+func (e *Engine) download(id DownloadID) (*download, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.downloads[id]
+	if !ok {
+		return nil, fmt.Errorf("no download with id %q", id)
+	}
+	return d, nil
+}
+
+func (e *Engine) list() []*download {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*download, 0, len(e.order))
+	for _, id := range e.order {
+		out = append(out, e.downloads[id])
+	}
+	return out
+}

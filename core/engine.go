@@ -1,0 +1,536 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dragonload/dragonload/core/config"
+	"github.com/dragonload/dragonload/core/discover"
+	"github.com/dragonload/dragonload/core/lend"
+	"github.com/dragonload/dragonload/core/link"
+	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/watch"
+	"github.com/dragonload/dragonload/quicwire"
+)
+
+// Config is what a front end decides before the engine starts. Zero values
+// mean "what the settings file says", then the built-in default.
+type Config struct {
+	Home         string   // config and state folder
+	Room         string   // room code; "" = the stored one (created on first run)
+	Name         string   // display name; "" = settings, then hostname
+	Listen       string   // UDP address for QUIC; "" = ":0"
+	Peers        []string // manual peer addresses (host:port), for this run
+	NoMDNS       bool
+	Iface        string // interface for mDNS
+	Source       net.IP // local address for origin fetches
+	OutDir       string // where finished files go
+	WatchDir     string // folder watched for .dragon files
+	AllowPrivate bool   // fetch from loopback/private origins (test beds, LAN mirrors)
+	Lending      *bool  // nil = from settings
+	Limits       Limits // zero fields = from settings
+	Logger       *slog.Logger
+}
+
+// Engine is one Dragonload node. All methods are safe for concurrent use.
+type Engine struct {
+	log      *slog.Logger
+	home     string
+	cfg      Config
+	bus      *bus
+	ctx      context.Context
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+	firstRun bool
+
+	ident  *quicwire.Identity
+	origin *origin.Client
+	lender *lend.Server
+	peers  *peerTable
+
+	mu        sync.Mutex
+	settings  config.Settings
+	room      string
+	roomKey   quicwire.Room // derived from roomCode; costly (argon2id), so once per code
+	roomCode  string
+	node      *quicwire.Node
+	disc      *discover.Discoverer
+	discStop  context.CancelFunc
+	watcher   *watch.Watcher
+	watchStop context.CancelFunc
+	downloads map[DownloadID]*download
+	order     []DownloadID
+	limits    Limits
+	closed    atomic.Bool
+}
+
+// New builds and starts an engine: it loads or creates the home folder,
+// starts the QUIC node, the peer table, discovery and the watched folder.
+func New(cfg Config) (*Engine, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	home := cfg.Home
+	if home == "" {
+		h, err := config.DefaultHome()
+		if err != nil {
+			return nil, err
+		}
+		home = h
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create home folder %s: %w", home, err)
+	}
+	settings, fresh, err := config.Load(home)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		log:       log,
+		home:      home,
+		cfg:       cfg,
+		bus:       newBus(),
+		settings:  settings,
+		downloads: make(map[DownloadID]*download),
+	}
+	e.ctx, e.stop = context.WithCancel(context.Background())
+
+	e.room = quicwire.NormalizeRoomCode(cfg.Room)
+	switch {
+	case e.room == "" && settings.Room == "":
+		e.room = quicwire.GenerateRoomCode()
+		e.settings.Room = e.room
+		e.firstRun = true
+	case e.room == "":
+		e.room = settings.Room
+	case settings.Room == "":
+		e.settings.Room = e.room
+	}
+	if cfg.Name != "" {
+		e.settings.Name = cfg.Name
+	}
+	if e.settings.Name == "" {
+		e.settings.Name, _ = os.Hostname()
+	}
+	if cfg.OutDir != "" {
+		e.settings.OutDir = cfg.OutDir
+	}
+	if cfg.WatchDir != "" {
+		e.settings.WatchDir = cfg.WatchDir
+	}
+	if fresh || e.firstRun {
+		if err := config.Save(home, e.settings); err != nil {
+			return nil, err
+		}
+	}
+	e.limits = Limits{
+		LendRate:        e.settings.LendRate,
+		LendConcurrency: e.settings.LendConcurrency,
+		MaxDownloads:    e.settings.MaxDownloads,
+	}
+	mergeLimits(&e.limits, cfg.Limits)
+	lending := e.settings.Lending
+	if cfg.Lending != nil {
+		lending = *cfg.Lending
+	}
+
+	e.ident, err = quicwire.LoadIdentity(filepath.Join(home, config.KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	e.origin = origin.New(origin.Options{
+		SourceIP:     cfg.Source,
+		AllowPrivate: cfg.AllowPrivate,
+		UserAgent:    "Dragonload/1",
+		Logger:       log.With("pkg", "origin"),
+	})
+	e.peers = newPeerTable(e)
+	e.lender = lend.New(lend.Options{
+		Origin:      e.origin,
+		Lending:     lending,
+		Rate:        e.limits.LendRate,
+		Concurrency: e.limits.LendConcurrency,
+		Logger:      log.With("pkg", "lend"),
+		OnLent:      e.peers.lent,
+	})
+	if err := e.startNode(); err != nil {
+		return nil, err
+	}
+	for _, addr := range slices.Concat(e.settings.Peers, cfg.Peers) {
+		e.peers.want(addr, "manual")
+	}
+	if !cfg.NoMDNS {
+		if err := e.startDiscovery(); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if e.settings.WatchDir != "" {
+		if err := e.startWatch(e.settings.WatchDir); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.peers.tick(e.ctx)
+	}()
+	return e, nil
+}
+
+// FirstRun reports whether this engine created the room (a fresh home): the
+// front end then tells the user how other machines join.
+func (e *Engine) FirstRun() bool { return e.firstRun }
+
+// Home is the folder holding config and state.
+func (e *Engine) Home() string { return e.home }
+
+// Close stops every download (their partial files stay for resume), the
+// watcher, discovery and the QUIC node.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	e.mu.Lock()
+	for _, d := range e.downloads {
+		d.stopRun(errEngineClosed)
+	}
+	if e.watchStop != nil {
+		e.watchStop()
+	}
+	if e.discStop != nil {
+		e.discStop()
+	}
+	e.mu.Unlock()
+	e.stop()
+	e.wg.Wait()
+	e.mu.Lock()
+	node := e.node
+	e.mu.Unlock()
+	var err error
+	if node != nil {
+		err = node.Close()
+	}
+	e.bus.close()
+	return err
+}
+
+// Subscribe returns the event stream. Progress-type events (DownloadProgress,
+// PeerUpdated, Lent) are coalesced for a slow subscriber; every other event
+// is delivered in order. cancel ends the subscription and closes the channel.
+func (e *Engine) Subscribe() (events <-chan Event, cancel func()) { return e.bus.subscribe() }
+
+// SetLending turns lending to room peers on or off, and remembers it.
+func (e *Engine) SetLending(on bool) {
+	if e.lender.Lending() == on {
+		return
+	}
+	e.lender.SetLending(on)
+	e.mu.Lock()
+	disc := e.disc
+	e.mu.Unlock()
+	if disc != nil {
+		disc.SetLending(on)
+	}
+	e.updateSettings(func(s *config.Settings) { s.Lending = on })
+	e.bus.publish(LendingChanged{On: on})
+}
+
+// Lending reports whether this node lends bandwidth.
+func (e *Engine) Lending() bool { return e.lender.Lending() }
+
+// SetLimits changes the lending caps and the number of downloads at once.
+// Zero fields keep their current value.
+func (e *Engine) SetLimits(l Limits) {
+	e.mu.Lock()
+	mergeLimits(&e.limits, l)
+	cur := e.limits
+	e.mu.Unlock()
+	e.lender.SetLimits(cur.LendRate, cur.LendConcurrency)
+	e.updateSettings(func(s *config.Settings) {
+		s.LendRate, s.LendConcurrency, s.MaxDownloads = cur.LendRate, cur.LendConcurrency, cur.MaxDownloads
+	})
+	e.dispatch()
+}
+
+// Limits returns the caps in force.
+func (e *Engine) Limits() Limits {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.limits
+}
+
+// NoRateCap is the value of Limits.LendRate that removes a bandwidth cap
+// through SetLimits (where zero means "unchanged").
+const NoRateCap = -1
+
+func mergeLimits(dst *Limits, src Limits) {
+	switch {
+	case src.LendRate == NoRateCap:
+		dst.LendRate = 0
+	case src.LendRate > 0:
+		dst.LendRate = src.LendRate
+	}
+	if src.LendConcurrency > 0 {
+		dst.LendConcurrency = src.LendConcurrency
+	}
+	if src.MaxDownloads > 0 {
+		dst.MaxDownloads = src.MaxDownloads
+	}
+}
+
+// RoomCode is the room this node is in.
+func (e *Engine) RoomCode() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.room
+}
+
+// SetRoom moves this node into another room ("" makes a new one) and
+// remembers it. Connections to the old room's peers are closed.
+func (e *Engine) SetRoom(code string) error {
+	code = quicwire.NormalizeRoomCode(code)
+	if code == "" {
+		code = quicwire.GenerateRoomCode()
+	}
+	e.mu.Lock()
+	if code == e.room {
+		e.mu.Unlock()
+		return nil
+	}
+	old := e.node
+	e.room = code
+	e.mu.Unlock()
+	e.peers.dropAll("room changed")
+	if old != nil {
+		old.Close()
+	}
+	if err := e.startNode(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if e.disc != nil {
+		e.discStop()
+		e.disc = nil
+	}
+	e.mu.Unlock()
+	if !e.cfg.NoMDNS {
+		if err := e.startDiscovery(); err != nil {
+			return err
+		}
+	}
+	e.peers.redialAll()
+	e.updateSettings(func(s *config.Settings) { s.Room = code })
+	return nil
+}
+
+// NodeID is this node's id (base32 of the hash of its public key).
+func (e *Engine) NodeID() string { return e.ident.ID.String() }
+
+// Name is this node's display name.
+func (e *Engine) Name() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.settings.Name
+}
+
+// Addr is the UDP address the QUIC node is bound to.
+func (e *Engine) Addr() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.node == nil {
+		return ""
+	}
+	return e.node.Addr().String()
+}
+
+// OutDir is where finished files go.
+func (e *Engine) OutDir() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.settings.OutDir != "" {
+		return e.settings.OutDir
+	}
+	if e.settings.WatchDir != "" {
+		return e.settings.WatchDir
+	}
+	return config.DefaultOutDir()
+}
+
+// SetOutDir changes where finished files go, and remembers it.
+func (e *Engine) SetOutDir(dir string) error {
+	abs, err := usableDir(dir)
+	if err != nil {
+		return err
+	}
+	e.updateSettings(func(s *config.Settings) { s.OutDir = abs })
+	return nil
+}
+
+// WatchDir is the folder watched for .dragon files ("" = none).
+func (e *Engine) WatchDir() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.settings.WatchDir
+}
+
+// SetWatchDir watches another folder ("" stops watching), and remembers it.
+func (e *Engine) SetWatchDir(dir string) error {
+	var abs string
+	if dir != "" {
+		var err error
+		if abs, err = usableDir(dir); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	if e.watchStop != nil {
+		e.watchStop()
+		e.watchStop, e.watcher = nil, nil
+	}
+	e.mu.Unlock()
+	if abs != "" {
+		if err := e.startWatch(abs); err != nil {
+			return err
+		}
+	}
+	e.updateSettings(func(s *config.Settings) { s.WatchDir = abs })
+	return nil
+}
+
+// Peers lists the room peers this node knows, ready or not.
+func (e *Engine) Peers() []PeerInfo { return e.peers.list() }
+
+// AddPeer adds a peer by address and remembers it.
+func (e *Engine) AddPeer(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("peer address %q is not host:port: %w", addr, err)
+	}
+	e.peers.want(addr, "config")
+	e.updateSettings(func(s *config.Settings) {
+		if !slices.Contains(s.Peers, addr) {
+			s.Peers = append(s.Peers, addr)
+		}
+	})
+	return nil
+}
+
+// Onboarded reports whether the first-run introduction was shown.
+func (e *Engine) Onboarded() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.settings.Onboarded
+}
+
+// SetOnboarded records that the first-run introduction was shown.
+func (e *Engine) SetOnboarded() { e.updateSettings(func(s *config.Settings) { s.Onboarded = true }) }
+
+func (e *Engine) updateSettings(change func(*config.Settings)) {
+	e.mu.Lock()
+	change(&e.settings)
+	s := e.settings
+	s.Peers = slices.Clone(s.Peers)
+	e.mu.Unlock()
+	if err := config.Save(e.home, s); err != nil {
+		e.log.Error("cannot save settings", "err", err)
+		e.bus.publish(Notice{Level: "error", Text: err.Error()})
+	}
+}
+
+func (e *Engine) startNode() error {
+	e.mu.Lock()
+	if e.roomKey == (quicwire.Room{}) || e.roomCode != e.room {
+		e.roomKey, e.roomCode = quicwire.NewRoom(e.room), e.room
+	}
+	roomKey, name := e.roomKey, e.settings.Name
+	listen := e.cfg.Listen
+	if e.node != nil {
+		// Rebinding after a room change keeps the port peers know.
+		listen = e.node.Addr().String()
+	}
+	e.mu.Unlock()
+	if listen == "" {
+		listen = ":0"
+	}
+	node, err := quicwire.Listen(quicwire.Config{
+		Identity: e.ident,
+		Room:     roomKey,
+		Name:     name,
+		Listen:   listen,
+		Handler:  e.lender,
+		Lending:  e.lender.Lending,
+		Logger:   e.log.With("pkg", "quicwire"),
+	})
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", listen, err)
+	}
+	e.mu.Lock()
+	e.node = node
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) currentNode() *quicwire.Node {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.node
+}
+
+func newDownloadID() DownloadID {
+	var b [6]byte
+	rand.Read(b[:])
+	return DownloadID(hex.EncodeToString(b[:]))
+}
+
+func usableDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("folder %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("cannot use folder %s: %w", abs, err)
+	}
+	return abs, nil
+}
+
+var errEngineClosed = errors.New("the engine is shutting down")
+
+// ParseSource turns what a user typed or dropped into a link: an http(s)
+// URL, a dragon:// link, or the path of a .dragon file.
+func ParseSource(source string) (link.Link, error) {
+	l, ok, err := link.ParseSource(source)
+	if err != nil {
+		return link.Link{}, err
+	}
+	if ok {
+		return l, nil
+	}
+	fi, err := os.Stat(source)
+	if err != nil {
+		return link.Link{}, fmt.Errorf("%q is neither a URL, a dragon:// link nor a readable link file", source)
+	}
+	if fi.Size() > link.MaxFileSize {
+		return link.Link{}, fmt.Errorf("link file %s is larger than %d KiB", source, link.MaxFileSize>>10)
+	}
+	data, err := os.ReadFile(source)
+	if err != nil {
+		return link.Link{}, fmt.Errorf("cannot read link file: %w", err)
+	}
+	l, err = link.Parse(data)
+	if err != nil {
+		return link.Link{}, fmt.Errorf("link file %s: %w", source, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,451 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Identity pins one version of a file. Range and Whole refuse bytes from
+// any other version.
+type Identity struct {
+	Size         int64  // -1 if unknown
+	ETag         string // strong ETag only; weak (W/) tags are ignored
+	LastModified string // verbatim Last-Modified header
+}
+
+// Info is what Probe learned about a file.
+type Info struct {
+	URL         string   // final URL after redirects; use it for every later request
+	Name        string   // sanitised file name
+	Identity    Identity // Size -1 if unknown
+	Ranges      bool     // a real ranged GET came back as an exact 206
+	ContentType string
+}
+
+// Options configure a Client.
+type Options struct {
+	SourceIP     net.IP            // local address for outgoing connections; nil = any
+	AllowPrivate bool              // lifts the SSRF guard (test beds, LAN mirrors)
+	UserAgent    string            // "" = "dragonload"
+	Logger       *slog.Logger      // nil = discard
+	Transport    http.RoundTripper // tests only; nil = the real guarded transport
+}
+
+// Client talks to origins. It is safe for concurrent use and keeps
+// connections alive between requests; make one per process (or per source
+// address) and share it.
+type Client struct {
+	http      *http.Client
+	transport *http.Transport // nil when Options.Transport replaced it
+	userAgent string
+	log       *slog.Logger
+	idle      time.Duration // a body that delivers nothing for this long fails
+	now       func() time.Time
+	bufs      sync.Pool
+}
+
+// New returns a Client with its own guarded transport.
+func New(opts Options) *Client {
+	return newClient(opts, newGuard(opts.AllowPrivate, opts.SourceIP))
+}
+
+// Probe finds out what rawURL serves: final URL, name, size, identity and
+// whether byte ranges work. hdr are extra request headers (see
+// ValidateHeaders).
+func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string) (Info, error) {
+	if _, err := ValidateURL(rawURL); err != nil {
+		return Info{}, err
+	}
+	if err := ValidateHeaders(hdr); err != nil {
+		return Info{}, err
+	}
+
+	// HEAD first: it is cheap, follows the redirects and often tells the
+	// size. Whatever it says, the ranged GET below has the last word.
+	getURL := rawURL
+	headSize := int64(-1)
+	var headType, headDisposition string
+	resp, err := c.do(ctx, http.MethodHead, rawURL, hdr, "")
+	switch {
+	case err == nil && resp.StatusCode/100 == 2:
+		getURL = resp.Request.URL.String()
+		headSize = resp.ContentLength
+		headType = resp.Header.Get("Content-Type")
+		headDisposition = resp.Header.Get("Content-Disposition")
+		resp.Body.Close()
+	case err == nil:
+		c.log.Debug("HEAD refused, probing with a ranged GET", "url", rawURL, "status", resp.StatusCode)
+		drain(resp)
+	case errors.Is(err, ErrForbiddenAddress), errors.As(err, new(*redirectError)), ctx.Err() != nil:
+		// A GET would meet the same refusal.
+		return Info{}, err
+	default:
+		c.log.Debug("HEAD failed, probing with a ranged GET", "url", rawURL, "err", err)
+	}
+
+	resp, err = c.do(ctx, http.MethodGet, getURL, hdr, "bytes=0-0")
+	if err != nil {
+		return Info{}, err
+	}
+	defer drain(resp)
+	final := resp.Request.URL
+	info := Info{
+		URL:         final.String(),
+		ContentType: firstNonEmpty(resp.Header.Get("Content-Type"), headType),
+		Name:        fileName(firstNonEmpty(resp.Header.Get("Content-Disposition"), headDisposition), final),
+		// The identity comes from the GET alone: later ranged GETs are
+		// compared with it, and some servers label HEAD answers differently.
+		Identity: Identity{
+			Size:         -1,
+			ETag:         strongETag(resp.Header.Get("ETag")),
+			LastModified: resp.Header.Get("Last-Modified"),
+		},
+	}
+
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr, err := checkProbeRange(resp)
+		if err != nil {
+			// A server that cannot label one byte correctly is not trusted
+			// with ranges, nor with the size in that label; one stream
+			// still works.
+			c.log.Warn("origin mislabels ranges, falling back to a single stream", "url", info.URL, "err", err)
+			info.Identity.Size = headSize
+			return info, nil
+		}
+		info.Identity.Size = cr.total
+		info.Ranges = true
+		if headSize >= 0 && headSize != cr.total {
+			c.log.Warn("HEAD and ranged GET disagree on the size; trusting the ranged GET",
+				"url", info.URL, "head", headSize, "get", cr.total)
+		}
+	case http.StatusOK:
+		info.Identity.Size = resp.ContentLength
+		c.log.Debug("origin ignores Range", "url", info.URL, "size", info.Identity.Size)
+	case http.StatusRequestedRangeNotSatisfiable:
+		// "bytes=0-0" is unsatisfiable only for an empty file.
+		cr, err := parseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil || cr.total != 0 {
+			return Info{}, c.statusError(resp)
+		}
+		info.Identity.Size = 0
+		info.ContentType = headType
+	default:
+		return Info{}, c.statusError(resp)
+	}
+	c.log.Debug("probed", "url", info.URL, "name", info.Name, "size", info.Identity.Size,
+		"ranges", info.Ranges, "etag", info.Identity.ETag, "last_modified", info.Identity.LastModified)
+	return info, nil
+}
+
+// Range fetches bytes [off, off+n) of the file id pins and passes them to
+// sink in slices of at most 64 KiB. A slice is only valid during the call:
+// sink must copy what it keeps. Nothing reaches sink unless the response
+// headers prove the bytes are the ones asked for; a body that then ends
+// early fails with ErrShortBody after sink got what did arrive.
+func (c *Client) Range(ctx context.Context, url string, hdr map[string]string, id Identity, off, n int64, sink func([]byte) error) error {
+	if _, err := ValidateURL(url); err != nil {
+		return err
+	}
+	if err := ValidateHeaders(hdr); err != nil {
+		return err
+	}
+	switch {
+	case id.Size < 0:
+		return fmt.Errorf("fetching a range of %s: the file's size is unknown", url)
+	case off < 0 || n <= 0 || off > id.Size-n:
+		return fmt.Errorf("fetching bytes %d+%d of %s: outside the file's %d bytes", off, n, url, id.Size)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	want := contentRange{first: off, last: off + n - 1, total: id.Size}
+	resp, err := c.do(ctx, http.MethodGet, url, hdr, fmt.Sprintf("bytes=%d-%d", want.first, want.last))
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK:
+		return fmt.Errorf("%w: %s answered 200 with the whole file to a request for bytes %d-%d", ErrNoRange, url, want.first, want.last)
+	default:
+		return c.statusError(resp)
+	}
+	if err := checkIdentity(resp, id, url); err != nil {
+		return err
+	}
+	got, err := parseContentRange(resp.Header.Get("Content-Range"))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %s answered a request for bytes %d-%d with a bad header: %w", ErrRangeMismatch, url, want.first, want.last, err)
+	case got.total >= 0 && got.total != id.Size:
+		return fmt.Errorf("%w: %s answered %q, but the file had %d bytes", ErrIdentityChanged, url, got, id.Size)
+	case got != want:
+		return fmt.Errorf("%w: %s answered %q to a request for bytes %d-%d of %d", ErrRangeMismatch, url, got, want.first, want.last, want.total)
+	case resp.ContentLength >= 0 && resp.ContentLength != n:
+		return fmt.Errorf("%w: %s announced a %d-byte body for bytes %d-%d", ErrRangeMismatch, url, resp.ContentLength, want.first, want.last)
+	}
+	return c.stream(ctx, cancel, resp, url, n, sink)
+}
+
+// Whole fetches the whole file in one GET, for origins without range
+// support, and passes it to sink like Range does. The length is checked
+// against id.Size when that is known, and the ETag or Last-Modified against
+// id's.
+func (c *Client) Whole(ctx context.Context, url string, hdr map[string]string, id Identity, sink func([]byte) error) error {
+	if _, err := ValidateURL(url); err != nil {
+		return err
+	}
+	if err := ValidateHeaders(hdr); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	resp, err := c.do(ctx, http.MethodGet, url, hdr, "")
+	if err != nil {
+		return err
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusOK {
+		return c.statusError(resp)
+	}
+	if err := checkIdentity(resp, id, url); err != nil {
+		return err
+	}
+	n := id.Size
+	if resp.ContentLength >= 0 {
+		if n >= 0 && resp.ContentLength != n {
+			return fmt.Errorf("%w: %s announced %d bytes, but the file had %d", ErrIdentityChanged, url, resp.ContentLength, n)
+		}
+		n = resp.ContentLength
+	}
+	return c.stream(ctx, cancel, resp, url, n, sink)
+}
+
+// CloseIdleConnections closes the connections kept alive for reuse.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// Transport tuning.
+const (
+	tlsTimeout    = 10 * time.Second
+	headerTimeout = 30 * time.Second
+	idleTimeout   = 30 * time.Second
+	maxRedirects  = 10
+	sliceSize     = 64 << 10
+)
+
+var errBodyIdle = fmt.Errorf("no bytes arrived for %s", idleTimeout)
+
+func newClient(opts Options, g *guard) *Client {
+	c := &Client{
+		userAgent: opts.UserAgent,
+		log:       opts.Logger,
+		idle:      idleTimeout,
+		now:       time.Now,
+	}
+	if c.userAgent == "" {
+		c.userAgent = "dragonload"
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.bufs.New = func() any { b := make([]byte, sliceSize); return &b }
+
+	rt := opts.Transport
+	if rt == nil {
+		// HTTP/1.1 only (a custom dialer turns HTTP/2 off unless forced):
+		// parallel ranges then travel on separate TCP connections, as with
+		// aria2, which is what per-connection shaping at origins rewards.
+		c.transport = &http.Transport{
+			Proxy:                  nil,
+			DialContext:            g.DialContext,
+			TLSHandshakeTimeout:    tlsTimeout,
+			ResponseHeaderTimeout:  headerTimeout,
+			ExpectContinueTimeout:  time.Second,
+			DisableCompression:     true,
+			MaxIdleConns:           64,
+			MaxIdleConnsPerHost:    16,
+			IdleConnTimeout:        90 * time.Second,
+			MaxResponseHeaderBytes: 64 << 10,
+		}
+		rt = c.transport
+	}
+	c.http = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
+	return c
+}
+
+// checkRedirect re-validates every hop; the dialer checks where it leads.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > maxRedirects {
+		return &redirectError{why: fmt.Sprintf("stopped after %d redirects", maxRedirects)}
+	}
+	if _, err := ValidateURL(req.URL.String()); err != nil {
+		return &redirectError{why: "refusing to follow a redirect: " + err.Error()}
+	}
+	return nil
+}
+
+// do sends one request (following redirects) and turns transport errors
+// into this package's sentences.
+func (c *Client) do(ctx context.Context, method, rawURL string, hdr map[string]string, rng string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+	if err != nil {
+		return nil, &urlError{raw: rawURL, why: err.Error()}
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	// Ranges count bytes of the stored representation: no compression.
+	req.Header.Set("Accept-Encoding", "identity")
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	resp, err := c.http.Do(req)
+	if err == nil {
+		return resp, nil
+	}
+	target, inner := rawURL, err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		target, inner = ue.URL, ue.Err
+	}
+	var fe *forbiddenError
+	if errors.As(inner, &fe) {
+		return nil, &forbiddenError{url: target, ip: fe.ip, reason: fe.reason}
+	}
+	var re *redirectError
+	if errors.As(inner, &re) {
+		return nil, fmt.Errorf("requesting %s: %w", rawURL, re)
+	}
+	return nil, fmt.Errorf("requesting %s: %w", target, inner)
+}
+
+// stream copies the body to sink. n is the exact length expected, or -1
+// to read to the end. cancel aborts the request when the body goes idle.
+func (c *Client) stream(ctx context.Context, cancel context.CancelCauseFunc, resp *http.Response, url string, n int64, sink func([]byte) error) error {
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	buf := *bp
+
+	watchdog := time.AfterFunc(c.idle, func() { cancel(errBodyIdle) })
+	defer watchdog.Stop()
+
+	var got int64
+	for n < 0 || got < n {
+		want := int64(len(buf))
+		if n >= 0 {
+			want = min(want, n-got)
+		}
+		k, err := resp.Body.Read(buf[:want])
+		if k > 0 {
+			got += int64(k)
+			watchdog.Stop() // the sink's own pace is not the origin's fault
+			if serr := sink(buf[:k]); serr != nil {
+				return &sinkError{err: serr}
+			}
+			watchdog.Reset(c.idle)
+		}
+		if err == io.EOF && (n < 0 || got == n) {
+			return nil
+		}
+		if err != nil {
+			return c.bodyError(ctx, err, url, got, n)
+		}
+	}
+	// The body must end exactly here. A length-delimited body reports EOF
+	// at once (and that read hands the connection back for reuse).
+	var extra [1]byte
+	k, err := io.ReadFull(resp.Body, extra[:])
+	switch {
+	case k > 0:
+		return fmt.Errorf("%w: %s sent more than the %d bytes expected", ErrRangeMismatch, url, n)
+	case err != io.EOF:
+		return c.bodyError(ctx, err, url, got, n)
+	}
+	return nil
+}
+
+func (c *Client) bodyError(ctx context.Context, err error, url string, got, n int64) error {
+	if cause := context.Cause(ctx); cause == errBodyIdle {
+		err = cause
+	}
+	if n < 0 {
+		return fmt.Errorf("%w: %s broke off after %d bytes: %w", ErrShortBody, url, got, err)
+	}
+	return fmt.Errorf("%w: %s broke off after %d of %d bytes: %w", ErrShortBody, url, got, n, err)
+}
+
+// checkProbeRange checks the answer to "Range: bytes=0-0".
+func checkProbeRange(resp *http.Response) (contentRange, error) {
+	cr, err := parseContentRange(resp.Header.Get("Content-Range"))
+	if err != nil {
+		return cr, err
+	}
+	if cr.first != 0 || cr.last != 0 || cr.total < 0 {
+		return cr, fmt.Errorf("asked for bytes 0-0 of the file, got %s", cr)
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength != 1 {
+		return cr, fmt.Errorf("asked for 1 byte, the origin announced %d", resp.ContentLength)
+	}
+	var b [2]byte
+	k, err := io.ReadFull(io.LimitReader(resp.Body, 2), b[:])
+	if k != 1 {
+		return cr, fmt.Errorf("asked for 1 byte, the origin sent %d (%v)", k, err)
+	}
+	return cr, nil
+}
+
+// checkIdentity compares a response's validators with the pinned ones.
+// The strong ETag decides when there is one; Last-Modified otherwise.
+func checkIdentity(resp *http.Response, id Identity, url string) error {
+	if id.ETag != "" {
+		if got := resp.Header.Get("ETag"); got != id.ETag {
+			got = "ETag " + clip(got, 100)
+			if got == "ETag " {
+				got = "no ETag"
+			}
+			return fmt.Errorf("%w: %s answered with %s instead of %s", ErrIdentityChanged, url, got, id.ETag)
+		}
+		return nil
+	}
+	if id.LastModified != "" {
+		if got := resp.Header.Get("Last-Modified"); got != id.LastModified {
+			return fmt.Errorf("%w: %s answered Last-Modified %q instead of %q", ErrIdentityChanged, url, clip(got, 100), id.LastModified)
+		}
+	}
+	return nil
+}
+
+func (c *Client) statusError(resp *http.Response) error {
+	e := &StatusError{Code: resp.StatusCode, URL: resp.Request.URL.String()}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		e.RetryAfter, _ = parseRetryAfter(v, c.now())
+	}
+	return e
+}
+
+// drain reads a little of a body so that a small answer leaves its
+// connection reusable, then closes it. Large unread bodies just close.
+func drain(resp *http.Response) {
+	io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,41 @@
+// Package origin is the HTTP client every Dragonload participant uses to
+// talk to the server that holds the file (the "origin").
+//
+// It does three things and trusts the origin for none of them:
+//
+//   - Probe finds the final URL, the file's name and size, its identity
+//     (size plus a strong ETag or Last-Modified) and whether the server
+//     really honours byte ranges. HEAD is tried first; a server that refuses
+//     or fumbles HEAD is probed with "GET Range: bytes=0-0" instead, and
+//     range support is always confirmed with that ranged GET: Accept-Ranges
+//     alone proves nothing.
+//   - Range fetches bytes [off, off+n) and hands them to a sink only after
+//     the response headers proved they are exactly those bytes of exactly
+//     that version of the file: status 206, "Content-Range: bytes
+//     off-(off+n-1)/size" with the pinned size, and the pinned ETag or
+//     Last-Modified. The body must then be exactly n bytes long.
+//   - Whole fetches the file in one GET, for servers without range support.
+//
+// # Security
+//
+// A lender fetches URLs chosen by other room members, so the client refuses
+// to be turned against the lender's own network (SSRF). Only http and https
+// URLs are fetched, at most 10 redirects are followed and every hop is
+// validated again. Every address the client actually connects to is checked
+// at dial time, after DNS resolution and before the connect system call:
+// loopback, link-local, private (RFC 1918, fc00::/7), carrier-grade NAT
+// (100.64.0.0/10), multicast, unspecified and broadcast addresses are
+// refused, including their IPv4-mapped IPv6 forms. Because the check sits
+// on the dial and not on the URL, DNS rebinding and redirects to internal
+// hosts are refused the same way. No proxy is ever used, so nothing can
+// route around the check. Options.AllowPrivate lifts it for test beds and
+// LAN mirrors.
+//
+// # Errors
+//
+// Errors read as one sentence and are classified with errors.Is against
+// ErrIdentityChanged, ErrRangeMismatch, ErrShortBody, ErrNoRange and
+// ErrForbiddenAddress, with errors.As against *StatusError, and with
+// Retryable and RetryAfter, which tell a scheduler whether trying again (or
+// from another peer) can help and how long the origin asked it to wait.
+package origin

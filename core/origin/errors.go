@@ -1,0 +1,169 @@
+package origin
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// The classes of failure a caller tells apart with errors.Is.
+var (
+	// ErrIdentityChanged means the origin now serves a different version of
+	// the file (other size, ETag or Last-Modified) than the one pinned.
+	ErrIdentityChanged = errors.New("the file changed on the origin")
+	// ErrRangeMismatch means a 206 response did not describe exactly the
+	// bytes asked for.
+	ErrRangeMismatch = errors.New("the origin answered a different range than the one asked for")
+	// ErrShortBody means a response body ended (or broke) before all the
+	// bytes it announced had arrived.
+	ErrShortBody = errors.New("the origin's response ended early")
+	// ErrNoRange means the origin answered a range request with the whole
+	// file; the download has to go on as a single stream.
+	ErrNoRange = errors.New("the origin ignored the range request")
+	// ErrForbiddenAddress means the target resolved to an address the SSRF
+	// guard refuses.
+	ErrForbiddenAddress = errors.New("the address is not allowed")
+)
+
+// maxRetryAfter caps what an origin can make a caller wait.
+const maxRetryAfter = 10 * time.Minute
+
+// StatusError is an HTTP status the client did not expect.
+type StatusError struct {
+	Code       int
+	RetryAfter time.Duration // from a Retry-After header, capped at 10 minutes; 0 if none
+	URL        string
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s answered %d %s", e.URL, e.Code, http.StatusText(e.Code))
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" and asked to retry after %s", e.RetryAfter)
+	}
+	return msg
+}
+
+// Retryable reports whether trying the same request again, later or from
+// another peer, can succeed: network failures, bodies that broke off, 408,
+// 429 and 5xx. It is false for answers that will not change on their own
+// (other 4xx, a changed file, a refused address, a bad URL or header, a
+// server without range support) and for errors that did not come from this
+// package's network operations, such as a sink's own error.
+func Retryable(err error) bool {
+	var sink *sinkError
+	if err == nil || errors.As(err, &sink) {
+		return false
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Code == http.StatusRequestTimeout || se.Code == http.StatusTooManyRequests || se.Code >= 500
+	}
+	var (
+		fe   *forbiddenError
+		ue   *urlError
+		he   *headerError
+		re   *redirectError
+		hn   x509.HostnameError
+		ua   x509.UnknownAuthorityError
+		ci   x509.CertificateInvalidError
+		cve  *tls.CertificateVerificationError
+		dnse *net.DNSError
+	)
+	switch {
+	case errors.As(err, &fe), errors.As(err, &ue), errors.As(err, &he), errors.As(err, &re):
+		return false
+	case errors.Is(err, ErrIdentityChanged), errors.Is(err, ErrRangeMismatch), errors.Is(err, ErrNoRange), errors.Is(err, ErrForbiddenAddress):
+		return false
+	case errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &hn), errors.As(err, &ua), errors.As(err, &ci), errors.As(err, &cve):
+		return false
+	case errors.As(err, &dnse):
+		return !dnse.IsNotFound
+	case errors.Is(err, ErrShortBody), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// RetryAfter returns how long the origin asked the caller to wait (a 429 or
+// 503 with Retry-After), capped at 10 minutes; 0 when it did not ask.
+func RetryAfter(err error) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RetryAfter
+	}
+	return 0
+}
+
+// forbiddenError is a refusal by the SSRF guard. url is empty when the
+// refusal happened below the HTTP layer, which does not know it.
+type forbiddenError struct {
+	url    string
+	ip     net.IP
+	reason string
+}
+
+func (e *forbiddenError) Error() string {
+	target := "connect to " + e.ip.String()
+	if e.url != "" {
+		target = "fetch " + e.url
+	}
+	return fmt.Sprintf("refusing to %s: %s is %s address (use --allow-private-origins to allow)", target, e.ip, withArticle(e.reason))
+}
+
+func (e *forbiddenError) Unwrap() error { return ErrForbiddenAddress }
+
+// urlError is a URL that fails ValidateURL.
+type urlError struct {
+	raw string
+	why string
+}
+
+func (e *urlError) Error() string { return fmt.Sprintf("invalid URL %q: %s", clip(e.raw, 200), e.why) }
+
+// headerError is a request header that fails ValidateHeaders.
+type headerError struct {
+	name string
+	why  string
+}
+
+func (e *headerError) Error() string {
+	if e.name == "" {
+		return "invalid request headers: " + e.why
+	}
+	return fmt.Sprintf("invalid request header %q: %s", clip(e.name, 64), e.why)
+}
+
+// redirectError is a redirect the client will not follow.
+type redirectError struct{ why string }
+
+func (e *redirectError) Error() string { return e.why }
+
+// sinkError carries the error a caller's sink returned, so that Retryable
+// never blames the network for it.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+func withArticle(s string) string {
+	if s != "" && (s[0] == 'a' || s[0] == 'e' || s[0] == 'i' || s[0] == 'o' || s[0] == 'u') {
+		return "an " + s
+	}
+	return "a " + s
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,685 @@
+package sched
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// PeerID names a participant: a room peer's node id, or "self".
+type PeerID string
+
+// Config describes one download. Zero fields take the defaults below.
+type Config struct {
+	Size         int64         // bytes in the file
+	Done         []span.Range  // bytes already durable, from the resume journal
+	MinChunk     int64         // first chunks of a peer, and the smallest sized by rate
+	MaxChunk     int64         // largest chunk
+	Target       time.Duration // a chunk is about this much of its peer's transfer time
+	InFlight     int           // assignments outstanding per peer
+	MinSplit     int64         // smallest piece an end-game split hands out
+	MaxAttempts  int           // failures of the same bytes before giving up
+	StallTimeout time.Duration // silence of a busy peer that counts as a failure
+}
+
+// The defaults for zero Config fields.
+const (
+	DefaultMinChunk     = 1 << 20
+	DefaultMaxChunk     = 64 << 20
+	DefaultTarget       = 4 * time.Second
+	DefaultInFlight     = 2
+	DefaultMinSplit     = 256 << 10
+	DefaultMaxAttempts  = 8
+	DefaultStallTimeout = 10 * time.Second
+)
+
+const (
+	// minBackoff and maxBackoff bound the exponential pause of a peer after
+	// consecutive failures.
+	minBackoff = 500 * time.Millisecond
+	maxBackoff = 30 * time.Second
+	// maxRetryAfter caps a peer-supplied pause, so a bogus value cannot
+	// park a peer for good.
+	maxRetryAfter = 10 * time.Minute
+	// rateWindow is the time constant of the rate estimates.
+	rateWindow = 2 * time.Second
+	// takeoverAfter is how long a holder must have been silent before an
+	// idle peer may take over all it has left, however small.
+	takeoverAfter = 2 * time.Second
+	// endgamePoll is how often Wake asks to be consulted while idle peers
+	// wait for a split to become worthwhile.
+	endgamePoll = time.Second
+	// maxAlign rounds chunk sizes and split points (to MinSplit if that
+	// is smaller), so chunk edges fall on boundaries the disk likes.
+	maxAlign = 64 << 10
+)
+
+// ErrStalled is the failure Tick records for a peer that went silent.
+var ErrStalled = errors.New("peer delivered no data for too long")
+
+// errShort is the failure Complete records for a response that ended
+// before its last byte.
+var errShort = errors.New("response ended before the end of its range")
+
+// GiveUpError reports bytes that failed Config.MaxAttempts times; the
+// download should fail with it.
+type GiveUpError struct {
+	Range    span.Range // the bytes of the last failure
+	Attempts int        // how often the worst of them failed
+	Err      error      // the last failure
+}
+
+func (e *GiveUpError) Error() string {
+	return fmt.Sprintf("bytes %d to %d failed %d times, the last time with: %v",
+		e.Range.Off, e.Range.End, e.Attempts, e.Err)
+}
+
+func (e *GiveUpError) Unwrap() error { return e.Err }
+
+// Assignment asks Peer to fetch Range. Its end may shrink later (see End).
+// From is the assignment whose tail this one was cut from in the end-game,
+// or 0.
+type Assignment struct {
+	ID    uint64
+	Peer  PeerID
+	Range span.Range
+	From  uint64
+}
+
+// PeerStats is one participant's share of the download.
+type PeerStats struct {
+	Peer     PeerID
+	Present  bool      // false once removed; its numbers stay
+	Bytes    int64     // bytes received from it
+	Rate     float64   // bytes per second, recent
+	InFlight int       // assignments outstanding
+	Assigned int       // assignments handed out so far
+	Failures int       // of those, how many failed
+	RetryAt  time.Time // when a backed-off peer is usable again; zero if not backed off
+}
+
+// Scheduler hands out the bytes of one download. Create it with New.
+type Scheduler struct {
+	cfg      Config
+	pool     span.Set // bytes neither held by a peer nor received
+	received int64    // bytes received, including Config.Done
+	peers    []*peer  // in order of first AddPeer, removed ones included
+	byID     map[PeerID]*peer
+	live     map[uint64]*assign
+	lastID   uint64
+	fails    tally
+	align    int64
+}
+
+// New returns a scheduler for cfg.Size bytes, of which cfg.Done are
+// already present.
+func New(cfg Config, now time.Time) *Scheduler {
+	cfg = withDefaults(cfg)
+	s := &Scheduler{
+		cfg:   cfg,
+		byID:  make(map[PeerID]*peer),
+		live:  make(map[uint64]*assign),
+		align: min(maxAlign, cfg.MinSplit),
+	}
+	var done span.Set
+	for _, r := range cfg.Done {
+		done.Add(r.Intersect(span.Range{Off: 0, End: cfg.Size}))
+	}
+	for _, r := range done.Missing(cfg.Size) {
+		s.pool.Add(r)
+	}
+	s.received = done.Size()
+	return s
+}
+
+// AddPeer makes p a participant. Adding a present peer does nothing; a peer
+// that was removed comes back with its numbers and without backoff.
+func (s *Scheduler) AddPeer(p PeerID, now time.Time) {
+	pr := s.byID[p]
+	if pr == nil {
+		pr = &peer{id: p}
+		pr.wall.run(true, now)
+		s.byID[p] = pr
+		s.peers = append(s.peers, pr)
+	}
+	if pr.present {
+		return
+	}
+	pr.present = true
+	pr.streak = 0
+	pr.retryAt = time.Time{}
+}
+
+// RemovePeer ends p's participation. The unreceived rest of each of its
+// assignments goes back to the pool at once; their End becomes -1.
+func (s *Scheduler) RemovePeer(p PeerID, now time.Time) {
+	pr := s.byID[p]
+	if pr == nil || !pr.present {
+		return
+	}
+	for _, a := range slices.Clone(pr.asg) {
+		s.retire(a, now)
+		s.pool.Add(span.Range{Off: a.pos, End: a.end})
+	}
+	pr.present = false
+}
+
+// Next hands p its next assignment, if p has a free slot, is not backing
+// off, and there is something worth giving it.
+func (s *Scheduler) Next(p PeerID, now time.Time) (Assignment, bool) {
+	pr := s.byID[p]
+	if pr == nil || !pr.present || len(pr.asg) >= s.cfg.InFlight || now.Before(pr.retryAt) || s.Finished() {
+		return Assignment{}, false
+	}
+	var r span.Range
+	var from uint64
+	if s.pool.Len() > 0 {
+		first, ok := s.pick(pr)
+		if !ok {
+			return Assignment{}, false
+		}
+		r = s.carve(pr, first, now)
+		s.pool.Remove(r)
+	} else {
+		var ok bool
+		r, from, ok = s.split(pr, now)
+		if !ok {
+			return Assignment{}, false
+		}
+	}
+	s.lastID++
+	a := &assign{id: s.lastID, peer: pr, off: r.Off, pos: r.Off, end: r.End, start: now, alone: len(pr.asg) == 0}
+	if a.alone {
+		pr.busy.run(true, now)
+		pr.quietSince = now
+	}
+	pr.asg = append(pr.asg, a)
+	pr.assigned++
+	s.live[a.id] = a
+	return Assignment{ID: a.id, Peer: p, Range: r, From: from}, true
+}
+
+// Received records n more contiguous bytes of assignment id. It returns
+// true once the assignment's current end is reached (or the assignment is
+// no longer live): the caller must stop reading it there. Bytes past the
+// end are not counted; the caller must not write them (see End).
+func (s *Scheduler) Received(id uint64, n int64, now time.Time) (stop bool) {
+	a := s.live[id]
+	if a == nil {
+		return true
+	}
+	n = min(max(n, 0), a.end-a.pos)
+	if n > 0 {
+		pr := a.peer
+		if !a.gotByte {
+			a.gotByte = true
+			if a.alone {
+				pr.noteLatency(now.Sub(a.start))
+			}
+		}
+		a.pos += n
+		s.received += n
+		pr.bytes += n
+		pr.busy.add(n, now)
+		pr.wall.add(n, now)
+		pr.quietSince = now
+	}
+	if a.pos < a.end {
+		return false
+	}
+	a.peer.streak = 0
+	s.retire(a, now)
+	return true
+}
+
+// End is the current end of assignment id: the caller must not write past
+// it. It is -1 once the assignment is no longer live (completed, failed,
+// stalled, its peer removed, or cut away entirely by a split).
+func (s *Scheduler) End(id uint64) int64 {
+	if a := s.live[id]; a != nil {
+		return a.end
+	}
+	return -1
+}
+
+// Complete records that the response for assignment id ended. If bytes
+// are missing it counts as a failure and returns what Fail would.
+func (s *Scheduler) Complete(id uint64, now time.Time) error {
+	a := s.live[id]
+	if a == nil {
+		return nil
+	}
+	return s.fail(a, errShort, 0, now)
+}
+
+// Fail records that assignment id failed with err. Its received prefix is
+// kept, the rest returns to the pool, and the peer backs off: for
+// retryAfter if positive, else exponentially with its consecutive
+// failures. The result is a *GiveUpError when some of the returned bytes
+// have now failed Config.MaxAttempts times, else nil.
+func (s *Scheduler) Fail(id uint64, err error, retryAfter time.Duration, now time.Time) error {
+	a := s.live[id]
+	if a == nil {
+		return nil
+	}
+	return s.fail(a, err, retryAfter, now)
+}
+
+// Tick fails the assignments of every peer that holds work and has
+// delivered nothing for Config.StallTimeout, and returns their ids so the
+// caller can abort those requests. The error is as for Fail.
+func (s *Scheduler) Tick(now time.Time) (stalled []uint64, err error) {
+	for _, pr := range s.peers {
+		if len(pr.asg) == 0 || now.Sub(pr.quietSince) < s.cfg.StallTimeout {
+			continue
+		}
+		for _, a := range slices.Clone(pr.asg) {
+			stalled = append(stalled, a.id)
+			if e := s.fail(a, ErrStalled, 0, now); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	return stalled, err
+}
+
+// Finished reports whether every byte has been received.
+func (s *Scheduler) Finished() bool { return s.received >= s.cfg.Size }
+
+// Progress returns the bytes received (Config.Done included) and the size.
+func (s *Scheduler) Progress() (received, size int64) { return s.received, s.cfg.Size }
+
+// Unassigned is the number of bytes nobody holds and nobody has received.
+func (s *Scheduler) Unassigned() int64 { return s.pool.Size() }
+
+// Wake returns the time by which the scheduler wants Tick and Next called
+// again if nothing else happens first: a backed-off peer becoming usable,
+// a busy peer's stall deadline, or, in the end-game, the next look at
+// whether a split has become worthwhile. It returns false when nothing is
+// pending. The time may be at or before now.
+func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
+	if s.Finished() {
+		return time.Time{}, false
+	}
+	var at time.Time
+	earlier := func(t time.Time) {
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	idle := false
+	for _, pr := range s.peers {
+		if !pr.present {
+			continue
+		}
+		if now.Before(pr.retryAt) {
+			earlier(pr.retryAt)
+		} else if len(pr.asg) < s.cfg.InFlight {
+			idle = true
+		}
+		if len(pr.asg) > 0 {
+			earlier(pr.quietSince.Add(s.cfg.StallTimeout))
+		}
+	}
+	if idle && s.pool.Size() == 0 && len(s.live) > 0 {
+		earlier(now.Add(endgamePoll))
+	}
+	return at, !at.IsZero()
+}
+
+// Stats returns every participant's numbers, in the order they joined.
+func (s *Scheduler) Stats(now time.Time) []PeerStats {
+	out := make([]PeerStats, 0, len(s.peers))
+	for _, pr := range s.peers {
+		st := PeerStats{
+			Peer:     pr.id,
+			Present:  pr.present,
+			Bytes:    pr.bytes,
+			Rate:     pr.wall.rate(now),
+			InFlight: len(pr.asg),
+			Assigned: pr.assigned,
+			Failures: pr.failures,
+		}
+		if now.Before(pr.retryAt) {
+			st.RetryAt = pr.retryAt
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// peer is one participant's state.
+type peer struct {
+	id         PeerID
+	present    bool
+	asg        []*assign // outstanding, in the order handed out
+	busy       meter     // runs while asg is not empty: what the peer can do
+	wall       meter     // runs always: what the peer did lately, for display
+	bytes      int64
+	assigned   int
+	failures   int
+	streak     int // consecutive failures
+	retryAt    time.Time
+	quietSince time.Time // last byte received, or when the peer got busy
+	latency    float64   // seconds from request to first byte, averaged
+	hasLatency bool
+	failed     span.Set // bytes that failed in its hands
+}
+
+func (pr *peer) noteLatency(d time.Duration) {
+	v := max(d.Seconds(), 0)
+	if !pr.hasLatency {
+		pr.latency, pr.hasLatency = v, true
+		return
+	}
+	pr.latency = 0.7*pr.latency + 0.3*v
+}
+
+// measured reports whether the peer's rate is known well enough to size
+// its chunks by: it has delivered at least one first chunk's worth.
+func (pr *peer) measured(minChunk int64) bool { return pr.bytes >= minChunk }
+
+// backlog is the number of bytes the peer still has to deliver.
+func (pr *peer) backlog() int64 {
+	var n int64
+	for _, a := range pr.asg {
+		n += a.end - a.pos
+	}
+	return n
+}
+
+// assign is one outstanding assignment: [off, end) handed out, [off, pos)
+// received. A live assignment always has pos < end.
+type assign struct {
+	id      uint64
+	peer    *peer
+	off     int64
+	pos     int64
+	end     int64
+	start   time.Time
+	alone   bool // handed out while its peer held nothing else
+	gotByte bool
+}
+
+func withDefaults(c Config) Config {
+	c.Size = max(c.Size, 0)
+	if c.MinChunk <= 0 {
+		c.MinChunk = DefaultMinChunk
+	}
+	if c.MaxChunk <= 0 {
+		c.MaxChunk = DefaultMaxChunk
+	}
+	c.MaxChunk = max(c.MaxChunk, c.MinChunk)
+	if c.Target <= 0 {
+		c.Target = DefaultTarget
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = DefaultInFlight
+	}
+	if c.MinSplit <= 0 {
+		c.MinSplit = DefaultMinSplit
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
+	return c
+}
+
+// pick returns the lowest unassigned range pr should fetch from. Bytes that
+// failed in pr's hands are left to other peers while there are any: a
+// peer that cannot fetch some bytes (its origin route refuses them, say)
+// must not use up their attempts alone.
+func (s *Scheduler) pick(pr *peer) (span.Range, bool) {
+	first, ok := s.pool.First()
+	if !ok || pr.failed.Len() == 0 || !s.othersPresent(pr) {
+		return first, ok
+	}
+	for _, r := range s.pool.Ranges() {
+		if !pr.failed.Overlaps(r) {
+			return r, true
+		}
+		var rest span.Set
+		rest.Add(r)
+		for _, f := range pr.failed.Ranges() {
+			rest.Remove(f)
+		}
+		if r, ok := rest.First(); ok {
+			return r, true
+		}
+	}
+	return span.Range{}, false
+}
+
+func (s *Scheduler) othersPresent(pr *peer) bool {
+	for _, q := range s.peers {
+		if q != pr && q.present {
+			return true
+		}
+	}
+	return false
+}
+
+// carve cuts pr's next chunk from the front of the lowest unassigned range.
+func (s *Scheduler) carve(pr *peer, first span.Range, now time.Time) span.Range {
+	size := s.cfg.MinChunk
+	if pr.measured(s.cfg.MinChunk) {
+		want := pr.busy.rate(now) * s.cfg.Target.Seconds()
+		size = int64(math.Min(math.Max(want, float64(s.cfg.MinChunk)), float64(s.cfg.MaxChunk)))
+	}
+	// Two chunks that end together leave the link idle while both next
+	// requests wait for their first byte. Make them end half a chunk apart.
+	if len(pr.asg) == 1 {
+		b := pr.asg[0].end - pr.asg[0].pos
+		if d := size - b; -size/2 < d && d < size/2 {
+			if b+size/2 <= s.cfg.MaxChunk {
+				size = b + size/2
+			} else {
+				size = max(b-size/2, s.cfg.MinChunk)
+			}
+		}
+	}
+	if share := s.fairShare(pr, now); size > share {
+		size = max(share, s.cfg.MinSplit)
+	}
+	size = roundUp(size, s.align)
+	end := first.Off + size
+	// A sliver left behind would cost a request of its own: take it along.
+	if end >= first.End || first.End-end < s.cfg.MinSplit {
+		end = first.End
+	}
+	return span.Range{Off: first.Off, End: end}
+}
+
+// fairShare is how many more bytes pr should take on: what it can deliver
+// by the time all usable peers together would finish everything left
+// (unassigned plus outstanding), less what it already holds. It is zero
+// or negative when pr's backlog alone reaches past that time.
+func (s *Scheduler) fairShare(pr *peer, now time.Time) int64 {
+	left := float64(s.pool.Size())
+	var sum float64
+	for _, q := range s.peers {
+		if !q.present || (q != pr && now.Before(q.retryAt)) {
+			continue
+		}
+		sum += s.estRate(q, now)
+		left += float64(q.backlog())
+	}
+	finish := left / sum
+	return int64(math.Ceil(s.estRate(pr, now)*finish)) - pr.backlog()
+}
+
+// estRate is the rate to plan with for pr: measured if it can be, else the
+// average of the measured present peers, else 1 (all peers alike).
+func (s *Scheduler) estRate(pr *peer, now time.Time) float64 {
+	if pr.measured(s.cfg.MinChunk) {
+		return max(pr.busy.rate(now), 1)
+	}
+	var sum float64
+	var n int
+	for _, q := range s.peers {
+		if q.present && q.measured(s.cfg.MinChunk) {
+			sum += max(q.busy.rate(now), 1)
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
+}
+
+// estLatency is pr's expected time to first byte, in seconds.
+func (s *Scheduler) estLatency(pr *peer) float64 {
+	if pr.hasLatency {
+		return pr.latency
+	}
+	var sum float64
+	var n int
+	for _, q := range s.peers {
+		if q.hasLatency {
+			sum += q.latency
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// split finds, for idle peer pr, the outstanding assignment whose cut
+// brings the estimated finish forward, latest finishing first, and cuts
+// it: the holder keeps its received prefix and a balanced share, pr gets
+// the rest.
+func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
+	if len(pr.asg) > 0 && s.silent(pr, now) {
+		// It is not delivering what it holds; it should not take more.
+		return span.Range{}, 0, false
+	}
+	ri := s.estRate(pr, now)
+	// When pr could start delivering a new piece: after its first-byte
+	// latency, or after what it already holds, whichever is later.
+	startI := math.Max(s.estLatency(pr), float64(pr.backlog())/ri)
+
+	type candidate struct {
+		a      *assign
+		ahead  float64 // bytes the holder delivers before this assignment's rest
+		rate   float64
+		finish float64 // seconds from now
+	}
+	var cands []candidate
+	for _, q := range s.peers {
+		if q == pr || !q.present || len(q.asg) == 0 {
+			continue
+		}
+		rv := s.estRate(q, now)
+		var ahead float64
+		for _, a := range q.asg {
+			rest := float64(a.end - a.pos)
+			cands = append(cands, candidate{a: a, ahead: ahead, rate: rv, finish: (ahead + rest) / rv})
+			ahead += rest
+		}
+	}
+	slices.SortStableFunc(cands, func(x, y candidate) int {
+		if x.finish != y.finish {
+			if x.finish > y.finish {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(x.a.id, y.a.id)
+	})
+	for _, c := range cands {
+		a, rv := c.a, c.rate
+		rest := float64(a.end - a.pos)
+		// Both finish together when (ahead+keep)/rv == startI + (rest-keep)/ri.
+		keep := (startI + rest/ri - c.ahead/rv) / (1/rv + 1/ri)
+		keep = math.Min(math.Max(keep, 0), rest)
+		cut := min(roundUp(a.pos+int64(math.Ceil(keep)), s.align), a.end)
+		silent := s.silent(a.peer, now)
+		if silent {
+			cut = a.pos
+		}
+		give := a.end - cut
+		// A small piece is not worth a request of its own, unless it is
+		// all a holder has left: then the holder is dropped, not split.
+		if give < s.cfg.MinSplit && cut > a.pos {
+			continue
+		}
+		kept := float64(cut - a.pos)
+		after := math.Max((c.ahead+kept)/rv, startI+float64(give)/ri)
+		if after >= c.finish && !silent {
+			continue
+		}
+		r := span.Range{Off: cut, End: a.end}
+		a.end = cut
+		if silent {
+			// Its silence counts against the holder, not against the
+			// bytes, which are in good hands again at once.
+			s.backOff(a.peer, 0, now)
+		}
+		if a.pos >= a.end {
+			s.retire(a, now)
+		}
+		return r, a.id, true
+	}
+	return span.Range{}, 0, false
+}
+
+// silent reports whether pr has held work without delivering a byte for
+// long enough (and well beyond its usual first-byte latency) that what it
+// holds is better fetched by someone else.
+func (s *Scheduler) silent(pr *peer, now time.Time) bool {
+	wait := max(takeoverAfter, time.Duration(2*pr.latency*float64(time.Second)))
+	return now.Sub(pr.quietSince) >= wait
+}
+
+// fail retires a, returns its unreceived rest to the pool, backs its peer
+// off and charges the rest with one more failure.
+func (s *Scheduler) fail(a *assign, err error, retryAfter time.Duration, now time.Time) error {
+	rest := span.Range{Off: a.pos, End: a.end}
+	pr := a.peer
+	s.retire(a, now)
+	s.pool.Add(rest)
+	pr.failed.Add(rest)
+	s.backOff(pr, retryAfter, now)
+	if n := s.fails.add(rest); n >= s.cfg.MaxAttempts {
+		return &GiveUpError{Range: rest, Attempts: n, Err: err}
+	}
+	return nil
+}
+
+// backOff counts a failure of pr and pauses it: for retryAfter if
+// positive, else exponentially with its consecutive failures.
+func (s *Scheduler) backOff(pr *peer, retryAfter time.Duration, now time.Time) {
+	pr.failures++
+	pr.streak++
+	d := retryAfter
+	if d <= 0 {
+		d = maxBackoff
+		if pr.streak <= 16 {
+			d = min(minBackoff<<(pr.streak-1), maxBackoff)
+		}
+	}
+	pr.retryAt = now.Add(min(d, maxRetryAfter))
+}
+
+// retire forgets a live assignment.
+func (s *Scheduler) retire(a *assign, now time.Time) {
+	delete(s.live, a.id)
+	pr := a.peer
+	pr.asg = slices.DeleteFunc(pr.asg, func(b *assign) bool { return b == a })
+	if len(pr.asg) == 0 {
+		pr.busy.run(false, now)
+	}
+}
+
+func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }

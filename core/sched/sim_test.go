@@ -1,0 +1,520 @@
+package sched
+
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// The simulator below moves a fake clock in fixed steps. Each simulated
+// lender has a link of a fixed rate, a first-byte latency per request, and
+// serves its requests either side by side (sharing the link equally) or one
+// after the other. It drives the scheduler the way the engine does: Next for
+// every peer, clamp each delivery to End, Received, Complete, Tick.
+
+var epoch = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type simPeer struct {
+	id       PeerID
+	rate     float64       // bytes per second
+	latency  time.Duration // request to first byte
+	fifo     bool          // serves one request at a time
+	join     time.Duration // when AddPeer is called
+	leave    time.Duration // when RemovePeer is called; 0 = never
+	stallAt  time.Duration // from then on it delivers nothing; 0 = never
+	failFrom int64         // every request fails after this many bytes; 0 = never
+}
+
+type simReq struct {
+	a     Assignment
+	pos   int64
+	ready time.Duration // first byte may flow
+	acc   float64
+	sent  int64 // bytes this request delivered
+}
+
+type sim struct {
+	t      *testing.T
+	s      *Scheduler
+	size   int64
+	peers  []*simPeer
+	state  map[PeerID]string // "", "in", "out"
+	reqs   map[PeerID][]*simReq
+	got    span.Set // bytes delivered and kept
+	origin int64    // bytes lenders pulled from the origin, kept or not
+	now    time.Duration
+	step   time.Duration
+	trace  []Assignment
+	byPeer map[PeerID]int64
+	idle   map[PeerID]time.Duration // time a present peer's link carried nothing
+	errs   []error
+}
+
+func newSim(t *testing.T, cfg Config, peers []*simPeer) *sim {
+	m := &sim{
+		t:      t,
+		s:      New(cfg, epoch),
+		size:   cfg.Size,
+		peers:  peers,
+		state:  make(map[PeerID]string),
+		reqs:   make(map[PeerID][]*simReq),
+		step:   time.Millisecond,
+		byPeer: make(map[PeerID]int64),
+		idle:   make(map[PeerID]time.Duration),
+	}
+	for _, r := range cfg.Done {
+		m.got.Add(r)
+	}
+	return m
+}
+
+// run advances until the download finishes or limit passes, and returns
+// the finish time.
+func (m *sim) run(limit time.Duration) time.Duration {
+	m.t.Helper()
+	for m.now = 0; m.now <= limit; m.now += m.step {
+		now := epoch.Add(m.now)
+		m.membership(now)
+		ids, err := m.s.Tick(now)
+		m.note(err)
+		for _, id := range ids {
+			m.drop(id)
+		}
+		m.assign(now)
+		m.deliver(now)
+		if m.now%(50*time.Millisecond) == 0 {
+			checkInvariants(m.t, m.s, &m.got)
+		}
+		if m.s.Finished() {
+			checkInvariants(m.t, m.s, &m.got)
+			if m.got.Size() != m.size || m.got.Len() != 1 {
+				m.t.Fatalf("finished with %v of %d bytes", m.got, m.size)
+			}
+			return m.now
+		}
+	}
+	m.t.Fatalf("not finished after %v: %d of %d bytes, %d unassigned, stats %+v",
+		limit, m.got.Size(), m.size, m.s.Unassigned(), m.s.Stats(epoch.Add(m.now)))
+	return 0
+}
+
+func (m *sim) note(err error) {
+	if err != nil {
+		m.errs = append(m.errs, err)
+	}
+}
+
+func (m *sim) membership(now time.Time) {
+	for _, p := range m.peers {
+		switch {
+		case m.state[p.id] == "" && m.now >= p.join:
+			m.state[p.id] = "in"
+			m.s.AddPeer(p.id, now)
+		case m.state[p.id] == "in" && p.leave > 0 && m.now >= p.leave:
+			m.state[p.id] = "out"
+			m.s.RemovePeer(p.id, now)
+			for _, r := range m.reqs[p.id] {
+				if m.s.End(r.a.ID) != -1 {
+					m.t.Fatalf("assignment %d of removed peer %s still live", r.a.ID, p.id)
+				}
+			}
+			delete(m.reqs, p.id)
+		}
+	}
+}
+
+func (m *sim) assign(now time.Time) {
+	for _, p := range m.peers {
+		if m.state[p.id] != "in" {
+			continue
+		}
+		for range 10 {
+			a, ok := m.s.Next(p.id, now)
+			if !ok {
+				break
+			}
+			if a.Range.Empty() || m.got.Overlaps(a.Range) {
+				m.t.Fatalf("assignment %+v is empty or overlaps received bytes", a)
+			}
+			m.trace = append(m.trace, a)
+			if a.From != 0 && m.s.End(a.From) == -1 {
+				// The split took all the holder had left: the engine
+				// cancels that request at once.
+				m.drop(a.From)
+			}
+			m.reqs[p.id] = append(m.reqs[p.id], &simReq{a: a, pos: a.Range.Off, ready: m.now + p.latency})
+		}
+		if n := len(m.reqs[p.id]); n > m.s.cfg.InFlight {
+			m.t.Fatalf("peer %s holds %d requests", p.id, n)
+		}
+	}
+}
+
+func (m *sim) deliver(now time.Time) {
+	for _, p := range m.peers {
+		if m.state[p.id] != "in" || (p.stallAt > 0 && m.now >= p.stallAt) {
+			continue
+		}
+		var active []*simReq
+		for _, r := range m.reqs[p.id] {
+			if r.ready <= m.now {
+				active = append(active, r)
+				if p.fifo {
+					break
+				}
+			}
+		}
+		if len(active) == 0 {
+			m.idle[p.id] += m.step
+			continue
+		}
+		share := p.rate * m.step.Seconds() / float64(len(active))
+		for _, r := range active {
+			r.acc += share
+			n := int64(r.acc)
+			r.acc -= float64(n)
+			if p.failFrom > 0 && r.sent+n > p.failFrom {
+				n = p.failFrom - r.sent
+			}
+			m.origin += n
+			k := min(n, m.s.End(r.a.ID)-r.pos)
+			if k > 0 {
+				w := span.Range{Off: r.pos, End: r.pos + k}
+				if m.got.Overlaps(w) {
+					m.t.Fatalf("peer %s delivered %v twice", p.id, w)
+				}
+				m.got.Add(w)
+				m.byPeer[p.id] += k
+				r.pos += k
+				r.sent += k
+			}
+			if m.s.Received(r.a.ID, max(k, 0), now) {
+				m.note(m.s.Complete(r.a.ID, now))
+				m.drop(r.a.ID)
+				continue
+			}
+			if p.failFrom > 0 && r.sent >= p.failFrom {
+				m.note(m.s.Fail(r.a.ID, fmt.Errorf("peer %s broke", p.id), 0, now))
+				m.drop(r.a.ID)
+			}
+		}
+	}
+}
+
+func (m *sim) drop(id uint64) {
+	for p, rs := range m.reqs {
+		m.reqs[p] = slices.DeleteFunc(rs, func(r *simReq) bool { return r.a.ID == id })
+	}
+}
+
+// checkInvariants verifies that the pool, the unreceived rest of every live
+// assignment and the received bytes are disjoint and together cover the
+// whole file, and that the books agree with each other.
+func checkInvariants(t *testing.T, s *Scheduler, got *span.Set) {
+	t.Helper()
+	var all span.Set
+	claim := func(r span.Range, what string) {
+		if r.Empty() {
+			return
+		}
+		if all.Overlaps(r) {
+			t.Fatalf("%s %v overlaps other bytes (pool %v, received %v)", what, r, s.pool, got)
+		}
+		all.Add(r)
+	}
+	for _, r := range got.Ranges() {
+		claim(r, "received")
+	}
+	for _, r := range s.pool.Ranges() {
+		claim(r, "pool")
+	}
+	n := 0
+	for _, pr := range s.peers {
+		if !pr.present && len(pr.asg) > 0 {
+			t.Fatalf("removed peer %s holds %d assignments", pr.id, len(pr.asg))
+		}
+		if len(pr.asg) > s.cfg.InFlight {
+			t.Fatalf("peer %s holds %d assignments", pr.id, len(pr.asg))
+		}
+		for _, a := range pr.asg {
+			n++
+			if s.live[a.id] != a || a.peer != pr {
+				t.Fatalf("assignment %d books disagree", a.id)
+			}
+			if !(a.off <= a.pos && a.pos < a.end) {
+				t.Fatalf("assignment %d has off %d pos %d end %d", a.id, a.off, a.pos, a.end)
+			}
+			claim(span.Range{Off: a.pos, End: a.end}, fmt.Sprintf("assignment %d", a.id))
+		}
+	}
+	if n != len(s.live) {
+		t.Fatalf("%d live assignments, peers hold %d", len(s.live), n)
+	}
+	if all.Size() != s.cfg.Size || (s.cfg.Size > 0 && all.Len() != 1) {
+		t.Fatalf("bytes accounted for: %v of %d", all, s.cfg.Size)
+	}
+	if s.received != got.Size() {
+		t.Fatalf("scheduler counts %d received, %d were", s.received, got.Size())
+	}
+}
+
+const mb = 1e6
+
+func peersAt(rates ...float64) []*simPeer {
+	out := make([]*simPeer, len(rates))
+	for i, r := range rates {
+		out[i] = &simPeer{id: PeerID(fmt.Sprintf("p%d", i)), rate: r * mb, latency: 30 * time.Millisecond}
+	}
+	out[0].id = "self"
+	return out
+}
+
+func ideal(size int64, peers []*simPeer) time.Duration {
+	var sum float64
+	for _, p := range peers {
+		sum += p.rate
+	}
+	return time.Duration(float64(size) / sum * float64(time.Second))
+}
+
+func TestFinishNearIdeal(t *testing.T) {
+	cases := []struct {
+		name    string
+		size    int64
+		rates   []float64
+		fifo    bool
+		latency time.Duration
+	}{
+		{"one peer", 100 << 20, []float64{10}, false, 0},
+		{"equal", 400 << 20, []float64{10, 10, 10, 10}, false, 0},
+		{"equal fifo", 400 << 20, []float64{10, 10, 10, 10}, true, 0},
+		{"unequal", 400 << 20, []float64{2.5, 5, 10, 20}, false, 0},
+		{"unequal fifo", 400 << 20, []float64{2.5, 5, 10, 20}, true, 0},
+		{"many", 600 << 20, []float64{3, 4, 5, 6, 7, 8, 9, 10}, false, 0},
+		{"small file", 3 << 20, []float64{10, 10, 10}, false, 0},
+		{"slow origin", 400 << 20, []float64{2.5, 5, 10, 20}, false, 300 * time.Millisecond},
+		{"slow origin fifo", 400 << 20, []float64{2.5, 5, 10, 20}, true, 300 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			peers := peersAt(c.rates...)
+			for _, p := range peers {
+				p.fifo = c.fifo
+				if c.latency > 0 {
+					p.latency = c.latency
+				}
+			}
+			m := newSim(t, Config{Size: c.size}, peers)
+			got := m.run(10 * time.Minute)
+			want := ideal(c.size, peers)
+			// Slack: a few percent, plus the first request's latency and
+			// a little for the tail of a very short download.
+			limit := time.Duration(float64(want)*1.04) + 150*time.Millisecond + peers[0].latency
+			t.Logf("finished in %v, ideal %v (%.1f%%), %d assignments, origin %.4f×size",
+				got, want, 100*float64(got-want)/float64(want), len(m.trace), float64(m.origin)/float64(c.size))
+			if got > limit {
+				t.Errorf("finished in %v, more than %v (ideal %v)", got, limit, want)
+			}
+			checkOrigin(t, m)
+			if len(m.errs) != 0 {
+				t.Errorf("errors: %v", m.errs)
+			}
+		})
+	}
+}
+
+func checkOrigin(t *testing.T, m *sim) {
+	t.Helper()
+	// What a cut holder streams past its new end before the engine reads
+	// it is wasted; it is bounded by the split count, not the size.
+	if float64(m.origin) > 1.01*float64(m.size)+64<<10 {
+		t.Errorf("origin sent %d bytes for %d (%.3f×)", m.origin, m.size, float64(m.origin)/float64(m.size))
+	}
+}
+
+func TestStraggler(t *testing.T) {
+	const size = 300 << 20
+	for _, fifo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fifo=%v", fifo), func(t *testing.T) {
+			peers := peersAt(10, 10, 10, 1)
+			for _, p := range peers {
+				p.fifo = fifo
+			}
+			m := newSim(t, Config{Size: size}, peers)
+			got := m.run(10 * time.Minute)
+			want := ideal(size, peers)
+			// The straggler's last piece is at most about MinSplit, a
+			// quarter of a second at 1 MB/s.
+			limit := time.Duration(float64(want)*1.03) + 300*time.Millisecond
+			t.Logf("finished in %v, ideal %v; straggler sent %d bytes", got, want, m.byPeer["p3"])
+			if got > limit {
+				t.Errorf("finished in %v, more than %v (ideal %v)", got, limit, want)
+			}
+			if m.byPeer["p3"] == 0 {
+				t.Error("the straggler got no work")
+			}
+			checkOrigin(t, m)
+		})
+	}
+}
+
+func TestPeerLeaves(t *testing.T) {
+	const size = 200 << 20
+	peers := peersAt(10, 10, 10)
+	peers[1].leave = 3 * time.Second
+	peers[2].leave = 5*time.Second + 123*time.Millisecond
+	m := newSim(t, Config{Size: size}, peers)
+	got := m.run(5 * time.Minute)
+	// After they leave only self works; the bytes they received stay.
+	if m.byPeer["p1"] == 0 || m.byPeer["p2"] == 0 {
+		t.Errorf("leavers sent nothing: %v", m.byPeer)
+	}
+	left := float64(size - m.byPeer["p1"] - m.byPeer["p2"])
+	want := time.Duration(left / (10 * mb) * float64(time.Second))
+	t.Logf("finished in %v; self alone would need %v for the rest", got, want)
+	if got > time.Duration(float64(want)*1.03)+time.Second {
+		t.Errorf("finished in %v, want about %v", got, want)
+	}
+	checkOrigin(t, m)
+}
+
+func TestPeerJoinsLate(t *testing.T) {
+	const size = 200 << 20
+	peers := peersAt(10, 10)
+	peers[1].join = 5 * time.Second
+	m := newSim(t, Config{Size: size}, peers)
+	got := m.run(5 * time.Minute)
+	if m.byPeer["p1"] < size/4 {
+		t.Errorf("late peer sent only %d bytes of %d", m.byPeer["p1"], size)
+	}
+	want := 5*time.Second + time.Duration((size-50*mb)/(20*mb)*float64(time.Second))
+	t.Logf("finished in %v, want about %v", got, want)
+	if got > time.Duration(float64(want)*1.04) {
+		t.Errorf("finished in %v, want about %v", got, want)
+	}
+}
+
+func TestStalledPeer(t *testing.T) {
+	const size = 200 << 20
+	peers := peersAt(10, 10, 10)
+	peers[2].stallAt = 4 * time.Second
+	m := newSim(t, Config{Size: size}, peers)
+	got := m.run(5 * time.Minute)
+	// The others work on the pool meanwhile; once it is empty, what the
+	// silent peer holds is split off or taken over within takeoverAfter.
+	live := float64(size-m.byPeer["p2"]) / (20 * mb)
+	want := time.Duration(live*float64(time.Second)) + takeoverAfter
+	t.Logf("finished in %v, want at most %v; stats %+v", got, want, m.s.Stats(epoch.Add(got)))
+	if got > want {
+		t.Errorf("finished in %v, want at most %v", got, want)
+	}
+	if st := m.s.Stats(epoch.Add(got)); st[2].Failures == 0 {
+		t.Errorf("stalled peer has no failures: %+v", st[2])
+	}
+	if len(m.errs) != 0 {
+		t.Errorf("errors: %v", m.errs)
+	}
+}
+
+func TestStallInEndgame(t *testing.T) {
+	const size = 100 << 20
+	peers := peersAt(10, 10, 10)
+	want := ideal(size, peers)
+	peers[2].stallAt = want - 200*time.Millisecond
+	m := newSim(t, Config{Size: size}, peers)
+	got := m.run(time.Minute)
+	// Most of what the silent peer holds is split off while its rate
+	// decays; the rest is taken over once it was silent takeoverAfter.
+	limit := peers[2].stallAt + takeoverAfter + 500*time.Millisecond
+	t.Logf("finished in %v, ideal %v, limit %v", got, want, limit)
+	if got > limit {
+		t.Errorf("finished in %v, more than %v", got, limit)
+	}
+	checkOrigin(t, m)
+}
+
+func TestFlakyPeer(t *testing.T) {
+	const size = 100 << 20
+	peers := peersAt(10, 10)
+	peers[1].failFrom = 300 << 10
+	m := newSim(t, Config{Size: size}, peers)
+	m.run(5 * time.Minute)
+	st := m.s.Stats(epoch.Add(m.now))
+	if st[1].Failures < 3 {
+		t.Errorf("flaky peer failed only %d times", st[1].Failures)
+	}
+	if len(m.errs) != 0 {
+		t.Errorf("gave up although another peer could fetch every byte: %v", m.errs)
+	}
+}
+
+// TestBadPeer has a peer fail every request after one byte. It leaves
+// the bytes it failed on to the other, so no bytes fail MaxAttempts
+// (three) times, and the slow good peer finishes the download.
+func TestBadPeer(t *testing.T) {
+	peers := peersAt(0.5, 10)
+	peers[1].failFrom = 1
+	m := newSim(t, Config{Size: 10 << 20, MaxAttempts: 3}, peers)
+	m.run(10 * time.Minute)
+	if len(m.errs) != 0 {
+		t.Errorf("gave up: %v", m.errs[0])
+	}
+	if st := m.s.Stats(epoch.Add(m.now)); st[1].Failures < 3 {
+		t.Errorf("bad peer failed only %d times", st[1].Failures)
+	}
+}
+
+func TestResume(t *testing.T) {
+	const size = 50 << 20
+	done := []span.Range{{Off: 0, End: 10 << 20}, {Off: 20 << 20, End: 21 << 20}, {Off: 49 << 20, End: size}}
+	peers := peersAt(10, 10)
+	m := newSim(t, Config{Size: size, Done: done}, peers)
+	m.run(time.Minute)
+	var want int64 = size - 12<<20
+	if got := m.byPeer["self"] + m.byPeer["p1"]; got != want {
+		t.Errorf("fetched %d bytes, want %d", got, want)
+	}
+	for _, a := range m.trace {
+		for _, d := range done {
+			if !a.Range.Intersect(d).Empty() {
+				t.Errorf("assignment %+v overlaps done %v", a, d)
+			}
+		}
+	}
+}
+
+func TestResumeComplete(t *testing.T) {
+	s := New(Config{Size: 100, Done: []span.Range{{Off: 0, End: 60}, {Off: 50, End: 200}}}, epoch)
+	s.AddPeer("self", epoch)
+	if !s.Finished() {
+		t.Error("not finished with every byte done")
+	}
+	if a, ok := s.Next("self", epoch); ok {
+		t.Errorf("assigned %+v of a finished download", a)
+	}
+	if _, ok := s.Wake(epoch); ok {
+		t.Error("a finished download wants to wake")
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	digest := func() uint64 {
+		peers := peersAt(3, 7, 11)
+		peers[1].leave = 4 * time.Second
+		peers[2].join = time.Second
+		m := newSim(t, Config{Size: 80 << 20}, peers)
+		m.run(time.Minute)
+		h := fnv.New64a()
+		for _, a := range m.trace {
+			fmt.Fprintf(h, "%d %s %v %d\n", a.ID, a.Peer, a.Range, a.From)
+		}
+		return h.Sum64()
+	}
+	if a, b := digest(), digest(); a != b {
+		t.Errorf("two runs with the same inputs differ: %x, %x", a, b)
+	}
+}

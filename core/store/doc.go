@@ -1,0 +1,70 @@
+// Package store keeps a download's bytes on disk until they are whole: the
+// partial file, its resume journal, and the final move into place.
+//
+// # Files
+//
+// A download of NAME into folder DIR uses two hidden files beside its
+// destination (the watch folder ignores names starting with a dot):
+//
+//	DIR/.NAME.dlpart           the data, preallocated to the full size
+//	DIR/.NAME.dlpart.journal   which byte ranges of it are durable
+//
+// Preallocation (fallocate on Linux) makes a full disk fail at Open, with a
+// clear message, rather than hours later. A file of unknown size (a server
+// that ignores ranges and sends no length) is neither preallocated nor
+// journaled, since it cannot resume; its length is what the stream wrote. The data file is locked (flock on
+// Linux) while a Partial has it open, so two processes never download into
+// the same file.
+//
+// # Durability
+//
+// Commit first fdatasyncs the data file, then atomically replaces the
+// journal with one listing the new ranges too: write a temporary file
+// (.NAME.dlpart.journal.tmp), fsync it, rename it over the journal, fsync
+// the folder. So a range is in the journal only once its bytes are on disk,
+// and after a crash the journal is the old one or the new one, never a mix.
+// One Commit costs one fdatasync and one small atomic write; a few per
+// second are fine.
+//
+// Finish syncs the data, checks the whole-file SHA-256 when one is known,
+// and moves the file into place without ever replacing anything: if NAME is
+// taken it tries "NAME (1).EXT", "NAME (2).EXT" and so on, using
+// renameat2(RENAME_NOREPLACE), or where that is missing a hard link and an
+// unlink, or on file systems without hard links a check for the name just
+// before a rename. The folder is synced, and the journal removed last.
+// Nothing appears under a final name before the file is complete and
+// verified. A file that fails its SHA-256 is deleted with its journal, so a
+// retry starts clean.
+//
+// # Journal format, version 1
+//
+// The journal is UTF-8 text, one field per line, every line ending in "\n",
+// in exactly this order:
+//
+//	dragonload-journal 1
+//	url "https://example.com/big.iso"
+//	size 1073741824
+//	etag "\"5d8c72a5edda8\""
+//	last-modified "Mon, 02 Jan 2006 15:04:05 GMT"
+//	sha256 ""
+//	name "big.iso"
+//	done 0 67108864
+//	done 134217728 201326592
+//	crc32c 1b2c3d4e
+//
+// String values are Go-quoted (strconv.Quote) and may be empty; size is the
+// file size in bytes. Each done line is a half-open byte range [off, end) of
+// durable data, in decimal without sign or leading zeros; the ranges are
+// sorted, non-empty, within the size, and neither overlap nor touch (they
+// are coalesced), so the journal stays small however many chunks landed.
+// The last line is the CRC-32C (Castagnoli) of every byte before it, as
+// eight lowercase hex digits.
+//
+// A journal that breaks any of these rules (torn, garbled, another version,
+// more than 4 MiB) is not trusted: the download starts over, and Open says
+// why. It also starts over when the journal is for another URL or another
+// version of the file: a different size, ETag, Last-Modified date or
+// expected SHA-256. Resuming needs a strong ETag or a Last-Modified date
+// (or, failing both, a known SHA-256 that Finish will check), so that bytes
+// of two versions of a file are never mixed.
+package store

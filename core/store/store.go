@@ -1,0 +1,546 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// Meta identifies the file being downloaded. Size, ETag and LastModified
+// come from the origin's answer to the probe; Size is -1 when the origin
+// does not say (a server that ignores ranges and sends no length). SHA256
+// (lowercase or uppercase hex) is known only when the link carried it.
+type Meta struct {
+	URL          string
+	Size         int64
+	ETag         string
+	LastModified string
+	SHA256       string
+	Name         string
+}
+
+// Options tune Open. The zero value is fine.
+type Options struct {
+	Logger *slog.Logger // nil: discard
+
+	fs fileSystem // nil: the real one; tests put fakes here
+}
+
+// ErrChecksum is wrapped by the error Finish returns when the file does
+// not match Meta.SHA256.
+var ErrChecksum = errors.New("checksum mismatch")
+
+// Partial is a download's partial file and journal. Its methods are safe
+// for concurrent use; WriteAt calls may run in parallel with each other and
+// with Commit.
+type Partial struct {
+	fs       fileSystem
+	log      *slog.Logger
+	dir      string
+	name     string
+	dataPath string
+	jrnPath  string
+	meta     Meta
+	reason   string
+
+	f dataFile // WriteAt reads it without the lock: set once, never replaced
+
+	mu     sync.Mutex
+	done   span.Set
+	closed bool
+}
+
+// maxNumbered bounds the search for a free final name.
+const maxNumbered = 10000
+
+// Open opens, or creates, the partial file for the download of meta into
+// dir under the final name name. resumed reports that an earlier partial of
+// the same file was found and kept; Done then holds its durable ranges. An
+// earlier partial that cannot be trusted or belongs to another file is
+// replaced; RestartReason says why.
+func Open(dir, name string, meta Meta) (p *Partial, resumed bool, err error) {
+	return OpenOptions(dir, name, meta, Options{})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed bool, err error) {
+	if err := checkName(name); err != nil {
+		return nil, false, fmt.Errorf("cannot store a download as %q: %w", name, err)
+	}
+	if meta.Size < -1 || meta.Size > maxSize {
+		return nil, false, fmt.Errorf("cannot store %s: its size %d is unusable", name, meta.Size)
+	}
+	if meta.URL == "" {
+		return nil, false, fmt.Errorf("cannot store %s: it has no URL", name)
+	}
+	meta.Name = name
+	fsys := opts.fs
+	if fsys == nil {
+		fsys = osFS{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := fsys.mkdirAll(dir); err != nil {
+		return nil, false, fmt.Errorf("cannot create the folder %s: %w", dir, err)
+	}
+	p = &Partial{
+		fs:       fsys,
+		log:      log.With("file", name),
+		dir:      dir,
+		name:     name,
+		dataPath: dataPath(dir, name),
+		jrnPath:  journalPath(dir, name),
+		meta:     meta,
+	}
+	f, err := fsys.openData(p.dataPath)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot open the partial file %s: %w", p.dataPath, err)
+	}
+	if err := f.lock(); err != nil {
+		f.close()
+		return nil, false, fmt.Errorf("cannot use %s: another download has it open: %w", p.dataPath, err)
+	}
+	p.f = f
+	ok := false
+	defer func() {
+		if !ok {
+			f.close()
+		}
+	}()
+
+	resumed, err = p.loadJournal()
+	if err != nil {
+		return nil, false, err
+	}
+	if !resumed {
+		if err := f.truncate(0); err != nil {
+			return nil, false, fmt.Errorf("cannot reset the partial file %s: %w", p.dataPath, err)
+		}
+	}
+	if p.unknownSize() {
+		// Such a download cannot resume (the server serves no ranges), so
+		// it keeps no journal; an old one would only mislead Find.
+		if err := fsys.remove(p.jrnPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, false, fmt.Errorf("cannot remove the old journal %s: %w", p.jrnPath, err)
+		}
+		p.logRestart(false)
+		ok = true
+		return p, false, nil
+	}
+	if err := f.allocate(meta.Size); err != nil {
+		if !resumed {
+			p.removeFiles()
+		}
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			return nil, false, fmt.Errorf("not enough disk space for %s in %s: %w", humanSize(meta.Size), dir, err)
+		}
+		return nil, false, fmt.Errorf("cannot make room for %s in %s: %w", humanSize(meta.Size), dir, err)
+	}
+	// Rewrite the journal at once: a fresh download needs one for Find,
+	// and a resumed one records what is now known (a SHA-256, say).
+	if err := p.writeJournal(&p.done); err != nil {
+		if !resumed {
+			p.removeFiles()
+		}
+		return nil, false, err
+	}
+	p.logRestart(resumed)
+	ok = true
+	return p, resumed, nil
+}
+
+// WriteAt writes b at offset off of the file. It does not make anything
+// durable; Commit does.
+func (p *Partial) WriteAt(b []byte, off int64) (int, error) {
+	if off < 0 || (!p.unknownSize() && (off > p.meta.Size || int64(len(b)) > p.meta.Size-off)) {
+		return 0, fmt.Errorf("cannot write %d bytes at %d into %s: the file is %d bytes", len(b), off, p.name, p.meta.Size)
+	}
+	n, err := p.f.WriteAt(b, off)
+	if err != nil {
+		return n, fmt.Errorf("cannot write into %s: %w", p.dataPath, err)
+	}
+	return n, nil
+}
+
+// Commit makes rs durable: it syncs the data file first, then atomically
+// rewrites the journal with rs added. The caller must have finished every
+// WriteAt for rs before calling it.
+func (p *Partial) Commit(rs []span.Range) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("cannot commit to %s: it is closed", p.name)
+	}
+	next := p.done.Clone()
+	for _, r := range rs {
+		if r.Off < 0 || (!p.unknownSize() && r.End > p.meta.Size) {
+			return fmt.Errorf("cannot commit %v to %s: the file is %d bytes", r, p.name, p.meta.Size)
+		}
+		next.Add(r)
+	}
+	if next.Equal(&p.done) {
+		return nil
+	}
+	if err := p.f.datasync(); err != nil {
+		return fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
+	}
+	if !p.unknownSize() {
+		if err := p.writeJournal(&next); err != nil {
+			return err
+		}
+	}
+	p.done = next
+	return nil
+}
+
+// Done returns the ranges known to be durable.
+func (p *Partial) Done() span.Set {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done.Clone()
+}
+
+// Meta returns the description the partial was opened with; its Name is
+// the final name asked for.
+func (p *Partial) Meta() Meta { return p.meta }
+
+// RestartReason says why an earlier partial under this name was not
+// resumed, or is empty if there was none or it was resumed.
+func (p *Partial) RestartReason() string { return p.reason }
+
+// Finish verifies the complete file and moves it into place under its
+// name, or the first free "name (N).ext", and returns that path. The
+// partial is closed afterwards, whatever the outcome.
+func (p *Partial) Finish() (finalPath string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return "", fmt.Errorf("cannot finish %s: it is closed", p.name)
+	}
+	size := p.meta.Size
+	if p.unknownSize() {
+		// The stream's end decided the size: the bytes must run from 0
+		// without a hole.
+		size = p.done.Size()
+		if first, _ := p.done.First(); p.done.Len() > 1 || first.Off != 0 {
+			return "", fmt.Errorf("cannot finish %s: its bytes %v have holes", p.name, p.done)
+		}
+		if err := p.f.truncate(size); err != nil {
+			return "", fmt.Errorf("cannot set the length of %s: %w", p.dataPath, err)
+		}
+	} else if have := p.done.Size(); have != size {
+		return "", fmt.Errorf("cannot finish %s: only %d of its %d bytes are done", p.name, have, size)
+	}
+	if err := p.f.datasync(); err != nil {
+		return "", fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
+	}
+	if want := strings.ToLower(p.meta.SHA256); want != "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(p.f, 0, size)); err != nil {
+			return "", fmt.Errorf("cannot read %s back to verify it: %w", p.dataPath, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+			p.closeLocked()
+			p.removeFiles()
+			return "", fmt.Errorf("%s is corrupt: its SHA-256 is %s, not %s; the data was deleted so a retry starts clean: %w",
+				p.name, got, want, ErrChecksum)
+		}
+	}
+	// Closed before the move, which some systems require.
+	p.closeLocked()
+	finalPath, err = p.place()
+	if err != nil {
+		return "", err
+	}
+	if err := p.fs.syncDir(p.dir); err != nil {
+		return "", fmt.Errorf("cannot sync the folder %s: %w", p.dir, err)
+	}
+	// Last, so that a crash before this point still finds a journal.
+	if err := p.fs.remove(p.jrnPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p.log.Warn("cannot remove the journal", "path", p.jrnPath, "err", err)
+	}
+	p.log.Info("download in place", "path", finalPath)
+	return finalPath, nil
+}
+
+// Discard cancels the download: it closes and removes the partial file
+// and its journal.
+func (p *Partial) Discard() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closeLocked()
+	return p.removeFiles()
+}
+
+// Close closes the partial file and keeps it and its journal for a later
+// resume. Closing twice is harmless.
+func (p *Partial) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closeLocked()
+}
+
+// Find reports the name of a resumable partial for url in dir, if there is
+// one, so a repeated download picks up where the last one stopped. Among
+// several it picks the one with the most bytes done.
+func Find(dir, url string) (name string, ok bool) {
+	return find(osFS{}, dir, url)
+}
+
+func find(fsys fileSystem, dir, url string) (string, bool) {
+	names, err := fsys.readDirNames(dir)
+	if err != nil {
+		return "", false
+	}
+	var best string
+	var bestDone int64 = -1
+	for i, n := range names {
+		if i >= maxNumbered {
+			break
+		}
+		if !strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".dlpart.journal") {
+			continue
+		}
+		b, err := fsys.readFile(filepath.Join(dir, n), maxJournal)
+		if err != nil {
+			continue
+		}
+		j, err := decodeJournal(b)
+		if err != nil || j.meta.URL != url || filepath.Base(journalPath(dir, j.meta.Name)) != n {
+			continue
+		}
+		if _, err := fsys.stat(dataPath(dir, j.meta.Name)); err != nil {
+			continue
+		}
+		if d := j.done.Size(); d > bestDone || (d == bestDone && j.meta.Name < best) {
+			best, bestDone = j.meta.Name, d
+		}
+	}
+	return best, bestDone >= 0
+}
+
+func dataPath(dir, name string) string    { return filepath.Join(dir, "."+name+".dlpart") }
+func journalPath(dir, name string) string { return dataPath(dir, name) + ".journal" }
+
+// checkName accepts a plain file name: nothing that names another folder
+// or a special entry.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the name is empty")
+	case name == "." || name == "..":
+		return errors.New("the name is a folder reference")
+	case strings.ContainsAny(name, "/\\\x00"):
+		return errors.New("the name contains a path separator or NUL")
+	case len(name) > 200:
+		return errors.New("the name is longer than 200 bytes")
+	}
+	return nil
+}
+
+func (p *Partial) unknownSize() bool { return p.meta.Size < 0 }
+
+func (p *Partial) logRestart(resumed bool) {
+	if p.reason != "" {
+		p.log.Info("starting the download over", "reason", p.reason)
+	} else if resumed {
+		p.log.Info("resuming the download", "done", p.done.Size(), "size", p.meta.Size)
+	}
+}
+
+// loadJournal reads an existing journal and decides whether to resume.
+func (p *Partial) loadJournal() (bool, error) {
+	b, err := p.fs.readFile(p.jrnPath, maxJournal)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot read the journal %s: %w", p.jrnPath, err)
+	}
+	j, err := decodeJournal(b)
+	if err != nil {
+		p.reason = "the journal is damaged: " + err.Error()
+		return false, nil
+	}
+	if why := sameFile(j.meta, p.meta); why != "" {
+		p.reason = why
+		return false, nil
+	}
+	size, err := p.f.size()
+	if err != nil {
+		return false, fmt.Errorf("cannot inspect the partial file %s: %w", p.dataPath, err)
+	}
+	if size != p.meta.Size {
+		p.reason = fmt.Sprintf("the partial file is %d bytes, not %d", size, p.meta.Size)
+		return false, nil
+	}
+	p.done = j.done
+	return true, nil
+}
+
+// sameFile says why a partial of old cannot continue as one of cur, or
+// returns "" when it can.
+func sameFile(old, cur Meta) string {
+	switch {
+	case old.URL != cur.URL:
+		return "the earlier partial is of another URL"
+	case cur.Size < 0:
+		return "the server no longer says how big the file is, and serves no ranges"
+	case old.Size != cur.Size:
+		return fmt.Sprintf("the file's size changed from %d to %d", old.Size, cur.Size)
+	case old.SHA256 != "" && cur.SHA256 != "" && !strings.EqualFold(old.SHA256, cur.SHA256):
+		return "the file's expected SHA-256 changed"
+	case old.ETag != cur.ETag:
+		return "the server's ETag for the file changed"
+	case cur.ETag != "" && !strings.HasPrefix(cur.ETag, "W/"):
+		return ""
+	case old.LastModified != cur.LastModified:
+		return "the server's Last-Modified date for the file changed"
+	case cur.LastModified != "":
+		return ""
+	case old.SHA256 != "" && cur.SHA256 != "":
+		return ""
+	}
+	return "the server gives neither a strong ETag nor a Last-Modified date, so the earlier partial cannot be proven to be the same file"
+}
+
+// writeJournal atomically replaces the journal with one recording done.
+func (p *Partial) writeJournal(done *span.Set) error {
+	j := journal{meta: p.meta, done: done.Clone()}
+	tmp := p.jrnPath + ".tmp"
+	if err := p.fs.writeFileSync(tmp, j.encode()); err != nil {
+		p.fs.remove(tmp)
+		return fmt.Errorf("cannot write the journal %s: %w", p.jrnPath, err)
+	}
+	if err := p.fs.rename(tmp, p.jrnPath); err != nil {
+		p.fs.remove(tmp)
+		return fmt.Errorf("cannot write the journal %s: %w", p.jrnPath, err)
+	}
+	if err := p.fs.syncDir(p.dir); err != nil {
+		return fmt.Errorf("cannot sync the folder %s: %w", p.dir, err)
+	}
+	return nil
+}
+
+// place moves the verified data file to the first free final name.
+func (p *Partial) place() (string, error) {
+	for i := range maxNumbered {
+		target := filepath.Join(p.dir, numbered(p.name, i))
+		err := p.moveNoReplace(p.dataPath, target)
+		if err == nil {
+			return target, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("cannot move %s into place as %s: %w", p.dataPath, target, err)
+		}
+	}
+	return "", fmt.Errorf("cannot move %s into place: %s and %d numbered variants are all taken",
+		p.dataPath, p.name, maxNumbered-1)
+}
+
+// moveNoReplace renames old to new, failing with fs.ErrExist if new exists.
+func (p *Partial) moveNoReplace(old, new string) error {
+	err := p.fs.renameNoReplace(old, new)
+	if !errors.Is(err, errUnsupported) {
+		return err
+	}
+	err = p.fs.link(old, new)
+	if err == nil {
+		if err := p.fs.remove(old); err != nil {
+			p.log.Warn("cannot remove the partial file's old name", "path", old, "err", err)
+		}
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// No hard links here (FAT, exFAT, some network shares): check for
+	// the name, then rename. Another program could take the name in
+	// between; nothing better is available on such file systems.
+	if _, err := p.fs.stat(new); !errors.Is(err, fs.ErrNotExist) {
+		if err == nil {
+			return fs.ErrExist
+		}
+		return err
+	}
+	return p.fs.rename(old, new)
+}
+
+func (p *Partial) closeLocked() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if err := p.f.close(); err != nil {
+		return fmt.Errorf("cannot close %s: %w", p.dataPath, err)
+	}
+	return nil
+}
+
+// removeFiles deletes the data file and journal and syncs the folder.
+func (p *Partial) removeFiles() error {
+	var errs []error
+	for _, path := range []string{p.dataPath, p.jrnPath, p.jrnPath + ".tmp"} {
+		if err := p.fs.remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := p.fs.syncDir(p.dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cannot remove the partial files of %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// numbered is name for i == 0, else "stem (i).ext": "a.iso" becomes
+// "a (1).iso", "a.tar.gz" becomes "a (1).tar.gz", ".rc" becomes ".rc (1)".
+func numbered(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	stem, ext := splitExt(name)
+	return fmt.Sprintf("%s (%d)%s", stem, i, ext)
+}
+
+func splitExt(name string) (stem, ext string) {
+	dot := strings.LastIndexByte(name, '.')
+	if dot <= 0 {
+		return name, ""
+	}
+	stem, ext = name[:dot], name[dot:]
+	if inner := strings.LastIndexByte(stem, '.'); inner > 0 && strings.EqualFold(stem[inner:], ".tar") {
+		stem, ext = stem[:inner], stem[inner:]+ext
+	}
+	return stem, ext
+}
+
+// humanSize formats n bytes for a message: "512 bytes", "256 MiB", "1.5 GiB".
+func humanSize(n int64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	v := float64(n) / 1024
+	u := 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	s := fmt.Sprintf("%.1f", v)
+	s = strings.TrimSuffix(s, ".0")
+	return s + " " + units[u]
+}

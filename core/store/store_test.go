@@ -1,0 +1,711 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/dragonload/dragonload/core/span"
+)
+
+func testMeta(size int64) Meta {
+	return Meta{URL: "https://example.com/big.iso", Size: size, ETag: `"v1"`, LastModified: "Mon, 02 Jan 2006 15:04:05 GMT"}
+}
+
+func mustOpen(t *testing.T, dir, name string, meta Meta, opts Options) (*Partial, bool) {
+	t.Helper()
+	p, resumed, err := OpenOptions(dir, name, meta, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, resumed
+}
+
+func mustWrite(t *testing.T, p *Partial, b []byte, off int64) {
+	t.Helper()
+	if _, err := p.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// entries lists what is in dir, to check nothing is left behind.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestResumeAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	meta := testMeta(1000)
+	p, resumed := mustOpen(t, dir, "big.iso", meta, Options{})
+	if resumed || p.RestartReason() != "" {
+		t.Fatalf("fresh open: resumed %v, reason %q", resumed, p.RestartReason())
+	}
+	mustWrite(t, p, bytes.Repeat([]byte("a"), 100), 0)
+	mustWrite(t, p, bytes.Repeat([]byte("b"), 100), 500)
+	mustWrite(t, p, bytes.Repeat([]byte("c"), 100), 800) // written, never committed
+	if err := p.Commit([]span.Range{{Off: 0, End: 100}, {Off: 500, End: 600}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if name, ok := Find(dir, meta.URL); !ok || name != "big.iso" {
+		t.Errorf("Find = %q, %v", name, ok)
+	}
+
+	q, resumed := mustOpen(t, dir, "big.iso", meta, Options{})
+	done := q.Done()
+	if !resumed || !slices.Equal(done.Ranges(), []span.Range{{Off: 0, End: 100}, {Off: 500, End: 600}}) {
+		t.Fatalf("reopen: resumed %v, done %v", resumed, done)
+	}
+	for _, c := range []struct {
+		off  int64
+		want byte
+	}{{0, 'a'}, {99, 'a'}, {500, 'b'}, {599, 'b'}} {
+		b := make([]byte, 1)
+		if _, err := q.f.ReadAt(b, c.off); err != nil || b[0] != c.want {
+			t.Errorf("byte %d = %q, %v; want %q", c.off, b, err, c.want)
+		}
+	}
+	// Fill the rest and finish.
+	mustWrite(t, q, bytes.Repeat([]byte("d"), 400), 100)
+	mustWrite(t, q, bytes.Repeat([]byte("e"), 400), 600)
+	if err := q.Commit([]span.Range{{Off: 100, End: 500}, {Off: 600, End: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	final, err := q.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final != filepath.Join(dir, "big.iso") {
+		t.Errorf("final path %s", final)
+	}
+	if got := entries(t, dir); !slices.Equal(got, []string{"big.iso"}) {
+		t.Errorf("folder holds %v, want only the final file", got)
+	}
+	if _, ok := Find(dir, meta.URL); ok {
+		t.Error("Find reports a partial after Finish")
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	base := testMeta(1000)
+	noValidators := base
+	noValidators.ETag, noValidators.LastModified = "", ""
+	withSum := noValidators
+	withSum.SHA256 = strings.Repeat("ab", 32)
+	weak := base
+	weak.ETag = `W/"v1"`
+	change := func(m Meta, f func(*Meta)) Meta { f(&m); return m }
+	cases := []struct {
+		name     string
+		old, cur Meta
+		resume   bool
+		reason   string
+	}{
+		{"same", base, base, true, ""},
+		{"new sha256 learned", base, change(base, func(m *Meta) { m.SHA256 = strings.Repeat("cd", 32) }), true, ""},
+		{"strong etag, new date", base, change(base, func(m *Meta) { m.LastModified = "Tue" }), true, ""},
+		{"size", base, change(base, func(m *Meta) { m.Size = 2000 }), false, "size changed"},
+		{"etag", base, change(base, func(m *Meta) { m.ETag = `"v2"` }), false, "ETag"},
+		{"url", base, change(base, func(m *Meta) { m.URL = "https://example.com/other" }), false, "another URL"},
+		{"sha256", change(base, func(m *Meta) { m.SHA256 = "aa" }), change(base, func(m *Meta) { m.SHA256 = "bb" }), false, "SHA-256"},
+		{"weak etag, same date", weak, weak, true, ""},
+		{"weak etag, new date", weak, change(weak, func(m *Meta) { m.LastModified = "Tue" }), false, "Last-Modified"},
+		{"no validators", noValidators, noValidators, false, "cannot be proven"},
+		{"no validators but sha256", withSum, withSum, true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p, _ := mustOpen(t, dir, "f.bin", c.old, Options{})
+			mustWrite(t, p, []byte("xyz"), 10)
+			if err := p.Commit([]span.Range{{Off: 10, End: 13}}); err != nil {
+				t.Fatal(err)
+			}
+			p.Close()
+			q, resumed := mustOpen(t, dir, "f.bin", c.cur, Options{})
+			reason := q.RestartReason()
+			if resumed != c.resume || !strings.Contains(reason, c.reason) || (c.reason == "") != (reason == "") {
+				t.Fatalf("resumed %v, reason %q; want %v, %q", resumed, reason, c.resume, c.reason)
+			}
+			done := q.Done()
+			if want := map[bool]int64{true: 3, false: 0}[c.resume]; done.Size() != want {
+				t.Errorf("done %v, want %d bytes", done, want)
+			}
+			if !c.resume {
+				b := make([]byte, 3)
+				if _, err := q.f.ReadAt(b, 10); err != nil || !bytes.Equal(b, []byte{0, 0, 0}) {
+					t.Errorf("old bytes survive a restart: %q, %v", b, err)
+				}
+			}
+		})
+	}
+}
+
+func TestGarbledJournal(t *testing.T) {
+	good := func(dir string) []byte {
+		p, _, err := Open(dir, "f.bin", testMeta(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, p, []byte("0123456789"), 0)
+		if err := p.Commit([]span.Range{{Off: 0, End: 10}}); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		b, err := os.ReadFile(journalPath(dir, "f.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cases := []struct {
+		name   string
+		garble func([]byte) []byte
+	}{
+		{"empty", func([]byte) []byte { return nil }},
+		{"torn", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"no last newline", func(b []byte) []byte { return b[:len(b)-1] }},
+		{"flipped bit", func(b []byte) []byte { b[40] ^= 1; return b }},
+		{"garbage", func([]byte) []byte { return []byte("\x00\xff garbage\n") }},
+		{"other version", func(b []byte) []byte {
+			body := strings.Replace(string(b[:bytes.LastIndex(b, []byte("crc32c"))]), "journal 1", "journal 2", 1)
+			return withSum(body)
+		}},
+		{"range past size", func(b []byte) []byte {
+			body := strings.Replace(string(b[:bytes.LastIndex(b, []byte("crc32c"))]), "done 0 10", "done 0 1000", 1)
+			return withSum(body)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			b := c.garble(good(dir))
+			if err := os.WriteFile(journalPath(dir, "f.bin"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, resumed := mustOpen(t, dir, "f.bin", testMeta(100), Options{})
+			done := p.Done()
+			if resumed || done.Size() != 0 || !strings.Contains(p.RestartReason(), "damaged") {
+				t.Errorf("resumed %v, done %v, reason %q", resumed, done, p.RestartReason())
+			}
+			t.Log(p.RestartReason())
+		})
+	}
+}
+
+// withSum appends a correct checksum line to a hand-made journal body, so
+// that a test reaches the checks past the checksum.
+func withSum(body string) []byte {
+	return fmt.Appendf([]byte(body), "crc32c %08x\n", crc32.Checksum([]byte(body), castagnoli))
+}
+
+func TestUniqueNaming(t *testing.T) {
+	for _, mode := range []string{"renameat2", "link", "no links"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, n := range []string{"a.tar.gz", "a (1).tar.gz"} {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte("keep "+n), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fsys := &faultFS{fileSystem: osFS{}, noRenameat2: mode != "renameat2", noLink: mode == "no links"}
+			for i, want := range []string{"a (2).tar.gz", "a (3).tar.gz"} {
+				p, _ := mustOpen(t, dir, "a.tar.gz", testMeta(4), Options{fs: fsys})
+				content := []byte(fmt.Sprint("new", i))[:4]
+				mustWrite(t, p, content, 0)
+				if err := p.Commit([]span.Range{{Off: 0, End: 4}}); err != nil {
+					t.Fatal(err)
+				}
+				final, err := p.Finish()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if final != filepath.Join(dir, want) {
+					t.Errorf("final %s, want %s", final, want)
+				}
+				if b, _ := os.ReadFile(final); !bytes.Equal(b, content) {
+					t.Errorf("%s holds %q, want %q", final, b, content)
+				}
+			}
+			for _, n := range []string{"a.tar.gz", "a (1).tar.gz"} {
+				if b, _ := os.ReadFile(filepath.Join(dir, n)); string(b) != "keep "+n {
+					t.Errorf("existing %s changed to %q", n, b)
+				}
+			}
+			if got := entries(t, dir); len(got) != 4 {
+				t.Errorf("folder holds %v", got)
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	content := []byte("the whole file, verified end to end")
+	sum := sha256.Sum256(content)
+	good := strings.ToUpper(hex.EncodeToString(sum[:]))
+	bad := strings.Repeat("0", 64)
+	for _, c := range []struct {
+		name, sum string
+		ok        bool
+	}{{"match", good, true}, {"mismatch", bad, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			meta := testMeta(int64(len(content)))
+			meta.SHA256 = c.sum
+			p, _ := mustOpen(t, dir, "v.bin", meta, Options{})
+			mustWrite(t, p, content, 0)
+			if err := p.Commit([]span.Range{{Off: 0, End: meta.Size}}); err != nil {
+				t.Fatal(err)
+			}
+			final, err := p.Finish()
+			if c.ok {
+				if err != nil || final != filepath.Join(dir, "v.bin") {
+					t.Fatalf("Finish = %q, %v", final, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "deleted") {
+				t.Fatalf("Finish = %q, %v; want a checksum error", final, err)
+			}
+			t.Log(err)
+			if got := entries(t, dir); len(got) != 0 {
+				t.Errorf("folder holds %v after a failed verify, want nothing", got)
+			}
+		})
+	}
+}
+
+func TestFinishIncomplete(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := mustOpen(t, dir, "f.bin", testMeta(10), Options{})
+	if err := p.Commit([]span.Range{{Off: 0, End: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Finish(); err == nil {
+		t.Fatal("finished with half the bytes")
+	}
+	if got := entries(t, dir); slices.Contains(got, "f.bin") {
+		t.Errorf("final name appeared: %v", got)
+	}
+}
+
+func TestEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := mustOpen(t, dir, "empty", testMeta(0), Options{})
+	final, err := p.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(final); err != nil || fi.Size() != 0 {
+		t.Errorf("stat %s: %v, %v", final, fi, err)
+	}
+}
+
+func TestUnknownSize(t *testing.T) {
+	content := []byte("streamed without a length")
+	sum := sha256.Sum256(content)
+	meta := Meta{URL: testMeta(0).URL, Size: -1, SHA256: hex.EncodeToString(sum[:])}
+	dir := t.TempDir()
+	// A journal of an earlier, ranged download of the same name goes.
+	old, _ := mustOpen(t, dir, "s.bin", testMeta(100), Options{})
+	old.Close()
+	p, resumed := mustOpen(t, dir, "s.bin", meta, Options{})
+	if resumed || !strings.Contains(p.RestartReason(), "how big") {
+		t.Errorf("resumed %v, reason %q", resumed, p.RestartReason())
+	}
+	if _, ok := Find(dir, testMeta(100).URL); ok {
+		t.Error("the old journal is still found")
+	}
+	mustWrite(t, p, content[:10], 0)
+	mustWrite(t, p, content[10:], 10)
+	if err := p.Commit([]span.Range{{Off: 10, End: int64(len(content))}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Finish(); err == nil || !strings.Contains(err.Error(), "holes") {
+		t.Fatalf("Finish with the first 10 bytes missing: %v", err)
+	}
+	if err := p.Commit([]span.Range{{Off: 0, End: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	final, err := p.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(final); !bytes.Equal(b, content) {
+		t.Errorf("final file holds %q", b)
+	}
+	if got := entries(t, dir); !slices.Equal(got, []string{"s.bin"}) {
+		t.Errorf("folder holds %v", got)
+	}
+}
+
+func TestDiscard(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := mustOpen(t, dir, "f.bin", testMeta(10), Options{})
+	if err := p.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(t, dir); len(got) != 0 {
+		t.Errorf("folder holds %v after Discard", got)
+	}
+	if err := p.Commit([]span.Range{{Off: 0, End: 1}}); err == nil {
+		t.Error("Commit after Discard succeeded")
+	}
+}
+
+func TestLockedByAnother(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("partial files are locked on Linux only")
+	}
+	dir := t.TempDir()
+	mustOpen(t, dir, "f.bin", testMeta(10), Options{})
+	if p, _, err := Open(dir, "f.bin", testMeta(10)); err == nil {
+		p.Close()
+		t.Fatal("a second Open of the same partial succeeded")
+	} else {
+		t.Log(err)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"", ".", "..", "a/b", `a\b`, "a\x00b", strings.Repeat("n", 201)} {
+		if p, _, err := Open(dir, name, testMeta(1)); err == nil {
+			p.Close()
+			t.Errorf("Open accepted name %q", name)
+		}
+	}
+	if _, _, err := Open(dir, "f", Meta{URL: "u", Size: -2}); err == nil {
+		t.Error("Open accepted a negative size")
+	}
+	p, _ := mustOpen(t, dir, "f", testMeta(10), Options{})
+	for _, c := range []struct {
+		n   int
+		off int64
+	}{{1, -1}, {2, 9}, {1, 10}, {11, 0}} {
+		if _, err := p.WriteAt(make([]byte, c.n), c.off); err == nil {
+			t.Errorf("WriteAt(%d bytes, %d) into 10 bytes succeeded", c.n, c.off)
+		}
+	}
+	if err := p.Commit([]span.Range{{Off: 5, End: 11}}); err == nil {
+		t.Error("Commit beyond the size succeeded")
+	}
+}
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	meta := testMeta(100)
+	for i, name := range []string{"one.iso", "two.iso"} {
+		p, _ := mustOpen(t, dir, name, meta, Options{})
+		if err := p.Commit([]span.Range{{Off: 0, End: int64(10 * (i + 1))}}); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+	}
+	other := meta
+	other.URL = "https://example.com/other"
+	p, _ := mustOpen(t, dir, "other.iso", other, Options{})
+	p.Close()
+	if err := os.WriteFile(filepath.Join(dir, ".junk.dlpart.journal"), []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if name, ok := Find(dir, meta.URL); !ok || name != "two.iso" {
+		t.Errorf("Find = %q, %v; want the partial with more done", name, ok)
+	}
+	if name, ok := Find(dir, other.URL); !ok || name != "other.iso" {
+		t.Errorf("Find(other) = %q, %v", name, ok)
+	}
+	if _, ok := Find(dir, "https://example.com/none"); ok {
+		t.Error("Find reports a partial for an unknown URL")
+	}
+	if _, ok := Find(filepath.Join(dir, "missing"), meta.URL); ok {
+		t.Error("Find reports a partial in a missing folder")
+	}
+	os.Remove(dataPath(dir, "two.iso"))
+	if name, ok := Find(dir, meta.URL); !ok || name != "one.iso" {
+		t.Errorf("Find = %q, %v after the data file went away", name, ok)
+	}
+}
+
+// TestCommitOrder checks that data is synced before the journal records it,
+// and that a failed sync leaves the journal alone.
+func TestCommitOrder(t *testing.T) {
+	dir := t.TempDir()
+	rec := &faultFS{fileSystem: osFS{}}
+	p, _ := mustOpen(t, dir, "f.bin", testMeta(100), Options{fs: rec})
+	mustWrite(t, p, []byte("hello"), 0)
+	rec.reset()
+	if err := p.Commit([]span.Range{{Off: 0, End: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"datasync .f.bin.dlpart",
+		"writeFileSync .f.bin.dlpart.journal.tmp",
+		"rename .f.bin.dlpart.journal.tmp .f.bin.dlpart.journal",
+		"syncDir",
+	}
+	if got := rec.calls(); !slices.Equal(got, want) {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	rec.reset()
+	rec.failSync = true
+	if err := p.Commit([]span.Range{{Off: 5, End: 10}}); err == nil {
+		t.Fatal("Commit succeeded although the data could not be synced")
+	}
+	if got := rec.calls(); !slices.Equal(got, []string{"datasync .f.bin.dlpart"}) {
+		t.Errorf("calls after a failed sync: %v", got)
+	}
+	if done := p.Done(); done.Size() != 5 {
+		t.Errorf("done %v after a failed commit", done)
+	}
+}
+
+func TestFullDiskInjected(t *testing.T) {
+	dir := t.TempDir()
+	fsys := &faultFS{fileSystem: osFS{}, noSpace: true}
+	_, _, err := OpenOptions(dir, "big.iso", testMeta(256<<20), Options{fs: fsys})
+	checkNoSpace(t, err, dir)
+	if got := entries(t, dir); len(got) != 0 {
+		t.Errorf("folder holds %v after a failed Open", got)
+	}
+}
+
+// TestFullDisk fills a real small file system: a tmpfs when this test may
+// mount one, else (without the privilege) an injected fault.
+func TestFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	mounted := false
+	if os.Geteuid() == 0 {
+		out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "dragonload-test", dir).CombinedOutput()
+		if err == nil {
+			mounted = true
+			t.Cleanup(func() {
+				if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+					t.Errorf("umount %s: %v: %s", dir, err, out)
+				}
+			})
+		} else {
+			t.Logf("cannot mount a tmpfs (%v: %s); injecting the fault instead", err, bytes.TrimSpace(out))
+		}
+	}
+	var opts Options
+	if !mounted {
+		opts.fs = &faultFS{fileSystem: osFS{}, noSpace: true}
+	}
+	_, _, err := OpenOptions(dir, "big.iso", testMeta(256<<20), opts)
+	checkNoSpace(t, err, dir)
+	if got := entries(t, dir); len(got) != 0 {
+		t.Errorf("folder holds %v after a failed Open", got)
+	}
+	// A file that fits is fine.
+	p, _, err := OpenOptions(dir, "small.iso", testMeta(100<<10), opts)
+	if !mounted {
+		return
+	}
+	if err != nil {
+		t.Fatalf("a file that fits: %v", err)
+	}
+	p.Close()
+}
+
+func checkNoSpace(t *testing.T, err error, dir string) {
+	t.Helper()
+	want := "not enough disk space for 256 MiB in " + dir + ": "
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("Open on a full disk: %v; want %q…", err, want)
+	}
+	t.Log(err)
+}
+
+func TestNumbered(t *testing.T) {
+	cases := []struct {
+		name string
+		i    int
+		want string
+	}{
+		{"a.iso", 0, "a.iso"},
+		{"a.iso", 1, "a (1).iso"},
+		{"a.tar.gz", 2, "a (2).tar.gz"},
+		{"a.TAR.xz", 1, "a (1).TAR.xz"},
+		{"noext", 3, "noext (3)"},
+		{".hidden", 1, ".hidden (1)"},
+		{"v1.2.3.bin", 1, "v1.2.3 (1).bin"},
+		{"trailing.", 1, "trailing (1)."},
+	}
+	for _, c := range cases {
+		if got := numbered(c.name, c.i); got != c.want {
+			t.Errorf("numbered(%q, %d) = %q, want %q", c.name, c.i, got, c.want)
+		}
+	}
+}
+
+func TestHumanSize(t *testing.T) {
+	cases := map[int64]string{
+		0: "0 bytes", 1023: "1023 bytes", 1024: "1 KiB", 256 << 20: "256 MiB",
+		3 << 29: "1.5 GiB", 5 << 40: "5 TiB",
+	}
+	for n, want := range cases {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// faultFS wraps a fileSystem to record calls (names relative to their
+// folder) and to inject faults.
+type faultFS struct {
+	fileSystem
+	noRenameat2 bool // renameNoReplace is unsupported
+	noLink      bool // hard links are unsupported
+	noSpace     bool // allocate fails with ENOSPC
+	failSync    bool // datasync fails
+
+	mu  sync.Mutex
+	log []string
+}
+
+func (f *faultFS) record(op string, paths ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range paths {
+		op += " " + filepath.Base(p)
+	}
+	f.log = append(f.log, op)
+}
+
+func (f *faultFS) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
+}
+
+func (f *faultFS) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = nil
+}
+
+func (f *faultFS) openData(path string) (dataFile, error) {
+	d, err := f.fileSystem.openData(path)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{dataFile: d, fs: f, path: path}, nil
+}
+
+func (f *faultFS) writeFileSync(path string, b []byte) error {
+	f.record("writeFileSync", path)
+	return f.fileSystem.writeFileSync(path, b)
+}
+
+func (f *faultFS) rename(old, new string) error {
+	f.record("rename", old, new)
+	return f.fileSystem.rename(old, new)
+}
+
+func (f *faultFS) renameNoReplace(old, new string) error {
+	if f.noRenameat2 {
+		return errUnsupported
+	}
+	return f.fileSystem.renameNoReplace(old, new)
+}
+
+func (f *faultFS) link(old, new string) error {
+	if f.noLink {
+		return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.EPERM}
+	}
+	return f.fileSystem.link(old, new)
+}
+
+func (f *faultFS) syncDir(dir string) error {
+	f.record("syncDir")
+	return f.fileSystem.syncDir(dir)
+}
+
+type faultFile struct {
+	dataFile
+	fs   *faultFS
+	path string
+}
+
+func (f *faultFile) allocate(n int64) error {
+	if f.fs.noSpace {
+		return &fs.PathError{Op: "fallocate", Path: f.path, Err: syscall.ENOSPC}
+	}
+	return f.dataFile.allocate(n)
+}
+
+func (f *faultFile) datasync() error {
+	f.fs.record("datasync", f.path)
+	if f.fs.failSync {
+		return &fs.PathError{Op: "fdatasync", Path: f.path, Err: syscall.EIO}
+	}
+	return f.dataFile.datasync()
+}
+
+// TestConcurrentWrites runs writers and commits side by side, as the
+// engine does with several peers' streams (meant for -race).
+func TestConcurrentWrites(t *testing.T) {
+	const chunk, chunks = 4096, 64
+	dir := t.TempDir()
+	p, _ := mustOpen(t, dir, "c.bin", testMeta(chunk*chunks), Options{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < chunks; i += 4 {
+				off := int64(i * chunk)
+				if _, err := p.WriteAt(bytes.Repeat([]byte{byte(i)}, chunk), off); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := p.Commit([]span.Range{{Off: off, End: off + chunk}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if done := p.Done(); done.Size() != chunk*chunks || done.Len() != 1 {
+		t.Fatalf("done %v", done)
+	}
+	final, err := p.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range chunks {
+		if b[i*chunk] != byte(i) || b[(i+1)*chunk-1] != byte(i) {
+			t.Fatalf("chunk %d holds %d", i, b[i*chunk])
+		}
+	}
+}

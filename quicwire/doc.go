@@ -1,0 +1,89 @@
+// Package quicwire is the Dragonload peer protocol over QUIC: node
+// identities, rooms, the room proof, and chunk fetches between room
+// members. It hides quic-go entirely; docs/protocol.md is the same
+// specification in prose for implementers.
+//
+// # Identity and room
+//
+// A node's identity is an Ed25519 key; its NodeID is the SHA-256 of the
+// 32-byte public key, written as 52 characters of lowercase unpadded
+// base32. A room is a shared code; its 32-byte key is
+// Argon2id(NormalizeRoomCode(code), salt "dragonload/1 room key", t=2,
+// m=64 MiB, p=4). Generated codes are 20 characters of Crockford base32
+// (100 bits) in 4 groups of 5. The room hint published in mDNS is the first
+// 2 bytes, as 4 hex digits, of HMAC-SHA256(room key, "dragonload/1 room hint").
+//
+// # Connection
+//
+// One UDP socket and one QUIC transport per node both accept and dial.
+// TLS 1.3 only, ALPN "dragonload/1", no session resumption. Each side
+// presents one self-signed certificate carrying its Ed25519 key (the server
+// requires one from the client) and checks the other's itself: exactly one
+// certificate, an Ed25519 key, a valid self-signature. The peer's NodeID
+// comes from that key; a node refuses a connection to itself. The dialing
+// side only asks, the accepting side only serves: the dialer accepts no
+// streams, the server at most 64 concurrent bidirectional streams and no
+// unidirectional ones. Idle timeout 8 s, keep-alive every 2 s.
+//
+// # Room proof
+//
+// Each side computes, for the TLS session at hand,
+//
+//	ekm   = TLS-Exporter(label, no context, 32)
+//	proof = HMAC-SHA256(room key, label || ekm || role || sender id || receiver id)
+//
+// with label = "EXPORTER-dragonload/1 room proof", role one byte (1 for
+// the client, 2 for the server) and ids the 32 raw NodeID bytes. The
+// exporter output differs per session, so a proof relayed or replayed into
+// another session fails.
+//
+// # Hello exchange (control stream)
+//
+// The first stream the client opens is the control stream:
+//
+//	client → HELLO   {version 1, client proof}
+//	server            checks the proof; on failure closes the connection
+//	                  with application error 0x1 and has sent nothing
+//	server → WELCOME {version 1, server proof, lending, name}, then FIN
+//	client            checks the proof; on failure closes with 0x1
+//	client → IDENT   {name}, then FIN
+//
+// Version: HELLO carries the highest version the client speaks, WELCOME
+// the one in use (the lower of the two; only 1 exists). A HELLO with
+// version 0 is refused with 0x3. The client sends nothing else before
+// WELCOME, and the server serves no other stream before IDENT. The client
+// gives TLS and the exchange together 10 s, the server the exchange 10 s.
+//
+// # Request streams
+//
+// Every later stream is opened by the client and carries one request,
+// after which the client sends FIN:
+//
+//	QUERY → STATUS {lending, name}, FIN
+//	FETCH → DATA* then END {length, sha256} or ERROR {code, http status, retry-after ms, message}, FIN
+//
+// The server has 10 s to read a request. A fetch succeeds only when the
+// DATA payloads add up to exactly the requested length, and END repeats
+// that length and their SHA-256; bytes of a failed fetch are unverified
+// and must be discarded. A server whose handler produced fewer or
+// more bytes sends ERROR (Internal) instead of END. Either side cancels a
+// stream (RESET_STREAM and STOP_SENDING) that waits on its peer for 30 s,
+// and a requester that gives up cancels its stream: the lender sees
+// STOP_SENDING and stops fetching from the origin.
+//
+// Frame layouts and size caps are specified in package wire. Any bytes a
+// peer sends that the protocol does not allow (unknown frame type, a frame
+// over its cap, a bad encoding, a frame out of place) make the receiver
+// close the whole connection with application error 0x2 and log the
+// reason.
+//
+// # Error codes
+//
+// ERROR codes (Code): 1 NotLending, 2 Busy, 3 Forbidden, 4 OriginStatus,
+// 5 IdentityChanged, 6 OriginFailed, 7 BadRequest, 8 Internal; unknown
+// codes from later versions are passed on as they are. Connection close
+// codes: 0x0 normal, 0x1 room proof failed, 0x2 protocol violation, 0x3 no
+// common version, 0x4 connected to itself, 0x5 hello timeout, 0x6 too
+// many connections. Stream cancel codes: 0x1 canceled, 0x2 protocol
+// violation, 0x3 stalled (30 s without progress).
+package quicwire

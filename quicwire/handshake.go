@@ -1,0 +1,325 @@
+package quicwire
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/dragonload/dragonload/quicwire/wire"
+	"github.com/quic-go/quic-go"
+)
+
+const (
+	alpn = "dragonload/1"
+	// version is the protocol version this code speaks, sent in HELLO and
+	// WELCOME.
+	version = 1
+	// proofLabel is both the TLS exporter label and the first input of
+	// the room proof's HMAC.
+	proofLabel = "EXPORTER-dragonload/1 room proof"
+
+	roleClient byte = 1
+	roleServer byte = 2
+
+	helloTimeout = 10 * time.Second
+)
+
+// certificate makes the self-signed certificate that carries the node's
+// Ed25519 key in TLS. Nothing checks its names or dates: peers trust the
+// key, via the room proof, not the certificate.
+func certificate(id *Identity) (tls.Certificate, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("make certificate serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: id.ID.String()},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(20, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, id.Key.Public(), id.Key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("make certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: id.Key}, nil
+}
+
+// peerID checks the certificate a peer presented, exactly one, self-signed
+// by an Ed25519 key, and returns the node id of that key. TLS has already
+// checked that the peer holds the key's private half.
+func peerID(certs []*x509.Certificate) (NodeID, error) {
+	if len(certs) != 1 {
+		return NodeID{}, fmt.Errorf("peer presented %d certificates, want 1", len(certs))
+	}
+	c := certs[0]
+	pub, ok := c.PublicKey.(ed25519.PublicKey)
+	if !ok {
+		return NodeID{}, fmt.Errorf("peer certificate holds a %T key, want Ed25519", c.PublicKey)
+	}
+	if err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+		return NodeID{}, fmt.Errorf("peer certificate is not self-signed: %w", err)
+	}
+	return idOf(pub), nil
+}
+
+// tlsConfigs returns the server and client TLS configurations of a node.
+// Both sides present certificates and check the other's themselves:
+// crypto/tls verifies nothing (a client with InsecureSkipVerify, a server
+// with RequireAnyClientCert), VerifyConnection does. Session tickets are
+// off, so every connection carries a certificate.
+func tlsConfigs(id *Identity) (server, client *tls.Config, err error) {
+	cert, err := certificate(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	verify := func(cs tls.ConnectionState) error {
+		_, err := peerID(cs.PeerCertificates)
+		return err
+	}
+	server = &tls.Config{
+		Certificates:           []tls.Certificate{cert},
+		ClientAuth:             tls.RequireAnyClientCert,
+		VerifyConnection:       verify,
+		NextProtos:             []string{alpn},
+		MinVersion:             tls.VersionTLS13,
+		SessionTicketsDisabled: true,
+	}
+	client = &tls.Config{
+		Certificates:           []tls.Certificate{cert},
+		InsecureSkipVerify:     true,
+		VerifyConnection:       verify,
+		NextProtos:             []string{alpn},
+		MinVersion:             tls.VersionTLS13,
+		ServerName:             "dragonload",
+		SessionTicketsDisabled: true,
+	}
+	return server, client, nil
+}
+
+// connPeerID is the verified node id of the other end of conn.
+func connPeerID(conn *quic.Conn) (NodeID, error) {
+	return peerID(conn.ConnectionState().TLS.PeerCertificates)
+}
+
+// proof is one side's room proof for one TLS session:
+//
+//	HMAC-SHA256(room key, label || EKM(label, no context, 32) || role || sender id || receiver id)
+func proof(room Room, ekm []byte, role byte, from, to NodeID) [wire.SumLen]byte {
+	m := hmac.New(sha256.New, room.key[:])
+	m.Write([]byte(proofLabel))
+	m.Write(ekm)
+	m.Write([]byte{role})
+	m.Write(from[:])
+	m.Write(to[:])
+	var out [wire.SumLen]byte
+	m.Sum(out[:0])
+	return out
+}
+
+func exportedKey(conn *quic.Conn) ([]byte, error) {
+	cs := conn.ConnectionState().TLS
+	ekm, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
+	if err != nil {
+		return nil, fmt.Errorf("export TLS keying material: %w", err)
+	}
+	return ekm, nil
+}
+
+// hello is what one side of the hello exchange learned about the other.
+type hello struct {
+	id      NodeID
+	name    string
+	lending bool
+}
+
+// clientHello runs the client side of the hello exchange on a fresh
+// connection: HELLO with our proof, WELCOME with the server's, then IDENT
+// with our name, sent only once the server proved itself.
+func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room, name string) (hello, error) {
+	remote, err := connPeerID(conn)
+	if err != nil {
+		return hello{}, err
+	}
+	if remote == self.ID {
+		conn.CloseWithError(closeSelf, "connected to itself")
+		return hello{}, errSelf
+	}
+	ekm, err := exportedKey(conn)
+	if err != nil {
+		return hello{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	s, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return hello{}, helloError(err)
+	}
+	deadline, _ := ctx.Deadline()
+	s.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
+	defer stop()
+
+	frame, err := wire.AppendHello(nil, wire.Hello{Version: version, Proof: proof(room, ekm, roleClient, self.ID, remote)})
+	if err != nil {
+		return hello{}, err
+	}
+	if _, err := s.Write(frame); err != nil {
+		return hello{}, helloError(err)
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	rd := wire.NewReader(s, *buf)
+	typ, p, err := rd.Next()
+	if err != nil {
+		return hello{}, helloError(err)
+	}
+	if typ != wire.TypeWelcome {
+		return hello{}, violation("%v frame instead of WELCOME", typ)
+	}
+	w, err := wire.DecodeWelcome(p)
+	if err != nil {
+		return hello{}, violation("%v", err)
+	}
+	if w.Version != version {
+		conn.CloseWithError(closeVersion, "unsupported protocol version")
+		return hello{}, fmt.Errorf("peer chose protocol version %d, this node speaks %d", w.Version, version)
+	}
+	want := proof(room, ekm, roleServer, remote, self.ID)
+	if !hmac.Equal(w.Proof[:], want[:]) {
+		conn.CloseWithError(closeRoom, "room proof failed")
+		return hello{}, ErrRoomMismatch
+	}
+	if frame, err = wire.AppendIdent(frame[:0], wire.Ident{Name: name}); err != nil {
+		return hello{}, err
+	}
+	if _, err := s.Write(frame); err != nil {
+		return hello{}, helloError(err)
+	}
+	if err := s.Close(); err != nil {
+		return hello{}, helloError(err)
+	}
+	if err := rd.ExpectEOF(); err != nil {
+		return hello{}, helloError(err)
+	}
+	return hello{id: remote, name: w.Name, lending: w.Lending}, nil
+}
+
+// helloError turns what a stream operation failed with into the reason a
+// dial failed: a server that closes the connection over our proof means
+// we are not in its room.
+func helloError(err error) error {
+	if code, ok := closedByPeer(err); ok {
+		switch code {
+		case closeRoom:
+			return ErrRoomMismatch
+		case closeSelf:
+			return errSelf
+		case closeVersion:
+			return fmt.Errorf("peer speaks no protocol version in common: %w", err)
+		}
+	}
+	if errors.Is(err, wire.ErrMalformed) {
+		return violation("%v", err)
+	}
+	return fmt.Errorf("hello exchange failed: %w", err)
+}
+
+// serverHello runs the server side of the hello exchange. It reveals
+// nothing, not even its own proof, until the client's proof checks out.
+// status supplies what the server tells members about itself.
+func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Status) (hello, error) {
+	remote, err := connPeerID(conn)
+	if err != nil {
+		return hello{}, err
+	}
+	if remote == self.ID {
+		return hello{}, errSelf
+	}
+	ekm, err := exportedKey(conn)
+	if err != nil {
+		return hello{}, err
+	}
+	ctx, cancel := context.WithTimeout(conn.Context(), helloTimeout)
+	defer cancel()
+	s, err := conn.AcceptStream(ctx)
+	if err != nil {
+		return hello{}, err
+	}
+	deadline, _ := ctx.Deadline()
+	s.SetDeadline(deadline)
+	buf := getBuf()
+	defer putBuf(buf)
+	rd := wire.NewReader(s, *buf)
+	typ, p, err := rd.Next()
+	if err != nil {
+		return hello{}, streamReadError(err)
+	}
+	if typ != wire.TypeHello {
+		return hello{}, violation("%v frame instead of HELLO", typ)
+	}
+	h, err := wire.DecodeHello(p)
+	if err != nil {
+		return hello{}, violation("%v", err)
+	}
+	if h.Version < version {
+		return hello{}, errVersion
+	}
+	want := proof(room, ekm, roleClient, remote, self.ID)
+	if !hmac.Equal(h.Proof[:], want[:]) {
+		return hello{}, ErrRoomMismatch
+	}
+	st := status()
+	frame, err := wire.AppendWelcome(nil, wire.Welcome{
+		Version: version,
+		Proof:   proof(room, ekm, roleServer, self.ID, remote),
+		Lending: st.Lending,
+		Name:    st.Name,
+	})
+	if err != nil {
+		return hello{}, err
+	}
+	if _, err := s.Write(frame); err != nil {
+		return hello{}, err
+	}
+	if err := s.Close(); err != nil {
+		return hello{}, err
+	}
+	if typ, p, err = rd.Next(); err != nil {
+		return hello{}, streamReadError(err)
+	}
+	if typ != wire.TypeIdent {
+		return hello{}, violation("%v frame instead of IDENT", typ)
+	}
+	id, err := wire.DecodeIdent(p)
+	if err != nil {
+		return hello{}, violation("%v", err)
+	}
+	if err := rd.ExpectEOF(); err != nil {
+		return hello{}, streamReadError(err)
+	}
+	return hello{id: remote, name: id.Name}, nil
+}
+
+var errVersion = errors.New("peer speaks no protocol version in common")
+
+// streamReadError marks malformed input as a protocol violation and
+// passes every other read error through.
+func streamReadError(err error) error {
+	if errors.Is(err, wire.ErrMalformed) {
+		return violation("%v", err)
+	}
+	return err
+}

@@ -1,0 +1,230 @@
+package quicwire
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dragonload/dragonload/quicwire/wire"
+	"github.com/quic-go/quic-go"
+)
+
+// Peer is a connection to a room member that passed the room proof. Its
+// methods may be called concurrently; each Fetch and Status runs on a
+// stream of its own.
+type Peer struct {
+	node    *Node
+	conn    *quic.Conn
+	id      NodeID
+	addr    string
+	lending atomic.Bool
+
+	mu   sync.Mutex
+	name string
+}
+
+// ID is the peer's node id, proven by TLS.
+func (p *Peer) ID() NodeID { return p.id }
+
+// Name is the peer's display name as last heard.
+func (p *Peer) Name() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.name
+}
+
+// Addr is the peer's UDP address.
+func (p *Peer) Addr() string { return p.addr }
+
+// Lending is whether the peer lends bandwidth, as last heard.
+func (p *Peer) Lending() bool { return p.lending.Load() }
+
+// RTT is QUIC's smoothed round-trip time to the peer.
+func (p *Peer) RTT() time.Duration { return p.conn.ConnectionStats().SmoothedRTT }
+
+// Done is closed when the connection is gone, for whatever reason.
+func (p *Peer) Done() <-chan struct{} { return p.conn.Context().Done() }
+
+// Close closes the connection, telling the peer.
+func (p *Peer) Close() error {
+	return p.conn.CloseWithError(closeNormal, "closed")
+}
+
+// Status asks the peer for its name and lending state, and remembers them.
+func (p *Peer) Status(ctx context.Context) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	s, err := p.conn.OpenStreamSync(ctx)
+	if err != nil {
+		return Status{}, fmt.Errorf("status of peer %s: %w", p.id.Short(), err)
+	}
+	deadline, _ := ctx.Deadline()
+	s.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
+	defer stop()
+
+	buf := getBuf()
+	defer putBuf(buf)
+	if _, err := s.Write(wire.AppendQuery((*buf)[:0])); err != nil {
+		return Status{}, p.streamError(ctx, s, "status", err)
+	}
+	if err := s.Close(); err != nil {
+		return Status{}, p.streamError(ctx, s, "status", err)
+	}
+	rd := wire.NewReader(s, *buf)
+	typ, payload, err := rd.Next()
+	if err != nil {
+		return Status{}, p.streamError(ctx, s, "status", err)
+	}
+	if typ != wire.TypeStatus {
+		return Status{}, p.streamError(ctx, s, "status", violation("%v frame in answer to QUERY", typ))
+	}
+	m, err := wire.DecodeStatus(payload)
+	if err != nil {
+		return Status{}, p.streamError(ctx, s, "status", err)
+	}
+	if err := rd.ExpectEOF(); err != nil {
+		return Status{}, p.streamError(ctx, s, "status", err)
+	}
+	p.lending.Store(m.Lending)
+	p.mu.Lock()
+	p.name = m.Name
+	p.mu.Unlock()
+	return Status{Name: m.Name, Lending: m.Lending}, nil
+}
+
+// Fetch asks the peer for req's bytes on a new stream and hands them to
+// sink in order, as they arrive; sink must not keep the slice. It succeeds
+// only when exactly req.Length bytes arrived and the lender's trailer
+// confirms their length and SHA-256; otherwise it fails with
+// ErrTrailerMismatch, a *RemoteError from the lender, sink's error, ctx's
+// error, or a transport error. Bytes already handed to sink are verified
+// only once Fetch returns nil: on any error the caller must discard them.
+// Whenever it fails early the stream is cancelled in both directions, so
+// the lender stops too.
+func (p *Peer) Fetch(ctx context.Context, req FetchRequest, sink func([]byte) error) error {
+	if req.Offset < 0 || req.Length <= 0 {
+		return fmt.Errorf("fetch %d+%d: offset must be ≥ 0 and length > 0", req.Offset, req.Length)
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	frame, err := wire.AppendFetch((*buf)[:0], wire.Fetch{
+		URL:          req.URL,
+		Headers:      req.Headers,
+		Offset:       uint64(req.Offset),
+		Length:       uint64(req.Length),
+		Size:         req.Size,
+		ETag:         req.ETag,
+		LastModified: req.LastModified,
+	})
+	if err != nil {
+		return fmt.Errorf("fetch request cannot be sent: %w", err)
+	}
+	s, err := p.conn.OpenStreamSync(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch from peer %s: %w", p.id.Short(), err)
+	}
+	abort := func(code quic.StreamErrorCode) {
+		s.CancelRead(code)
+		s.CancelWrite(code)
+	}
+	stop := context.AfterFunc(ctx, func() { abort(streamCanceled) })
+	defer stop()
+	wd := startWatchdog(dataGap, func() { abort(streamStalled) })
+	defer wd.stop()
+
+	wd.begin()
+	if _, err := s.Write(frame); err != nil {
+		return p.fetchError(ctx, s, wd, err)
+	}
+	if err := s.Close(); err != nil {
+		return p.fetchError(ctx, s, wd, err)
+	}
+	rd := wire.NewReader(s, *buf)
+	sum := sha256.New()
+	var got int64
+	for {
+		wd.begin()
+		typ, payload, err := rd.Next()
+		wd.end()
+		if err != nil {
+			return p.fetchError(ctx, s, wd, err)
+		}
+		switch typ {
+		case wire.TypeData:
+			if int64(len(payload)) > req.Length-got {
+				abort(streamProtocol)
+				return fmt.Errorf("%w: peer %s sent more than %d bytes", ErrTrailerMismatch, p.id.Short(), req.Length)
+			}
+			sum.Write(payload)
+			got += int64(len(payload))
+			if err := sink(payload); err != nil {
+				abort(streamCanceled)
+				return err
+			}
+		case wire.TypeEnd:
+			end, err := wire.DecodeEnd(payload)
+			if err != nil {
+				return p.fetchError(ctx, s, wd, err)
+			}
+			var mine [wire.SumLen]byte
+			sum.Sum(mine[:0])
+			if got != req.Length || end.Length != uint64(got) || end.Sum != mine {
+				abort(streamProtocol)
+				return fmt.Errorf("%w: got %d of %d bytes, peer %s claims %d", ErrTrailerMismatch, got, req.Length, p.id.Short(), end.Length)
+			}
+			wd.begin()
+			if err := rd.ExpectEOF(); err != nil {
+				return p.fetchError(ctx, s, wd, err)
+			}
+			return nil
+		case wire.TypeError:
+			m, err := wire.DecodeError(payload)
+			if err != nil {
+				return p.fetchError(ctx, s, wd, err)
+			}
+			s.CancelRead(streamCanceled) // nothing may follow ERROR; don't wait for the FIN
+			return &RemoteError{
+				Code:       Code(m.Code),
+				Message:    m.Message,
+				HTTPStatus: int(m.HTTPStatus),
+				RetryAfter: time.Duration(min(m.RetryAfterMS, uint64(time.Hour/time.Millisecond))) * time.Millisecond,
+			}
+		default:
+			return p.fetchError(ctx, s, wd, violation("%v frame in a fetch answer", typ))
+		}
+	}
+}
+
+// fetchError explains why a fetch stream failed, dropping the connection
+// when the peer broke the protocol.
+func (p *Peer) fetchError(ctx context.Context, s *quic.Stream, wd *watchdog, err error) error {
+	if wd.stop() {
+		return fmt.Errorf("fetch from peer %s: no data for %v", p.id.Short(), dataGap)
+	}
+	return p.streamError(ctx, s, "fetch", err)
+}
+
+// streamError explains why a request stream failed and cancels it; ctx
+// ending is reported as such, whatever the stream said.
+func (p *Peer) streamError(ctx context.Context, s *quic.Stream, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s from peer %s canceled: %w", what, p.id.Short(), context.Cause(ctx))
+	}
+	s.CancelRead(streamCanceled)
+	s.CancelWrite(streamCanceled)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = violation("%s answer ended early", what)
+	}
+	err = streamReadError(err)
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		p.node.drop(p.conn, p.id, pe.reason)
+	}
+	return fmt.Errorf("%s from peer %s: %w", what, p.id.Short(), err)
+}

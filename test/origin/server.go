@@ -1,0 +1,481 @@
+package testorigin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Config describes the file a Server serves and how it serves it.
+type Config struct {
+	Size          int64         // bytes; negative counts as 0
+	Seed          int64         // selects the content (see the package doc)
+	RatePerSource int64         // bytes/s per client IP, all its connections together; 0 = unlimited
+	Latency       time.Duration // wait before each response's headers (stands in for WAN latency)
+	ETag          string        // "" = derived from Seed and Size
+	NoETag        bool          // send no ETag at all
+	LastModified  time.Time     // zero = send no Last-Modified
+	Name          string        // served under /<Name>; "" = "file.bin"
+	Quirks        Quirks
+	Logger        *slog.Logger // nil = discard
+}
+
+// Quirks make the server misbehave like real origins do. The zero value
+// is a well-behaved server.
+type Quirks struct {
+	NoRange           bool          // ignore Range: always 200 with the whole body, no Accept-Ranges
+	HeadNotAllowed    bool          // HEAD → 405
+	WrongContentRange bool          // 206 whose Content-Range is off by one byte (the body is right)
+	CutAfter          int64         // close each response's connection after this many body bytes (0 = off)
+	ResetAfter        int64         // reset (RST) each response's connection after this many body bytes (0 = off)
+	ChangeETagAfter   int64         // once this many bytes were served in total, serve a second version (0 = off)
+	Redirects         int           // /<Name> redirects through this many hops before the file
+	Status            int           // answer every file request with this status (0 = off)
+	UnavailableFirst  int           // answer the next N file requests with 503 and Retry-After
+	RetryAfter        time.Duration // Retry-After for those 503s, rounded up to seconds; 0 = 1 s
+}
+
+// Server is a running (or startable) test origin.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	etag  string // version 0's ETag; "" with NoETag
+	slice int    // bytes per write, also the rate limiter's burst
+
+	mu          sync.Mutex
+	quirks      Quirks
+	unavailLeft int
+	sources     map[string]*source
+
+	total    atomic.Int64
+	requests atomic.Int64
+
+	ln   net.Listener
+	srv  *http.Server
+	done chan struct{}
+}
+
+// source is one client IP address: its rate limiter and its byte count.
+type source struct {
+	lim   *rate.Limiter // nil when unlimited
+	bytes atomic.Int64
+}
+
+// New returns a Server for cfg; Start makes it listen.
+func New(cfg Config) *Server {
+	if cfg.Name == "" {
+		cfg.Name = "file.bin"
+	}
+	cfg.Size = max(cfg.Size, 0)
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		quirks:      cfg.Quirks,
+		unavailLeft: cfg.Quirks.UnavailableFirst,
+		sources:     make(map[string]*source),
+		slice:       32 << 10,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if !cfg.NoETag {
+		s.etag = cfg.ETag
+		if s.etag == "" {
+			var b [16]byte
+			binary.LittleEndian.PutUint64(b[:8], uint64(cfg.Seed))
+			binary.LittleEndian.PutUint64(b[8:], uint64(cfg.Size))
+			sum := sha256.Sum256(b[:])
+			s.etag = fmt.Sprintf(`"%x"`, sum[:8])
+		}
+	}
+	if r := cfg.RatePerSource; r > 0 {
+		// Small writes at low rates keep the shaping smooth.
+		s.slice = int(min(max(r/20, 1), int64(s.slice)))
+	}
+	return s
+}
+
+// Start listens on addr (for example "127.0.0.1:0") and serves in the
+// background until Close.
+func (s *Server) Start(addr string) error {
+	if s.ln != nil {
+		return errors.New("test origin already started")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("starting the test origin: %w", err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	s.log.Info("test origin listening", "url", s.URL(), "size", s.cfg.Size, "rate", s.cfg.RatePerSource)
+	return nil
+}
+
+// URL is the full URL of the file. Only valid after Start.
+func (s *Server) URL() string {
+	return "http://" + s.ln.Addr().String() + "/" + url.PathEscape(s.cfg.Name)
+}
+
+// BytesServed is the number of file bytes written to all clients.
+func (s *Server) BytesServed() int64 { return s.total.Load() }
+
+// BytesBySource is the number of file bytes written per client IP.
+func (s *Server) BytesBySource() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int64, len(s.sources))
+	for ip, src := range s.sources {
+		if n := src.bytes.Load(); n > 0 {
+			m[ip] = n
+		}
+	}
+	return m
+}
+
+// Requests is the number of requests for the file (redirect hops included,
+// /stats excluded).
+func (s *Server) Requests() int { return int(s.requests.Load()) }
+
+// SetQuirks changes how the server misbehaves from the next request on.
+// UnavailableFirst counts from this call.
+func (s *Server) SetQuirks(q Quirks) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quirks = q
+	s.unavailLeft = q.UnavailableFirst
+}
+
+// Close stops the server and drops every connection at once.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Close()
+	<-s.done
+	return err
+}
+
+// ServeHTTP serves the file, its redirect hops and /stats.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/stats" {
+		s.serveStats(w)
+		return
+	}
+	hop, ok := s.hop(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveFile(w, r, hop)
+}
+
+type connKey struct{}
+
+// maxHops bounds the redirect chain a client can walk.
+const maxHops = 1000
+
+// hop maps a request path to its place in the redirect chain: 0 for
+// /<Name>, k for /r/<k>/<Name>.
+func (s *Server) hop(p string) (int, bool) {
+	if p == "/"+s.cfg.Name {
+		return 0, true
+	}
+	rest, ok := strings.CutPrefix(p, "/r/")
+	if !ok {
+		return 0, false
+	}
+	ks, name, ok := strings.Cut(rest, "/")
+	if !ok || name != s.cfg.Name {
+		return 0, false
+	}
+	k, err := strconv.Atoi(ks)
+	if err != nil || k < 1 || k > maxHops {
+		return 0, false
+	}
+	return k, true
+}
+
+func (s *Server) serveStats(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		BytesTotal int64            `json:"bytes_total"`
+		BySource   map[string]int64 `json:"by_source"`
+		Requests   int              `json:"requests"`
+	}{s.BytesServed(), s.BytesBySource(), s.Requests()})
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
+	s.requests.Add(1)
+	q, unavailable := s.begin()
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "range", r.Header.Get("Range"), "from", r.RemoteAddr)
+
+	if d := s.cfg.Latency; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	switch {
+	case q.Status != 0:
+		http.Error(w, http.StatusText(q.Status), q.Status)
+		return
+	case unavailable:
+		secs := int64(math.Ceil(q.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		http.Error(w, "try again later", http.StatusServiceUnavailable)
+		return
+	case hop < q.Redirects:
+		http.Redirect(w, r, fmt.Sprintf("/r/%d/%s", hop+1, url.PathEscape(s.cfg.Name)), http.StatusFound)
+		return
+	case r.Method != http.MethodGet && r.Method != http.MethodHead,
+		r.Method == http.MethodHead && q.HeadNotAllowed:
+		w.Header().Set("Allow", "GET")
+		if !q.HeadNotAllowed {
+			w.Header().Set("Allow", "GET, HEAD")
+		}
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+
+	version := int64(0)
+	if q.ChangeETagAfter > 0 && s.total.Load() >= q.ChangeETagAfter {
+		version = 1
+	}
+	size := s.cfg.Size
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	if etag := s.etagFor(version); etag != "" {
+		h.Set("ETag", etag)
+	}
+	if !s.cfg.LastModified.IsZero() {
+		lm := s.cfg.LastModified.Add(time.Duration(version) * time.Hour)
+		h.Set("Last-Modified", lm.UTC().Format(http.TimeFormat))
+	}
+
+	off, n, status := int64(0), size, http.StatusOK
+	if !q.NoRange {
+		h.Set("Accept-Ranges", "bytes")
+		if rh := r.Header.Get("Range"); rh != "" {
+			start, length, res := parseRange(rh, size)
+			switch res {
+			case rangeOK:
+				off, n, status = start, length, http.StatusPartialContent
+				h.Set("Content-Range", contentRange(off, n, size, q.WrongContentRange))
+			case rangeUnsatisfiable:
+				h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+				http.Error(w, "range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
+				return
+			}
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	s.writeBody(w, r, s.cfg.Seed+version, off, n, q)
+}
+
+// begin takes a consistent view of the quirks for one request.
+func (s *Server) begin() (q Quirks, unavailable bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unavailLeft > 0 {
+		s.unavailLeft--
+		unavailable = true
+	}
+	return s.quirks, unavailable
+}
+
+func (s *Server) etagFor(version int64) string {
+	if s.etag == "" || version == 0 {
+		return s.etag
+	}
+	if base, ok := strings.CutSuffix(s.etag, `"`); ok && len(base) > 0 {
+		return fmt.Sprintf(`%s-v%d"`, base, version+1)
+	}
+	return fmt.Sprintf("%s-v%d", s.etag, version+1)
+}
+
+// contentRange formats the Content-Range of a 206, or a wrong one: shifted
+// by a byte where the file leaves room, else claiming one byte too many.
+func contentRange(off, n, size int64, wrong bool) string {
+	first, last, total := off, off+n-1, size
+	if wrong {
+		switch {
+		case last+1 < size:
+			first, last = first+1, last+1
+		case first > 0:
+			first, last = first-1, last-1
+		default:
+			total++
+		}
+	}
+	return fmt.Sprintf("bytes %d-%d/%d", first, last, total)
+}
+
+// writeBody writes n bytes of the content from off, paced by the client's
+// rate limiter, and carries out CutAfter and ResetAfter.
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, seed, off, n int64, q Quirks) {
+	limit, abort := n, ""
+	if q.CutAfter > 0 && q.CutAfter < limit {
+		limit, abort = q.CutAfter, "cut"
+	}
+	if q.ResetAfter > 0 && q.ResetAfter < limit {
+		limit, abort = q.ResetAfter, "reset"
+	}
+	src := s.source(r.RemoteAddr)
+	st := newStream(seed, off)
+	buf := make([]byte, s.slice)
+	for sent := int64(0); sent < limit; {
+		k := int(min(int64(len(buf)), limit-sent))
+		st.read(buf[:k])
+		if src.lim != nil {
+			if err := src.lim.WaitN(r.Context(), k); err != nil {
+				return
+			}
+		}
+		// Counted before the write, so that once a client has read a
+		// byte the counters include it; a failed write is corrected to
+		// what it wrote.
+		src.bytes.Add(int64(k))
+		s.total.Add(int64(k))
+		m, err := w.Write(buf[:k])
+		if err != nil {
+			src.bytes.Add(int64(m - k))
+			s.total.Add(int64(m - k))
+			return
+		}
+		sent += int64(m)
+	}
+	if abort == "" {
+		return
+	}
+	http.NewResponseController(w).Flush()
+	conn, _ := r.Context().Value(connKey{}).(net.Conn)
+	if conn == nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok && abort == "reset" {
+		// Linger 0 makes close send RST instead of FIN.
+		tc.SetLinger(0)
+	}
+	s.log.Debug("aborting response", "how", abort, "after", limit, "from", r.RemoteAddr)
+	conn.Close()
+}
+
+// source returns the per-IP state for a client address.
+func (s *Server) source(remote string) *source {
+	ip, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		ip = remote
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, ok := s.sources[ip]
+	if !ok {
+		src = &source{}
+		if s.cfg.RatePerSource > 0 {
+			src.lim = rate.NewLimiter(rate.Limit(s.cfg.RatePerSource), s.slice)
+		}
+		s.sources[ip] = src
+	}
+	return src
+}
+
+type rangeResult int
+
+const (
+	rangeIgnored rangeResult = iota // no usable Range: serve the whole file
+	rangeOK
+	rangeUnsatisfiable
+)
+
+// parseRange reads a single-range "bytes=" Range header against a file of
+// size bytes. Multiple ranges and malformed values are ignored, which RFC
+// 9110 allows; a well-formed range that starts past the end is
+// unsatisfiable.
+func parseRange(h string, size int64) (off, n int64, res rangeResult) {
+	const unit = "bytes="
+	if len(h) < len(unit) || !strings.EqualFold(h[:len(unit)], unit) {
+		return 0, 0, rangeIgnored
+	}
+	spec := strings.TrimSpace(h[len(unit):])
+	if strings.Contains(spec, ",") {
+		return 0, 0, rangeIgnored
+	}
+	a, b, ok := strings.Cut(spec, "-")
+	if !ok {
+		return 0, 0, rangeIgnored
+	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == "" {
+		suffix, ok := digits(b)
+		switch {
+		case !ok:
+			return 0, 0, rangeIgnored
+		case suffix == 0 || size == 0:
+			return 0, 0, rangeUnsatisfiable
+		}
+		n = min(suffix, size)
+		return size - n, n, rangeOK
+	}
+	first, ok := digits(a)
+	if !ok {
+		return 0, 0, rangeIgnored
+	}
+	last := int64(math.MaxInt64)
+	if b != "" {
+		if last, ok = digits(b); !ok || last < first {
+			return 0, 0, rangeIgnored
+		}
+	}
+	if first >= size {
+		return 0, 0, rangeUnsatisfiable
+	}
+	last = min(last, size-1)
+	return first, last - first + 1, rangeOK
+}
+
+func digits(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
