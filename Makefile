@@ -34,6 +34,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) sh test/fuzz.sh
 
 bench: deps-bench build
+	$(GO) run ./test/loopbench -size 256MiB -rate 8MiB -runs 3 -out test/bench/loopback.md
 	$(GO) run ./test/bench -out test/bench
 
 deps-build:

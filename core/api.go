@@ -60,11 +60,12 @@ type DownloadStateChanged struct {
 }
 
 // DownloadProgress is a periodic (about 10 per second at most) summary.
+// Name and Size are final from the first one on (the origin was probed).
 type DownloadProgress struct {
 	ID    DownloadID
 	Name  string
 	Size  int64 // -1 while unknown
-	Done  int64 // bytes durable in the partial file
+	Done  int64 // bytes written to the partial file (ChunkLanded says when durable)
 	Rate  float64
 	ETA   time.Duration // 0 when unknown
 	Peers []PeerShare

@@ -49,7 +49,6 @@ func (d *download) fetch(ctx context.Context) error {
 	d.mu.Lock()
 	d.name, d.size, d.meta = name, size, meta
 	d.mu.Unlock()
-	e.bus.publish(DownloadAdded{ID: d.id, Source: d.source, Name: name, OutDir: d.outDir})
 
 	pooled := info.Ranges && size > 0
 	p, resumed, err := store.Open(d.outDir, name, meta)
