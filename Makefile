@@ -46,5 +46,18 @@ deps-test: deps-build
 deps-bench: deps-test
 	@sh test/deps.sh $(BENCH_PKGS)
 
+# Installs the binary, icon, desktop entry (dragon:// links, .dragon files)
+# and MIME type for the current user.
+install: build
+	install -Dm755 $(BIN) $(HOME)/.local/bin/dragonload
+	install -Dm644 assets/icon.png $(HOME)/.local/share/icons/hicolor/512x512/apps/io.github.dragonload.Dragonload.png
+	install -d $(HOME)/.local/share/applications
+	sed 's|^Exec=dragonload|Exec=$(HOME)/.local/bin/dragonload|; s|^TryExec=dragonload|TryExec=$(HOME)/.local/bin/dragonload|' \
+		assets/linux/io.github.dragonload.Dragonload.desktop > $(HOME)/.local/share/applications/io.github.dragonload.Dragonload.desktop
+	install -Dm644 assets/linux/dragonload.xml $(HOME)/.local/share/mime/packages/dragonload.xml
+	update-mime-database $(HOME)/.local/share/mime
+	-command -v update-desktop-database >/dev/null && update-desktop-database $(HOME)/.local/share/applications
+	-command -v xdg-mime >/dev/null && xdg-mime default io.github.dragonload.Dragonload.desktop x-scheme-handler/dragon application/x-dragon
+
 clean:
 	rm -rf bin

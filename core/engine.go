@@ -32,13 +32,14 @@ type Config struct {
 	Listen       string   // UDP address for QUIC; "" = ":0"
 	Peers        []string // manual peer addresses (host:port), for this run
 	NoMDNS       bool
-	Iface        string // interface for mDNS
-	Source       net.IP // local address for origin fetches
-	OutDir       string // where finished files go
-	WatchDir     string // folder watched for .dragon files
-	AllowPrivate bool   // fetch from loopback/private origins (test beds, LAN mirrors)
-	Lending      *bool  // nil = from settings
-	Limits       Limits // zero fields = from settings
+	Iface        string       // interface for mDNS
+	Source       net.IP       // local address for origin fetches
+	OutDir       string       // where finished files go
+	WatchDir     string       // folder watched for .dragon files
+	AllowPrivate bool         // fetch from loopback/private origins (test beds, LAN mirrors)
+	Lending      *bool        // nil = from settings
+	Limits       Limits       // zero fields = from settings
+	PeerSources  []PeerSource // more places to find peers, besides Peers and mDNS
 	Logger       *slog.Logger
 }
 
@@ -167,8 +168,9 @@ func New(cfg Config) (*Engine, error) {
 	if err := e.startNode(); err != nil {
 		return nil, err
 	}
-	for _, addr := range slices.Concat(e.settings.Peers, cfg.Peers) {
-		e.peers.want(addr, "manual")
+	e.runSource(e.ctx, StaticPeers{Via: "manual", Addrs: slices.Concat(e.settings.Peers, cfg.Peers)})
+	for _, src := range cfg.PeerSources {
+		e.runSource(e.ctx, src)
 	}
 	if !cfg.NoMDNS {
 		if err := e.startDiscovery(); err != nil {

@@ -12,9 +12,88 @@ import (
 // ProtocolVersion is announced in discovery and checked in the hello.
 const ProtocolVersion = 1
 
-// startDiscovery advertises this node and feeds the peers heard of into the
-// peer table; mDNS peers are dialed like manual ones, and dropped when
-// discovery expires them or hears their goodbye.
+// PeerSource reports where room peers may be found. The engine dials every
+// address found, proves room membership on the connection, and drops the
+// peer when its source reports it lost (or when the connection dies).
+// Sources: addresses given by hand (--peer, the settings file), mDNS, and
+// whatever a caller adds through Config.PeerSources.
+type PeerSource interface {
+	// Name says how peers were found ("manual", "mdns", ...), for the UI.
+	Name() string
+	// Run reports addresses until ctx ends. found and lost may be called
+	// from any goroutine.
+	Run(ctx context.Context, found func(addr string), lost func(addr, reason string)) error
+}
+
+// StaticPeers is a fixed list of addresses.
+type StaticPeers struct {
+	Via   string
+	Addrs []string
+}
+
+// Name implements PeerSource.
+func (s StaticPeers) Name() string { return s.Via }
+
+// Run implements PeerSource.
+func (s StaticPeers) Run(ctx context.Context, found func(string), _ func(string, string)) error {
+	for _, a := range s.Addrs {
+		found(a)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// runSource feeds one source into the peer table until the engine stops.
+func (e *Engine) runSource(ctx context.Context, src PeerSource) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := src.Run(ctx,
+			func(addr string) { e.peers.want(addr, src.Name()) },
+			func(addr, reason string) { e.peers.forget(addr, reason) })
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("peer source stopped", "source", src.Name(), "err", err)
+			e.bus.publish(Notice{Level: "error", Text: fmt.Sprintf("Finding peers by %s stopped: %v. Add peers by address instead.", src.Name(), err)})
+		}
+	}()
+}
+
+// mdnsPeers is LAN discovery as a peer source: this node advertises itself
+// and reports the room peers it hears of.
+type mdnsPeers struct {
+	d      *discover.Discoverer
+	notice func(Notice)
+}
+
+func (m *mdnsPeers) Name() string { return "mdns" }
+
+func (m *mdnsPeers) Run(ctx context.Context, found func(string), lost func(string, string)) error {
+	byNode := make(map[string]string) // node id → address reported; Run's emit is single-threaded
+	return m.d.Run(ctx, func(ev discover.Event) {
+		switch ev := ev.(type) {
+		case discover.Found:
+			addr := pickAddr(ev.Peer.Addrs)
+			if !addr.IsValid() {
+				return
+			}
+			if old, ok := byNode[ev.Peer.NodeID]; ok && old != addr.String() {
+				lost(old, "address changed")
+			}
+			byNode[ev.Peer.NodeID] = addr.String()
+			found(addr.String())
+		case discover.Lost:
+			if addr, ok := byNode[ev.NodeID]; ok {
+				delete(byNode, ev.NodeID)
+				lost(addr, ev.Reason)
+			}
+		case discover.Quiet:
+			m.notice(Notice{Level: "warn", Text: ev.Text})
+		}
+	})
+}
+
+// startDiscovery advertises this node on the LAN and adds mDNS as a peer
+// source.
 func (e *Engine) startDiscovery() error {
 	e.mu.Lock()
 	port := e.node.Addr().Port
@@ -39,36 +118,7 @@ func (e *Engine) startDiscovery() error {
 	e.mu.Lock()
 	e.disc, e.discStop = d, cancel
 	e.mu.Unlock()
-	byNode := make(map[string]string) // node id → address dialed; touched only by emit
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		err := d.Run(ctx, func(ev discover.Event) {
-			switch ev := ev.(type) {
-			case discover.Found:
-				addr := pickAddr(ev.Peer.Addrs)
-				if !addr.IsValid() {
-					return
-				}
-				if old, ok := byNode[ev.Peer.NodeID]; ok && old != addr.String() {
-					e.peers.forget(old, "address changed")
-				}
-				byNode[ev.Peer.NodeID] = addr.String()
-				e.peers.want(addr.String(), "mdns")
-			case discover.Lost:
-				if addr, ok := byNode[ev.NodeID]; ok {
-					delete(byNode, ev.NodeID)
-					e.peers.forget(addr, ev.Reason)
-				}
-			case discover.Quiet:
-				e.bus.publish(Notice{Level: "warn", Text: ev.Text})
-			}
-		})
-		if err != nil && ctx.Err() == nil {
-			e.log.Error("LAN discovery stopped", "err", err)
-			e.bus.publish(Notice{Level: "error", Text: "LAN discovery stopped: " + err.Error() + ". Add peers by address instead."})
-		}
-	}()
+	e.runSource(ctx, &mdnsPeers{d: d, notice: func(n Notice) { e.bus.publish(n) }})
 	return nil
 }
 

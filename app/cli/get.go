@@ -179,7 +179,7 @@ func (d *logDisplay) progress(p core.DownloadProgress) {
 	fmt.Fprintf(d.out, "%s: %s\n", p.Name, summary(p))
 }
 
-func (d *logDisplay) state(s core.State) { fmt.Fprintf(d.out, "%s\n", s) }
+func (d *logDisplay) state(s core.State) { fmt.Fprintf(d.out, "download %s\n", s) }
 func (d *logDisplay) notice(n core.Notice) {
 	fmt.Fprintf(d.out, "%s: %s\n", n.Level, n.Text)
 }

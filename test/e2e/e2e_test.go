@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -216,6 +217,24 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("output does not mention %q:\n%s", tc.want, p.out.String())
 			}
 		})
+	}
+}
+
+// TestQuietUnderCLocale: with the POSIX locale of containers and CI, a
+// subcommand prints its output and nothing else (no toolkit noise).
+func TestQuietUnderCLocale(t *testing.T) {
+	for _, env := range []string{"LANG=C", "LC_ALL=POSIX"} {
+		cmd := exec.Command(binary, "link", "https://example.org/x.iso")
+		cmd.Env = append(os.Environ(), env)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", env, err, stderr.String())
+		}
+		if stderr.Len() != 0 || !strings.HasPrefix(string(out), "url = ") {
+			t.Errorf("%s: stdout %q, stderr %q", env, out, stderr.String())
+		}
 	}
 }
 

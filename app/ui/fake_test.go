@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/dragonload/dragonload/core"
+)
+
+// fakeEngine records commands and lets a test publish events.
+type fakeEngine struct {
+	mu      sync.Mutex
+	added   []string
+	paused  []core.DownloadID
+	lending bool
+	limits  core.Limits
+	room    string
+	outDir  string
+	watch   string
+	next    int
+	events  chan core.Event
+	closed  bool
+}
+
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{room: "ROOM-CODE-1", outDir: "/home/ann/Downloads", events: make(chan core.Event, 64)}
+}
+
+func (f *fakeEngine) Add(source, _ string) (core.DownloadID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strings.Contains(source, "refuse") {
+		return "", errors.New("the origin refused the request")
+	}
+	f.added = append(f.added, source)
+	f.next++
+	return core.DownloadID(fmt.Sprintf("d%d", f.next)), nil
+}
+
+func (f *fakeEngine) Pause(id core.DownloadID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paused = append(f.paused, id)
+	return nil
+}
+func (f *fakeEngine) Resume(core.DownloadID) error { return nil }
+func (f *fakeEngine) Cancel(core.DownloadID) error { return nil }
+func (f *fakeEngine) Downloads() []core.DownloadSnapshot {
+	return nil
+}
+func (f *fakeEngine) ShareLink(id core.DownloadID) (string, error) {
+	return "dragon://?url=https%3A%2F%2Fe.com%2F" + string(id), nil
+}
+func (f *fakeEngine) SetLending(on bool) {
+	f.mu.Lock()
+	f.lending = on
+	f.mu.Unlock()
+	f.events <- core.LendingChanged{On: on}
+}
+func (f *fakeEngine) Lending() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lending
+}
+func (f *fakeEngine) SetLimits(l core.Limits) { f.mu.Lock(); f.limits = l; f.mu.Unlock() }
+func (f *fakeEngine) Limits() core.Limits     { f.mu.Lock(); defer f.mu.Unlock(); return f.limits }
+func (f *fakeEngine) Peers() []core.PeerInfo  { return nil }
+func (f *fakeEngine) AddPeer(string) error    { return nil }
+func (f *fakeEngine) RoomCode() string        { f.mu.Lock(); defer f.mu.Unlock(); return f.room }
+func (f *fakeEngine) SetRoom(code string) error {
+	f.mu.Lock()
+	f.room = code
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeEngine) NodeID() string { return "NODEIDNODEIDNODEID" }
+func (f *fakeEngine) Addr() string   { return "127.0.0.1:4700" }
+func (f *fakeEngine) OutDir() string { f.mu.Lock(); defer f.mu.Unlock(); return f.outDir }
+func (f *fakeEngine) SetOutDir(dir string) error {
+	f.mu.Lock()
+	f.outDir = dir
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeEngine) WatchDir() string { f.mu.Lock(); defer f.mu.Unlock(); return f.watch }
+func (f *fakeEngine) SetWatchDir(dir string) error {
+	f.mu.Lock()
+	f.watch = dir
+	f.mu.Unlock()
+	return nil
+}
+func (f *fakeEngine) Subscribe() (<-chan core.Event, func()) {
+	return f.events, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.closed {
+			f.closed = true
+			close(f.events)
+		}
+	}
+}
+
+func (f *fakeEngine) addedSources() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.added...)
+}
+
+// harness runs a UI on Fyne's test driver. The test goroutine plays the
+// Fyne main goroutine: the UI's hand-offs queue up until waitFor runs them.
+type harness struct {
+	t     *testing.T
+	app   fyne.App
+	win   fyne.Window
+	u     *UI
+	mainQ chan func()
+	stop  chan struct{}
+}
+
+func newHarness(t *testing.T, eng Engine, opts Options) *harness {
+	t.Helper()
+	a := test.NewTempApp(t)
+	w := a.NewWindow("Dragonload")
+	w.Resize(DefaultSize)
+	h := &harness{t: t, app: a, win: w, mainQ: make(chan func(), 1024), stop: make(chan struct{})}
+	h.u = New(a, w, eng, opts)
+	h.u.do = func(f func()) {
+		select {
+		case h.mainQ <- f:
+		case <-h.stop:
+		}
+	}
+	h.u.Start()
+	t.Cleanup(func() {
+		close(h.stop)
+		h.u.Stop()
+		w.Close()
+	})
+	return h
+}
+
+// waitFor runs the main queue until cond holds, failing after 10 s.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case f := <-h.mainQ:
+			f()
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

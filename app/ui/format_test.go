@@ -1,0 +1,136 @@
+package ui
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/dragonload/dragonload/core"
+)
+
+func TestSizeText(t *testing.T) {
+	cases := []struct {
+		n    int64
+		want string
+	}{
+		{-1, "unknown size"},
+		{0, "0 B"},
+		{999, "999 B"},
+		{1000, "1.00 kB"},
+		{1536, "1.54 kB"},
+		{99_940, "99.9 kB"},
+		{999_400, "999 kB"},
+		{999_600, "1.00 MB"},
+		{12_345_678, "12.3 MB"},
+		{4_700_000_000, "4.70 GB"},
+		{math.MaxInt64, "9.22 EB"},
+	}
+	for _, tc := range cases {
+		if got := sizeText(tc.n); got != tc.want {
+			t.Errorf("sizeText(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestRateText(t *testing.T) {
+	cases := []struct {
+		bps  float64
+		want string
+	}{
+		{0, "–"},
+		{0.5, "–"},
+		{math.NaN(), "–"},
+		{math.Inf(1), "–"},
+		{2_400_000, "2.40 MB/s"},
+	}
+	for _, tc := range cases {
+		if got := rateText(tc.bps); got != tc.want {
+			t.Errorf("rateText(%v) = %q, want %q", tc.bps, got, tc.want)
+		}
+	}
+}
+
+func TestEtaText(t *testing.T) {
+	cases := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, ""},
+		{-time.Second, ""},
+		{400 * time.Millisecond, ""},
+		{time.Second, "1s left"},
+		{59 * time.Second, "59s left"},
+		{61 * time.Second, "1m 01s left"},
+		{time.Hour + 2*time.Minute + 3*time.Second, "1h 02m left"},
+		{200 * time.Hour, "more than 4 days left"},
+	}
+	for _, tc := range cases {
+		if got := etaText(tc.d); got != tc.want {
+			t.Errorf("etaText(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestStateText(t *testing.T) {
+	for s := core.StateQueued; s <= core.StateCanceled; s++ {
+		if got := stateText(s); got == "" || got == s.String() {
+			t.Errorf("stateText(%v) = %q, want a capitalised word", s, got)
+		}
+	}
+	if got := stateText(core.State(42)); got != "state(42)" {
+		t.Errorf("stateText(42) = %q", got)
+	}
+}
+
+func TestShareText(t *testing.T) {
+	cases := []struct {
+		name  string
+		peers []core.PeerShare
+		limit int
+		want  string
+	}{
+		{"none", nil, 3, ""},
+		{"nothing yet", []core.PeerShare{{Peer: "self"}}, 3, ""},
+		{"sorted", []core.PeerShare{
+			{Peer: core.SelfPeer, Bytes: 25},
+			{Peer: "AAAAAAAAAAAA", Name: "attic", Bytes: 50},
+			{Peer: "BBBBBBBBBBBBBB", Bytes: 25},
+		}, 3, "attic 50% · this machine 25% · BBBBBBBB 25%"},
+		{"others summed", []core.PeerShare{
+			{Peer: "a", Name: "a", Bytes: 40},
+			{Peer: "b", Name: "b", Bytes: 30},
+			{Peer: "c", Name: "c", Bytes: 20},
+			{Peer: "d", Name: "d", Bytes: 10},
+		}, 2, "a 40% · b 30% · others 30%"},
+	}
+	for _, tc := range cases {
+		if got := shareText(tc.peers, tc.limit); got != tc.want {
+			t.Errorf("%s: shareText = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestProgressText(t *testing.T) {
+	cases := []struct {
+		name  string
+		size  int64
+		done  int64
+		rate  float64
+		eta   time.Duration
+		state core.State
+		want  string
+	}{
+		{"queued unknown", -1, 0, 0, 0, core.StateQueued, "waiting for a free slot"},
+		{"probing", -1, 0, 0, 0, core.StateProbing, "asking the origin about the file"},
+		{"verifying", 100, 100, 0, 0, core.StateVerifying, "100% · 100 B of 100 B · checking the whole file"},
+		{"downloading", 100_000_000, 25_000_000, 5_000_000, 15 * time.Second, core.StateDownloading, "25% · 25.0 MB of 100 MB · 5.00 MB/s · 15s left"},
+		{"downloading unknown size", -1, 2_000, 0, 0, core.StateDownloading, "2.00 kB · –"},
+		{"paused", 100, 50, 0, 0, core.StatePaused, "50% · 50 B of 100 B"},
+		{"done", 4_700_000_000, 4_700_000_000, 0, 0, core.StateDone, "4.70 GB"},
+	}
+	for _, tc := range cases {
+		if got := progressText(tc.size, tc.done, tc.rate, tc.eta, tc.state); got != tc.want {
+			t.Errorf("%s: progressText = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
