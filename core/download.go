@@ -14,8 +14,9 @@ import (
 
 // Add queues a download of source: an http(s) URL, a dragon:// link or the
 // path of a .dragon file. outDir "" means the configured output folder.
-// Adding what is already being downloaded into the same folder returns the
-// existing download instead of racing it for the same partial file.
+// Adding what is already being downloaded (same URL, folder and name)
+// returns the existing download instead of racing it for the same partial
+// file.
 func (e *Engine) Add(source, outDir string) (DownloadID, error) {
 	l, err := ParseSource(source)
 	if err != nil {
@@ -161,8 +162,11 @@ type download struct {
 	source  string
 	link    link.Link
 	outDir  string
-	job     *watch.Job
 	watcher *watch.Watcher
+
+	// jobs are the link files in the watched folder this download answers;
+	// two link files may ask for the same file. Guarded by mu.
+	jobs []watch.Job
 
 	mu     sync.Mutex
 	state  State
@@ -192,7 +196,11 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	for _, id := range e.order {
 		d := e.downloads[id]
 		d.mu.Lock()
-		same := !d.state.Final() && d.link.URL == l.URL && d.outDir == abs
+		same := !d.state.Final() && d.link.URL == l.URL && d.outDir == abs && d.link.Name == l.Name
+		if same && job != nil {
+			d.jobs = append(d.jobs, *job)
+			d.watcher = e.watcher
+		}
 		d.mu.Unlock()
 		if same {
 			e.mu.Unlock()
@@ -201,12 +209,13 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	}
 	d := &download{
 		e: e, id: newDownloadID(), source: source, link: l, outDir: abs,
-		job: job, name: l.Name, size: l.Size, state: StateQueued,
+		name: l.Name, size: l.Size, state: StateQueued,
 	}
 	if d.size <= 0 {
 		d.size = -1
 	}
 	if job != nil {
+		d.jobs = []watch.Job{*job}
 		d.watcher = e.watcher
 	}
 	e.downloads[d.id] = d
@@ -297,18 +306,23 @@ func (d *download) run(ctx context.Context) {
 }
 
 func (d *download) notifyWatcher(st State, path string, err error) {
-	if d.job == nil || d.watcher == nil {
+	d.mu.Lock()
+	jobs, w := d.jobs, d.watcher
+	d.mu.Unlock()
+	if w == nil {
 		return
 	}
-	var werr error
-	switch st {
-	case StateDone:
-		werr = d.watcher.Done(*d.job, path)
-	case StateFailed, StateCanceled:
-		werr = d.watcher.Failed(*d.job, err)
-	}
-	if werr != nil {
-		d.e.log.Error("cannot update the watched folder", "link", d.job.Path, "err", werr)
+	for _, job := range jobs {
+		var werr error
+		switch st {
+		case StateDone:
+			werr = w.Done(job, path)
+		case StateFailed, StateCanceled:
+			werr = w.Failed(job, err)
+		}
+		if werr != nil {
+			d.e.log.Error("cannot update the watched folder", "link", job.Path, "err", werr)
+		}
 	}
 }
 

@@ -465,6 +465,12 @@ func (r *runner) handle(res result) error {
 			retryAfter = max(retryAfter, time.Second)
 		}
 	}
+	if peer != SelfPeer && r.e.peers.get(string(peer)) == nil {
+		// The peer left (its connection was closed before PeerLost reached
+		// this loop): a departure, not a failure of these bytes.
+		r.removePeer(peer, "connection closed")
+		return nil
+	}
 	r.log.Info("chunk failed", "peer", string(peer), "off", res.a.Range.Off, "err", res.err)
 	return r.failAssignment(res, retryAfter, now)
 }

@@ -36,6 +36,9 @@ func runPeers(args []string, env Env) int {
 	}
 	lend := false
 	cfg.Lending = &lend
+	// The wait counts from the start of the command, start-up included, so
+	// `peers --wait 3s` answers in about three seconds.
+	deadline := time.After(*wait)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	eng, err := core.New(cfg)
@@ -46,7 +49,7 @@ func runPeers(args []string, env Env) int {
 	select {
 	case <-ctx.Done():
 		return ExitInterrupted
-	case <-time.After(*wait):
+	case <-deadline:
 	}
 	var ready []core.PeerInfo
 	for _, p := range eng.Peers() {
