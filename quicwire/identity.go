@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // NodeID names a node: the SHA-256 of its Ed25519 public key.
@@ -105,48 +107,11 @@ func createIdentity(path string) (*Identity, error) {
 		return nil, fmt.Errorf("encode node key: %w", err)
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: pemType, Bytes: der})
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("save node key: %w", err)
+	}
+	if err := osutil.WriteFileAtomic(path, data, 0o600); err != nil {
 		return nil, fmt.Errorf("save node key: %w", err)
 	}
 	return id, nil
-}
-
-// writeFileAtomic puts data at path so that a crash leaves either the old
-// file or the new one: temp file in the same folder, fsync, rename, fsync
-// the folder.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly once renamed
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

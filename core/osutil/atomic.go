@@ -40,16 +40,3 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	ok = true
 	return SyncDir(dir)
 }
-
-// SyncDir makes the entries of dir (a rename, a new file) durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("cannot sync folder %s: %w", dir, err)
-	}
-	return nil
-}

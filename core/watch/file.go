@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dragonload/dragonload/core/link"
+	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // eligible reports whether a file name in the watched folder is a link to
@@ -62,38 +63,6 @@ func readLink(path string) ([]byte, int64, error) {
 	return data, fi.Size(), nil
 }
 
-// writeAtomic replaces path with data: temp file in the same folder, fsync,
-// rename, fsync the folder. The temp name is hidden so the watcher ignores
-// it.
-func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly once renamed
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
 // moveFile renames src into dir under name, or under "name (2)" and so on
 // if that is taken, and makes both folders durable.
 func moveFile(src, dir, name string) (string, error) {
@@ -112,10 +81,10 @@ func moveFile(src, dir, name string) (string, error) {
 		if err := os.Rename(src, dst); err != nil {
 			return "", err
 		}
-		if err := syncDir(dir); err != nil {
+		if err := osutil.SyncDir(dir); err != nil {
 			return "", err
 		}
-		return dst, syncDir(filepath.Dir(src))
+		return dst, osutil.SyncDir(filepath.Dir(src))
 	}
 	return "", fmt.Errorf("no free name for %s in %s", name, dir)
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // What the watcher knows about one link (one Key).
@@ -106,7 +108,7 @@ func saveState(path string, links map[string]*entry) error {
 	if err != nil {
 		return fmt.Errorf("encode watch state: %w", err)
 	}
-	if err := writeAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := osutil.WriteFileAtomic(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save watch state: %w", err)
 	}
 	return nil

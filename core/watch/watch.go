@@ -18,6 +18,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/dragonload/dragonload/core/link"
+	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // Job is one link found in the watched folder.
@@ -602,7 +603,7 @@ func (w *Watcher) jobName(job Job) (string, error) {
 func (w *Watcher) notePath(name string) string { return filepath.Join(w.dir, name+noteExt) }
 
 func (w *Watcher) writeNote(name, text string) error {
-	if err := writeAtomic(w.notePath(name), []byte(text), 0o644); err != nil {
+	if err := osutil.WriteFileAtomic(w.notePath(name), []byte(text), 0o644); err != nil {
 		return fmt.Errorf("write error note for %s: %w", name, err)
 	}
 	return nil
