@@ -8,8 +8,8 @@
 // A node's identity is an Ed25519 key; its NodeID is the SHA-256 of the
 // 32-byte public key, written as 52 characters of lowercase unpadded
 // base32. A room is a shared code; its 32-byte key is
-// Argon2id(NormalizeRoomCode(code), salt "dragonload/1 room key", t=2,
-// m=64 MiB, p=4). Generated codes are 20 characters of Crockford base32
+// Argon2id(NormalizeRoomCode(code), salt "dragonload/1 room key", t=4,
+// m=16 MiB, p=4). Generated codes are 20 characters of Crockford base32
 // (100 bits) in 4 groups of 5. The room hint published in mDNS is the first
 // 2 bytes, as 4 hex digits, of HMAC-SHA256(room key, "dragonload/1 room hint").
 //

@@ -249,8 +249,8 @@ func quicConfig(server bool) *quic.Config {
 		KeepAlivePeriod:                connIdle / 4,
 		MaxIncomingStreams:             -1, // the dialing side only asks, never serves
 		MaxIncomingUniStreams:          -1,
-		MaxStreamReceiveWindow:         8 << 20,
-		MaxConnectionReceiveWindow:     32 << 20,
+		MaxStreamReceiveWindow:         4 << 20,
+		MaxConnectionReceiveWindow:     12 << 20,
 		InitialStreamReceiveWindow:     1 << 20,
 		InitialConnectionReceiveWindow: 2 << 20,
 	}
