@@ -1,0 +1,775 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dragonload/dragonload/test/netbed"
+)
+
+// bench holds one run of the whole benchmark.
+type bench struct {
+	cfg     config
+	log     *slog.Logger
+	root    string // module root
+	work    string
+	room    string
+	bin     string // dragonload
+	binErr  error  // why bin could not be built; every pooled run fails with it
+	origBin string // testorigin
+	bed     *netbed.Bed
+	origin  *origin
+	started time.Time
+
+	goodput  map[int]float64 // host index → bits per second, at the -wan rate
+	perHost  float64         // the median of goodput: the per-host goodput of the ideals
+	slowHost int             // b's straggler, 0 before b ran
+	slowGood float64         // its goodput at the slow rate
+	aria     *result
+	results  []*result
+}
+
+// result is one measured download.
+type result struct {
+	Scenario string // "a".."e"
+	Name     string // e.g. "a: N=4"
+	N        int    // participants at the start, requester included
+	Size     int64
+	Wall     time.Duration // requester start to exit
+	Startup  time.Duration // requester start to the first durable byte
+	Finish   time.Duration // the last byte durable to the requester's exit
+	Ideal    time.Duration
+	Target   float64 // ratio target; 0 = none
+	Origin   int64   // bytes the origin served during the run
+	LAN      int64   // bytes the requester received on its LAN link
+	Tail     tail
+	Req      netbed.Usage
+	Lenders  []netbed.Usage
+	Shares   map[string]int64
+	Notes    []string
+	Err      error
+}
+
+// Ratio is the time against the ideal, 0 when either is unknown.
+func (r *result) Ratio() float64 {
+	if r.Ideal <= 0 || r.Wall <= 0 || r.Err != nil {
+		return 0
+	}
+	return r.Wall.Seconds() / r.Ideal.Seconds()
+}
+
+// hostPort is where every node listens for QUIC.
+const hostPort = 4700
+
+// build makes the two binaries the bench runs.
+func (b *bench) build(ctx context.Context) error {
+	b.bin = b.cfg.bin
+	if !filepath.IsAbs(b.bin) {
+		b.bin = filepath.Join(b.root, b.bin)
+	}
+	if _, err := os.Stat(b.bin); err != nil {
+		b.log.Info("building dragonload", "out", b.bin)
+		if b.binErr = goBuild(ctx, b.root, b.bin, "."); b.binErr != nil {
+			// The baseline runs still tell something; the pooled ones fail.
+			b.log.Error("cannot build dragonload", "err", b.binErr)
+		}
+	}
+	b.origBin = filepath.Join(b.work, "testorigin")
+	return goBuild(ctx, b.root, b.origBin, "./test/origin/cmd/testorigin")
+}
+
+func goBuild(ctx context.Context, dir, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = dir
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cannot build %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
+}
+
+// scenarios runs the chosen scenarios in an order that reshapes the bed
+// as little as possible. A failed run is recorded and the bench goes on;
+// only a broken bed or origin stops it.
+func (b *bench) scenarios(ctx context.Context) error {
+	want := func(s string) bool { return strings.Contains(b.cfg.scenarios, s) }
+	if want("a") || want("b") || want("c") {
+		if err := b.startOrigin(ctx, b.cfg.size, 1); err != nil {
+			return err
+		}
+		g, err := b.measureGoodput(ctx, seq(1, netbed.MaxHosts))
+		if err != nil {
+			return err
+		}
+		b.goodput = g
+		var all []float64
+		for _, v := range g {
+			all = append(all, v)
+		}
+		// One figure for every equally shaped host: the median, so that a
+		// measurement that met a loss (or a scheduling hiccup) skews nothing.
+		slices.Sort(all)
+		b.perHost = (all[(len(all)-1)/2] + all[len(all)/2]) / 2
+	}
+	if want("a") {
+		b.aria = b.runAria(ctx)
+		for _, n := range []int{1, 2, 4, 8} {
+			b.pooled(ctx, spec{
+				scenario: "a", name: fmt.Sprintf("a: N=%d", n), lenders: seq(2, n),
+				ideal:  b.ideal(float64(n) * b.perHost),
+				target: 1.05,
+			})
+		}
+	}
+	if want("b") {
+		h4 := b.bed.Host(4)
+		if err := b.bed.SetWANRate(ctx, h4, b.cfg.slowWAN); err != nil {
+			return err
+		}
+		g, err := b.measureGoodput(ctx, []int{4})
+		if err != nil {
+			return err
+		}
+		b.slowHost, b.slowGood = 4, g[4]
+		b.pooled(ctx, spec{
+			scenario: "b", name: fmt.Sprintf("b: straggler h4 at %s", netbed.FormatRate(b.cfg.slowWAN)), lenders: seq(2, 4),
+			ideal: b.ideal(3*b.perHost + b.slowGood), target: 1.10,
+		})
+		if err := b.bed.SetWANRate(ctx, h4, b.cfg.wan); err != nil {
+			return err
+		}
+	}
+	if want("c") {
+		g := b.perHost
+		b.pooled(ctx, spec{
+			scenario: "c", name: "c: churn (h4 joins at 25%, h2 killed at 50%)",
+			lenders: []int{2, 3}, peers: []int{2, 3, 4},
+			actions: []action{{at: 0.25, join: 4}, {at: 0.50, kill: 2}},
+			idealAt: func(at []float64) time.Duration {
+				return phasedIdeal(b.cfg.size, []float64{at[0], at[1], 1}, []float64{3 * g, 4 * g, 3 * g})
+			},
+			target: 1.15,
+		})
+	}
+	if want("d") || want("e") {
+		// Open the lenders' WAN links, so that only the LAN limits what
+		// they deliver. The requester keeps its -wan link: unshaped, it
+		// would fetch most of the file itself over a veth, and the run
+		// would measure the origin instead of the pooled path.
+		for _, h := range b.bed.Hosts()[1:] {
+			if err := b.bed.SetWANRate(ctx, h, 0); err != nil {
+				return err
+			}
+		}
+	}
+	if want("d") {
+		for _, h := range b.bed.Hosts()[:5] {
+			if err := b.bed.SetLANRate(ctx, h, b.cfg.lan); err != nil {
+				return err
+			}
+		}
+		if err := b.startOrigin(ctx, b.cfg.lanSize, 2); err != nil {
+			return err
+		}
+		if b.perHost == 0 {
+			g, err := b.measureGoodput(ctx, []int{1})
+			if err != nil {
+				return err
+			}
+			b.perHost = g[1]
+		}
+		b.pooled(ctx, spec{
+			scenario: "d", name: fmt.Sprintf("d: LAN-bound, LAN %s, 4 lenders", netbed.FormatRate(b.cfg.lan)),
+			lenders: seq(2, 5),
+			// The requester's intake: the LAN at line rate (QUIC and
+			// header overhead included, so 1.0 cannot be reached) plus
+			// its own WAN.
+			ideal: phasedIdeal(b.cfg.lanSize, []float64{1}, []float64{float64(b.cfg.lan) + b.perHost}),
+		})
+		for _, h := range b.bed.Hosts()[:5] {
+			if err := b.bed.SetLANRate(ctx, h, 0); err != nil {
+				return err
+			}
+		}
+	}
+	if want("e") {
+		if err := b.startOrigin(ctx, b.cfg.memSize, 3); err != nil {
+			return err
+		}
+		b.pooled(ctx, spec{scenario: "e", name: "e: memory, lenders' WAN and LAN unshaped, 2 lenders", lenders: seq(2, 3)})
+	}
+	return ctx.Err()
+}
+
+// ideal is the time for the a, b, c file at a pool rate in bits per second.
+func (b *bench) ideal(rate float64) time.Duration {
+	return phasedIdeal(b.cfg.size, []float64{1}, []float64{rate})
+}
+
+// phasedIdeal is the best time for size bytes when the pool changes: phase
+// i carries the file from fraction ends[i-1] (0 for the first) to ends[i]
+// at rates[i] bits per second. 0 if a rate is unknown.
+func phasedIdeal(size int64, ends, rates []float64) time.Duration {
+	var sec, from float64
+	for i, end := range ends {
+		if rates[i] <= 0 {
+			return 0
+		}
+		sec += (end - from) * float64(size) * 8 / rates[i]
+		from = end
+	}
+	return time.Duration(sec * float64(time.Second))
+}
+
+func seq(from, to int) []int {
+	var s []int
+	for i := from; i <= to; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// origin is the running test origin.
+type origin struct {
+	proc   *netbed.Proc
+	url    string
+	sha256 string
+	size   int64
+	stdout string
+}
+
+// startOrigin replaces the running origin with one serving size bytes.
+func (b *bench) startOrigin(ctx context.Context, size, seed int64) error {
+	b.stopOrigin()
+	dir := filepath.Join(b.work, fmt.Sprintf("origin-%d", seed))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot make %s: %w", dir, err)
+	}
+	o := &origin{size: size, stdout: filepath.Join(dir, "origin.out")}
+	cmd := netbed.Command(b.bed.InetNS(), b.origBin,
+		"-listen", netbed.OriginIP.String()+":8080",
+		"-size", strconv.FormatInt(size, 10), "-seed", strconv.FormatInt(seed, 10),
+		"-rate", "0", "-latency", b.cfg.latency.String())
+	var err error
+	if o.proc, err = b.start("origin", cmd, filepath.Join(dir, "origin")); err != nil {
+		return err
+	}
+	b.origin = o
+	// The origin hashes the whole file before it listens: about 1 s per GiB.
+	deadline := time.Now().Add(30*time.Second + time.Duration(size>>30)*10*time.Second)
+	for o.url == "" || o.sha256 == "" {
+		select {
+		case <-o.proc.Done():
+			return fmt.Errorf("the test origin exited at start (%v); see %s", o.proc.Err(), dir)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the test origin printed no url and sha256 in time; see %s", dir)
+		}
+		data, _ := os.ReadFile(o.stdout)
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "url "); ok {
+				o.url = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(l, "sha256 "); ok && len(strings.TrimSpace(v)) == 64 {
+				o.sha256 = strings.TrimSpace(v)
+			}
+		}
+	}
+	b.log.Info("origin up", "url", o.url, "size", size)
+	return nil
+}
+
+func (b *bench) stopOrigin() {
+	if b.origin == nil {
+		return
+	}
+	if err := b.origin.proc.Stop(5 * time.Second); err != nil {
+		b.log.Warn("cannot stop the origin", "err", err)
+	}
+	b.origin = nil
+}
+
+// originStats is the origin's /stats.
+type originStats struct {
+	BytesTotal int64            `json:"bytes_total"`
+	BySource   map[string]int64 `json:"by_source"`
+	Requests   int64            `json:"requests"`
+}
+
+func (b *bench) originStats(ctx context.Context) (originStats, error) {
+	var s originStats
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	u := strings.TrimSuffix(b.origin.url, "/"+filepath.Base(b.origin.url)) + "/stats"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return s, err
+	}
+	resp, err := netbed.HTTPClient(b.bed.InetNS()).Do(req)
+	if err != nil {
+		return s, fmt.Errorf("cannot read the origin's stats: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
+		return s, fmt.Errorf("cannot read the origin's stats: %w", err)
+	}
+	return s, nil
+}
+
+// measureGoodput measures a plain HTTP download from the origin on each
+// of hosts at once (their WAN links are independent), skipping the first
+// 1.5 s of slow start, and returns bits per second by host.
+func (b *bench) measureGoodput(ctx context.Context, hosts []int) (map[int]float64, error) {
+	var wg sync.WaitGroup
+	errs := make([]error, len(hosts))
+	rates := make([]float64, len(hosts))
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rates[i], errs[i] = netbed.Goodput(ctx, netbed.HTTPClient(b.bed.Host(h).NS), b.origin.url, 1500*time.Millisecond, 6*time.Second)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	g := map[int]float64{}
+	for i, h := range hosts {
+		g[h] = rates[i]
+		b.log.Info("goodput", "host", h, "mbit", fmt.Sprintf("%.2f", rates[i]/1e6))
+	}
+	return g, nil
+}
+
+// runAria downloads the file from h1 with aria2c, 16 connections.
+func (b *bench) runAria(ctx context.Context) *result {
+	r := &result{Scenario: "a", Name: "a: aria2c -x16 -s16, h1 alone", N: 1, Size: b.origin.size, Ideal: b.ideal(b.perHost)}
+	dir := filepath.Join(b.work, "a-aria2c")
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		r.Err = err
+		return r
+	}
+	before, err := b.originStats(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	cmd := netbed.Command(b.bed.Host(1).NS, "aria2c", "-x16", "-s16", "-k1M",
+		"--dir", out, "--out", "file.bin", "--file-allocation=none", "--allow-overwrite=true",
+		"--auto-file-renaming=false", "--show-console-readout=false", "--summary-interval=0",
+		"--download-result=hide", "--console-log-level=warn", b.origin.url)
+	b.log.Info("run", "name", r.Name)
+	begin := time.Now()
+	p, err := b.start("aria2c", cmd, filepath.Join(dir, "aria2c"))
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	if !b.wait(ctx, p, 4*r.Ideal+time.Minute) {
+		r.Err = fmt.Errorf("aria2c did not finish in %v", 4*r.Ideal+time.Minute)
+		return r
+	}
+	r.Wall = time.Since(begin)
+	r.Req, _ = p.Usage()
+	if code := p.ExitCode(); code != 0 {
+		r.Err = fmt.Errorf("aria2c exited %d; see %s", code, dir)
+		return r
+	}
+	after, err := b.originStats(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Origin = after.BytesTotal - before.BytesTotal
+	r.Err = b.verify(filepath.Join(out, "file.bin"))
+	b.log.Info("done", "name", r.Name, "time", r.Wall.Round(time.Millisecond), "ideal", r.Ideal.Round(time.Millisecond))
+	return r
+}
+
+// spec describes one pooled download. The requester is always h1.
+type spec struct {
+	scenario, name string
+	lenders        []int // hosts lending from the start
+	peers          []int // hosts given to the requester with --peer; nil = lenders
+	actions        []action
+	ideal          time.Duration
+	idealAt        func(at []float64) time.Duration // for a pool that changes: the fractions at which actions ran
+	target         float64
+}
+
+// action changes the pool once the requester has this fraction durable.
+type action struct {
+	at   float64
+	join int // host whose agent starts
+	kill int // host whose agent is SIGKILLed
+}
+
+// agent is one running lender.
+type agent struct {
+	host *netbed.Host
+	proc *netbed.Proc
+}
+
+// pooled runs one download with the real binary and records it.
+func (b *bench) pooled(ctx context.Context, s spec) {
+	r := &result{Scenario: s.scenario, Name: s.name, N: 1 + len(s.lenders), Size: b.origin.size, Ideal: s.ideal, Target: s.target}
+	b.results = append(b.results, r)
+	b.log.Info("run", "name", r.Name)
+	r.Err = b.runPooled(ctx, s, r)
+	if r.Err != nil {
+		b.log.Error("run failed", "name", r.Name, "err", r.Err)
+		return
+	}
+	b.log.Info("done", "name", r.Name, "time", r.Wall.Round(time.Millisecond), "ideal", r.Ideal.Round(time.Millisecond),
+		"origin/S", fmt.Sprintf("%.3f", float64(r.Origin)/float64(r.Size)))
+}
+
+func (b *bench) runPooled(ctx context.Context, s spec, r *result) error {
+	if b.binErr != nil {
+		return b.binErr
+	}
+	dir := filepath.Join(b.work, slug(s.name))
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	lenders := &pool{b: b, r: r, dir: dir, agents: map[int]*agent{}}
+	defer lenders.close()
+	for _, h := range s.lenders {
+		if err := lenders.join(ctx, h); err != nil {
+			return err
+		}
+	}
+
+	h1 := b.bed.Host(1)
+	before, err := b.originStats(ctx)
+	if err != nil {
+		return err
+	}
+	lanBefore, err := b.bed.LANCounters(ctx, h1)
+	if err != nil {
+		return err
+	}
+	events := filepath.Join(dir, "events.jsonl")
+	args := []string{"get", b.origin.url, "--home", filepath.Join(dir, "home-h1"), "--room", b.room, "--name", h1.Name,
+		"--listen", fmt.Sprintf("%s:%d", h1.LANIP, hostPort), "--no-mdns", "--allow-private-origins",
+		"--out", out, "--events", events}
+	peers := s.peers
+	if peers == nil {
+		peers = s.lenders
+	}
+	for _, h := range peers {
+		args = append(args, "--peer", fmt.Sprintf("%s:%d", b.bed.Host(h).LANIP, hostPort))
+	}
+	limit := 4*max(s.ideal, 30*time.Second) + time.Minute
+	begin := time.Now()
+	req, err := b.start("requester", netbed.Command(h1.NS, b.bin, args...), filepath.Join(dir, "get"))
+	if err != nil {
+		return err
+	}
+	follow := newFollower(events)
+	var at []float64
+	next := 0
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+wait:
+	for {
+		select {
+		case <-req.Done():
+			r.Wall = time.Since(begin)
+			break wait
+		case <-ctx.Done():
+			b.end(req)
+			return ctx.Err()
+		case <-timeout.C:
+			b.end(req)
+			return fmt.Errorf("the requester did not finish in %v (goroutine dump in %s)", limit, filepath.Join(dir, "get.err"))
+		case <-tick.C:
+		}
+		if next >= len(s.actions) {
+			continue
+		}
+		if err := follow.poll(); err != nil {
+			return err
+		}
+		for next < len(s.actions) && follow.tl.fraction() >= s.actions[next].at {
+			a, f := s.actions[next], follow.tl.fraction()
+			at = append(at, f)
+			next++
+			if a.join != 0 {
+				b.log.Info("churn: agent joins", "host", a.join, "at", fmt.Sprintf("%.1f%%", 100*f))
+				if err := lenders.join(ctx, a.join); err != nil {
+					return err
+				}
+			}
+			if a.kill != 0 {
+				b.log.Info("churn: agent killed", "host", a.kill, "at", fmt.Sprintf("%.1f%%", 100*f))
+				lenders.leave(a.kill, true)
+			}
+		}
+	}
+	r.Req, _ = req.Usage()
+	lenders.close()
+	if code := req.ExitCode(); code != 0 {
+		return fmt.Errorf("dragonload get exited %d; see %s", code, dir)
+	}
+	if len(at) < len(s.actions) {
+		r.Notes = append(r.Notes, fmt.Sprintf("only %d of %d pool changes happened before the end", len(at), len(s.actions)))
+	} else if s.idealAt != nil {
+		r.Ideal = s.idealAt(at)
+	}
+	after, err := b.originStats(ctx)
+	if err != nil {
+		return err
+	}
+	r.Origin = after.BytesTotal - before.BytesTotal
+	lanAfter, err := b.bed.LANCounters(ctx, h1)
+	if err != nil {
+		return err
+	}
+	r.LAN = lanAfter.RxBytes - lanBefore.RxBytes
+	if err := b.readEvents(r, events, begin, lenders.started); err != nil {
+		return err
+	}
+	files, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, f := range files {
+		if !strings.HasPrefix(f.Name(), ".") {
+			names = append(names, f.Name())
+		}
+	}
+	if len(names) != 1 {
+		return fmt.Errorf("the output folder holds %v, want one file", names)
+	}
+	return b.verify(filepath.Join(out, names[0]))
+}
+
+// readEvents takes from the requester's events what the run's record
+// needs: start-up and finish times, the 1% steps, who fetched what, and
+// which lenders never became ready.
+func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []int) error {
+	tl, err := readTimeline(path)
+	if err != nil {
+		return err
+	}
+	if first, full, ok := tl.span(); ok {
+		r.Startup, r.Finish = first.Sub(begin), begin.Add(r.Wall).Sub(full)
+	}
+	r.Shares = map[string]int64{}
+	for id, n := range tl.shares {
+		r.Shares[b.hostName(id, tl.names[id], tl.addrs[id])] += n
+	}
+	ready := map[string]bool{}
+	for id, addr := range tl.addrs {
+		ready[b.hostName(id, tl.names[id], addr)] = true
+	}
+	for _, h := range lenders {
+		if name := b.bed.Host(h).Name; !ready[name] {
+			r.Notes = append(r.Notes, fmt.Sprintf("lender %s never became ready (see agent-%s.err)", name, name))
+		}
+	}
+	if r.Tail, err = tl.tail(); err != nil {
+		r.Notes = append(r.Notes, "no 1% steps: "+err.Error())
+	}
+	return nil
+}
+
+// pool is the lenders of one run.
+type pool struct {
+	b       *bench
+	r       *result
+	dir     string
+	agents  map[int]*agent
+	started []int // every host that lent in the run, in order
+}
+
+// join starts a lender on host h.
+func (p *pool) join(ctx context.Context, h int) error {
+	a, err := p.b.startAgent(ctx, p.dir, h)
+	if err != nil {
+		return err
+	}
+	p.agents[h] = a
+	p.started = append(p.started, h)
+	return nil
+}
+
+// leave ends host h's lender, abruptly (SIGKILL) or politely, and records
+// what it used.
+func (p *pool) leave(h int, kill bool) {
+	a := p.agents[h]
+	if a == nil {
+		return
+	}
+	delete(p.agents, h)
+	if kill {
+		a.proc.Signal(syscall.SIGKILL)
+	} else if !p.b.end(a.proc) {
+		p.r.Notes = append(p.r.Notes, fmt.Sprintf("agent %s ignored SIGTERM (goroutine dump in agent-%s.err)", a.host.Name, a.host.Name))
+	}
+	a.proc.Wait(5 * time.Second)
+	if u, err := a.proc.Usage(); err == nil {
+		p.r.Lenders = append(p.r.Lenders, u)
+	}
+}
+
+// close ends every lender still running.
+func (p *pool) close() {
+	for h := range p.agents {
+		p.leave(h, false)
+	}
+}
+
+// hostName names a participant by its bed host: "self" is the requester,
+// h1; a lender is known by the name the bench gave it or by the LAN
+// address it was reached at.
+func (b *bench) hostName(id, name, addr string) string {
+	if id == "self" {
+		return "h1"
+	}
+	for _, h := range b.bed.Hosts() {
+		if name == h.Name || strings.HasPrefix(addr, h.LANIP.String()+":") {
+			return h.Name
+		}
+	}
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	return "node " + id
+}
+
+// startAgent starts a lender on host h and waits until it listens.
+func (b *bench) startAgent(ctx context.Context, dir string, h int) (*agent, error) {
+	host := b.bed.Host(h)
+	cmd := netbed.Command(host.NS, b.bin, "agent", "--home", filepath.Join(dir, "home-"+host.Name), "--room", b.room, "--name", host.Name,
+		"--listen", fmt.Sprintf("%s:%d", host.LANIP, hostPort), "--no-mdns", "--allow-private-origins")
+	p, err := b.start("agent "+host.Name, cmd, filepath.Join(dir, "agent-"+host.Name))
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !netbed.UDPListening(p.Pid(), hostPort) {
+		select {
+		case <-p.Done():
+			return nil, fmt.Errorf("agent on %s exited at start (%v); see %s", host.Name, p.Err(), dir)
+		case <-ctx.Done():
+			p.Stop(5 * time.Second)
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Stop(5 * time.Second)
+			return nil, fmt.Errorf("agent on %s did not listen on UDP %d within 30 s; see %s", host.Name, hostPort, dir)
+		}
+	}
+	return &agent{host: host, proc: p}, nil
+}
+
+// end stops p and reports whether it exited on SIGTERM within 5 s. One
+// that did not is sent SIGQUIT, which makes a Go program print every
+// goroutine's stack to its stderr (the log), and then killed.
+func (b *bench) end(p *netbed.Proc) bool {
+	p.Signal(syscall.SIGTERM)
+	if p.Wait(5 * time.Second) {
+		return true
+	}
+	b.log.Warn("no exit on SIGTERM; asking for a goroutine dump", "name", p.Name, "pid", p.Pid())
+	p.Signal(syscall.SIGQUIT)
+	p.Wait(3 * time.Second)
+	if err := p.Stop(0); err != nil {
+		b.log.Warn("cannot stop", "name", p.Name, "err", err)
+	}
+	return false
+}
+
+// wait waits for p to exit, at most limit, and ends it otherwise.
+func (b *bench) wait(ctx context.Context, p *netbed.Proc, limit time.Duration) bool {
+	select {
+	case <-p.Done():
+		return true
+	case <-ctx.Done():
+	case <-time.After(limit):
+	}
+	b.end(p)
+	return false
+}
+
+// verify checks a downloaded file against the origin's digest and removes
+// it, to keep the disk free for the next run.
+func (b *bench) verify(path string) error {
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot check the download: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("cannot check the download: %w", err)
+	}
+	if n != b.origin.size {
+		return fmt.Errorf("the download has %d bytes, the origin %d", n, b.origin.size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != b.origin.sha256 {
+		return fmt.Errorf("the download's sha256 is %s, the origin's %s", got, b.origin.sha256)
+	}
+	return nil
+}
+
+// start starts cmd on the bed with its output in base.out and base.err.
+func (b *bench) start(name string, cmd *exec.Cmd, base string) (*netbed.Proc, error) {
+	out, err := os.Create(base + ".out")
+	if err != nil {
+		return nil, fmt.Errorf("cannot start %s: %w", name, err)
+	}
+	defer out.Close() // the child has its own copy
+	errf, err := os.Create(base + ".err")
+	if err != nil {
+		return nil, fmt.Errorf("cannot start %s: %w", name, err)
+	}
+	defer errf.Close()
+	cmd.Stdout, cmd.Stderr = out, errf
+	return b.bed.Start(name, cmd)
+}
+
+// slug turns a run name into a folder name.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}

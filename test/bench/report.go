@@ -1,0 +1,457 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dragonload/dragonload/core/osutil"
+	"github.com/dragonload/dragonload/test/netbed"
+)
+
+// Targets of issue 4 that are not a ratio to the ideal.
+const (
+	targetIntake  = 110e6     // d: bytes per second into the requester
+	targetRSS     = 100 << 20 // e: peak RSS of requester and lender
+	targetOrigin  = 1.01      // f: origin bytes / S
+	targetTailMul = 2.0       // g: last 1% / median 1%
+)
+
+// report is everything RESULTS.md shows.
+type report struct {
+	Date     time.Time
+	Commit   string
+	Machine  string
+	Took     time.Duration
+	Size     int64
+	WAN      int64
+	SlowWAN  int64
+	LAN      int64
+	Latency  time.Duration
+	Goodput  map[int]float64
+	PerHost  float64
+	SlowHost int
+	SlowGood float64
+	Aria     *result
+	Results  []*result
+	Stopped  error // why the bench stopped early, if it did
+}
+
+// report writes RESULTS.md and speedup.png into the -out folder.
+func (b *bench) report(ctx context.Context, stopped error) error {
+	rep := &report{
+		Date:     time.Now().UTC(),
+		Commit:   commit(ctx, b.root),
+		Machine:  machine(),
+		Took:     time.Since(b.started),
+		Size:     b.cfg.size,
+		WAN:      b.cfg.wan,
+		SlowWAN:  b.cfg.slowWAN,
+		LAN:      b.cfg.lan,
+		Latency:  b.cfg.latency,
+		Goodput:  b.goodput,
+		PerHost:  b.perHost,
+		SlowHost: b.slowHost,
+		SlowGood: b.slowGood,
+		Aria:     b.aria,
+		Results:  b.results,
+		Stopped:  stopped,
+	}
+	out := b.cfg.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(b.root, out)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("cannot write the results: %w", err)
+	}
+	png := filepath.Join(out, "speedup.png")
+	if err := plot(ctx, rep.plotScript(png)); err != nil {
+		return err
+	}
+	path := filepath.Join(out, "RESULTS.md")
+	if err := osutil.WriteFileAtomic(path, []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	b.log.Info("results written", "path", path, "plot", png)
+	return nil
+}
+
+// markdown renders RESULTS.md.
+func (rep *report) markdown() string {
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	p("# Dragonload benchmark results\n\n")
+	p("Written by `make bench` (`go run ./test/bench -out test/bench`, as root) on %s, commit %s, in %s.\n",
+		rep.Date.Format("2006-01-02 15:04 MST"), rep.Commit, rep.Took.Round(time.Second))
+	p("Machine: %s.\n\n", rep.Machine)
+	p("Test bed: network namespaces (test/netbed): a bridged LAN, and per host a WAN link to an \"internet\" namespace shaped with tc tbf both ways; ")
+	p("the test origin adds %v of latency per request. The requester (`dragonload get`) is h1; lenders (`dragonload agent`) are h2, h3, ... ", rep.Latency)
+	p("A run's time is the requester's wall time, start to exit (start-up, probing and verification included). ")
+	p("The ideal is S / (sum of the participants' plain HTTP goodput, measured in this run: the median of the hosts for every host at the same WAN rate, the straggler's own in b); ratio = time / ideal. ")
+	p("In d and e the lenders' WAN links are unshaped and the requester keeps its %s link, so nearly every byte crosses the LAN; ", netbed.FormatRate(rep.WAN))
+	p("d's ideal is S / (LAN line rate + the requester's goodput). ")
+	p("Every download was checked against the origin's SHA-256.\n\n")
+	if rep.Stopped != nil {
+		p("**The bench stopped early: %s.**\n\n", rep.Stopped)
+	}
+
+	p("## Targets\n\n")
+	p("| scenario | time | ideal | ratio | target | holds? | notes |\n")
+	p("|---|---:|---:|---:|---|---|---|\n")
+	for _, r := range rep.byScenario("a") {
+		rep.ratioRow(&w, r, "≤ 1.05")
+	}
+	if a := rep.Aria; a != nil {
+		row(&w, a.Name, dur(a), durOr(a.Ideal), ratioStr(a), "reference", "", rep.notes(a))
+	}
+	for _, r := range rep.byScenario("b") {
+		rep.ratioRow(&w, r, "≤ 1.10")
+	}
+	for _, r := range rep.byScenario("c") {
+		rep.ratioRow(&w, r, "≤ 1.15 of the changing pool's ideal")
+	}
+	for _, r := range rep.byScenario("d") {
+		intake := ""
+		holds := ""
+		if r.Err == nil {
+			v := float64(r.Size) / r.Wall.Seconds()
+			intake = fmt.Sprintf("intake %.1f MB/s; ", v/1e6)
+			holds = yesNo(v >= targetIntake)
+		}
+		busy := ""
+		if r.Err == nil {
+			busy = fmt.Sprintf(" (together %.1f of %d cores busy)", (r.Req.CPU+sumCPU(r.Lenders)).Seconds()/r.Wall.Seconds(), runtime.NumCPU())
+		}
+		note := intake + fmt.Sprintf("CPU: requester %s, lenders %s%s; ", perGiB(r.Req.CPU, r.Size), perGiB(sumCPU(r.Lenders), r.Size), busy) + rep.notes(r)
+		row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "intake ≥ 110 MB/s", holds, note)
+	}
+	for _, r := range rep.byScenario("e") {
+		holds := ""
+		if r.Err == nil {
+			holds = yesNo(r.Req.PeakRSS <= targetRSS && maxRSS(r.Lenders) <= targetRSS)
+		}
+		note := fmt.Sprintf("%s file; peak RSS requester %s, lender %s; ", mib(r.Size), mib(r.Req.PeakRSS), mib(maxRSS(r.Lenders))) + rep.notes(r)
+		row(&w, r.Name, dur(r), "—", "—", "peak RSS ≤ 100 MiB", holds, note)
+	}
+	if worst, ok := rep.worst(func(r *result) float64 { return float64(r.Origin) / float64(r.Size) }); ok {
+		v := float64(worst.Origin) / float64(worst.Size)
+		row(&w, "f: origin bytes / S (worst run)", "", "", fmt.Sprintf("%.4f", v), "≤ 1.01", yesNo(v <= targetOrigin), worst.Name+"; every run below")
+	}
+	if worst, ok := rep.worst(func(r *result) float64 { return r.Tail.Ratio() }); ok {
+		v := worst.Tail.Ratio()
+		row(&w, "g: last 1% / median 1% (worst run)", "", "", fmt.Sprintf("%.2f", v), "≤ 2", yesNo(v <= targetTailMul),
+			fmt.Sprintf("%s: last 1%% took %s, median 1%% %s", worst.Name, secs(worst.Tail.Last), secs(worst.Tail.Median)))
+	}
+	p("\n")
+
+	p("## Every run\n\n")
+	p("| run | hosts | time | ideal | ratio | start-up | finish | origin / S | LAN / S | last 1%% | median 1%% | last / median | requester CPU | requester peak RSS | lenders CPU | lender peak RSS | bytes by participant |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	all := slices.Clone(rep.Results)
+	if rep.Aria != nil {
+		all = append([]*result{rep.Aria}, all...)
+	}
+	for _, r := range all {
+		if r.Err != nil {
+			p("| %s | %d | failed | %s | | | | | | | | | | | | | %s |\n", r.Name, r.N, durOr(r.Ideal), errCell(r.Err))
+			continue
+		}
+		lan, last, med, lm := "", "", "", ""
+		if r.Scenario != "a" || r.Name != rep.ariaName() {
+			lan = fmt.Sprintf("%.3f", float64(r.LAN)/float64(r.Size))
+		}
+		if r.Tail.Median > 0 {
+			last, med, lm = secs(r.Tail.Last), secs(r.Tail.Median), fmt.Sprintf("%.2f", r.Tail.Ratio())
+		}
+		startup, finish := "", ""
+		if r.Startup > 0 {
+			startup, finish = secs(r.Startup), secs(r.Finish)
+		}
+		lendCPU, lendRSS := "", ""
+		if len(r.Lenders) > 0 {
+			lendCPU, lendRSS = secs(sumCPU(r.Lenders)), mib(maxRSS(r.Lenders))
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Name, r.N, dur(r), durOr(r.Ideal), ratioStr(r), startup, finish, float64(r.Origin)/float64(r.Size), lan, last, med, lm,
+			secs(r.Req.CPU), mib(r.Req.PeakRSS), lendCPU, lendRSS, shares(r))
+	}
+	p("\n")
+
+	p("## Per-host goodput\n\n")
+	p("Plain HTTP GET of the test file from each host at once, bytes after the first 1.5 s over the next 6 s. ")
+	p("The ideals use the median, %.2f Mbit/s, for every host at %s.\n\n", rep.PerHost/1e6, netbed.FormatRate(rep.WAN))
+	p("| host | WAN shaping | goodput |\n|---|---|---:|\n")
+	for h := 1; h <= netbed.MaxHosts; h++ {
+		if g, ok := rep.Goodput[h]; ok {
+			p("| h%d | %s | %.2f Mbit/s |\n", h, netbed.FormatRate(rep.WAN), g/1e6)
+		}
+	}
+	if rep.SlowHost != 0 {
+		p("| h%d (in b) | %s | %.2f Mbit/s |\n", rep.SlowHost, netbed.FormatRate(rep.SlowWAN), rep.SlowGood/1e6)
+	}
+	p("\n![speedup against N](speedup.png)\n\n")
+	p("Speedup is one host's plain download time (S / per-host goodput) over the run's time; the ideal line is N.\n\n")
+
+	p("## How to read this\n\n")
+	p("- *time* is what a user waits; *ideal* is the best any tool could do with these links; *ratio* is the overhead (1.00 = perfect).\n")
+	p("- *start-up* is from the requester's start to its first durable byte (process start, room key, probe, first chunk); *finish* from the last durable byte to its exit (verification, rename). The ideal has neither.\n")
+	p("- *origin / S* above 1 means bytes fetched twice (retries, end-game duplicates). aria2c's is its own overfetch.\n")
+	p("- *LAN / S* is what the requester received on its LAN link per file byte; with N hosts about (N-1)/N of the file plus QUIC overhead.\n")
+	p("- *last 1%%* against *median 1%%* shows the tail: a slow last chunk that nobody cut short makes it large.\n")
+	p("- CPU is user + system seconds from wait4; peak RSS is the process's maximum resident set (ru_maxrss).\n")
+	p("- Logs, events and homes of every run are in the bench's work folder (printed at start; kept when a run fails or with -keep).\n")
+	return w.String()
+}
+
+func (rep *report) ratioRow(w *strings.Builder, r *result, target string) {
+	holds := ""
+	if v := r.Ratio(); v > 0 && r.Target > 0 {
+		holds = yesNo(v <= r.Target)
+	}
+	row(w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), target, holds, rep.notes(r))
+}
+
+// notes is the short per-run summary of the Targets table.
+func (rep *report) notes(r *result) string {
+	if r.Err != nil {
+		return "**failed**: " + errCell(r.Err)
+	}
+	parts := []string{fmt.Sprintf("origin %.3f S", float64(r.Origin)/float64(r.Size))}
+	if r.Name != rep.ariaName() {
+		parts = append(parts, fmt.Sprintf("LAN %.3f S", float64(r.LAN)/float64(r.Size)))
+	}
+	if r.Tail.Median > 0 {
+		parts = append(parts, fmt.Sprintf("last 1%% %.1f× median", r.Tail.Ratio()))
+	}
+	parts = append(parts, r.Notes...)
+	return cell(strings.Join(parts, "; "))
+}
+
+func (rep *report) ariaName() string {
+	if rep.Aria == nil {
+		return ""
+	}
+	return rep.Aria.Name
+}
+
+func (rep *report) byScenario(s string) []*result {
+	var out []*result
+	for _, r := range rep.Results {
+		if r.Scenario == s {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// worst is the successful Dragonload run with the largest f(run).
+func (rep *report) worst(f func(*result) float64) (*result, bool) {
+	var w *result
+	for _, r := range rep.Results {
+		if r.Err == nil && (w == nil || f(r) > f(w)) {
+			w = r
+		}
+	}
+	return w, w != nil
+}
+
+// speedups are the points of the plot: (N, one host's plain time / run time).
+func (rep *report) speedups() (pooled [][2]float64, aria [][2]float64) {
+	if rep.PerHost <= 0 {
+		return nil, nil
+	}
+	single := float64(rep.Size) * 8 / rep.PerHost
+	for _, r := range rep.byScenario("a") {
+		if r.Err == nil {
+			pooled = append(pooled, [2]float64{float64(r.N), single / r.Wall.Seconds()})
+		}
+	}
+	if a := rep.Aria; a != nil && a.Err == nil {
+		aria = append(aria, [2]float64{1, single / a.Wall.Seconds()})
+	}
+	return pooled, aria
+}
+
+// plotScript is the gnuplot program that draws speedup.png.
+func (rep *report) plotScript(png string) string {
+	pooled, aria := rep.speedups()
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format, args...) }
+	data := func(name string, pts [][2]float64) {
+		p("$%s << EOD\n", name)
+		for _, pt := range pts {
+			p("%g %g\n", pt[0], pt[1])
+		}
+		if len(pts) == 0 {
+			p("NaN NaN\n") // an empty block is a gnuplot error; NaN draws nothing
+		}
+		p("EOD\n")
+	}
+	data("pooled", pooled)
+	data("aria", aria)
+	p("set terminal pngcairo size 900,600 font 'sans,11'\n")
+	p("set output %q\n", png)
+	p("set title %q\n", fmt.Sprintf("Dragonload: %s file, WAN %g Mbit/s per host, origin latency %v", mib(rep.Size), float64(rep.WAN)/1e6, rep.Latency))
+	p("set xlabel 'hosts pooling their links (N)'\n")
+	p("set ylabel 'speedup over one host''s plain HTTP download'\n")
+	p("set xrange [0:9]\nset yrange [0:9]\nset xtics (1, 2, 4, 8)\nset ytics 1\nset grid\nset key top left box opaque\n")
+	p("plot x title 'ideal (N × per-host goodput)' with lines dashtype 2 linewidth 2 linecolor rgb '#777777', \\\n")
+	p("  $pooled using 1:2 title 'dragonload get + agents' with linespoints pointtype 7 pointsize 1.6 linewidth 2 linecolor rgb '#c0392b', \\\n")
+	p("  $aria using 1:2 title 'aria2c -x16 -s16, one host' with points pointtype 4 pointsize 2.4 linewidth 2 linecolor rgb '#2471a3'\n")
+	return w.String()
+}
+
+func plot(ctx context.Context, script string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "gnuplot")
+	cmd.Stdin = strings.NewReader(script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("gnuplot failed: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// machine describes this computer in one line.
+func machine() string {
+	cpu := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(data), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+		}
+	}
+	kernel := ""
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(data))
+	}
+	return fmt.Sprintf("%s, %d cores%s%s, %s", cpu, runtime.NumCPU(), mem, kernel, runtime.Version())
+}
+
+// commit names the checked-out commit, marked when the tree has changes.
+func commit(ctx context.Context, root string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "(no commit)"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += " (with uncommitted changes)"
+	}
+	return c
+}
+
+func row(w *strings.Builder, cells ...string) {
+	w.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+}
+
+// cell keeps text from breaking a Markdown table.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// errCell is an error cut to a table cell's size (a build error can run
+// to pages; the logs have it whole).
+func errCell(err error) string {
+	msg := []rune(cell(err.Error()))
+	if len(msg) > 300 {
+		return string(msg[:300]) + "…"
+	}
+	return string(msg)
+}
+
+func dur(r *result) string {
+	if r.Err != nil {
+		return "failed"
+	}
+	return secs(r.Wall)
+}
+
+func durOr(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	return secs(d)
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func ratioStr(r *result) string {
+	if v := r.Ratio(); v > 0 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return "—"
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func mib(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+func perGiB(cpu time.Duration, size int64) string {
+	return fmt.Sprintf("%.1f CPU-s/GiB", cpu.Seconds()/(float64(size)/(1<<30)))
+}
+
+func sumCPU(us []netbed.Usage) time.Duration {
+	var t time.Duration
+	for _, u := range us {
+		t += u.CPU
+	}
+	return t
+}
+
+func maxRSS(us []netbed.Usage) int64 {
+	var m int64
+	for _, u := range us {
+		m = max(m, u.PeakRSS)
+	}
+	return m
+}
+
+// shares lists what each participant contributed, as the requester's last
+// progress report has it.
+func shares(r *result) string {
+	if len(r.Shares) == 0 {
+		return ""
+	}
+	var total int64
+	names := make([]string, 0, len(r.Shares))
+	for n, b := range r.Shares {
+		names = append(names, n)
+		total += b
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", n, 100*float64(r.Shares[n])/float64(max(total, 1))))
+	}
+	return cell(strings.Join(parts, ", "))
+}
