@@ -327,6 +327,29 @@ func TestFinishNearIdeal(t *testing.T) {
 	}
 }
 
+// TestMixedLatencyWaste: the requester reaches the origin in 20 ms, its
+// lenders in 300 ms (a LAN hop plus their own path). When the requester
+// cuts a lender's range in the end-game, the bytes already streaming
+// through the lender must stay with it, or the origin sends them twice.
+func TestMixedLatencyWaste(t *testing.T) {
+	peers := peersAt(10, 10, 10, 10)
+	peers[0].latency = 20 * time.Millisecond
+	for _, p := range peers[1:] {
+		p.latency = 300 * time.Millisecond
+	}
+	const size = 256 << 20
+	m := newSim(t, Config{Size: size}, peers)
+	got := m.run(10 * time.Minute)
+	waste := float64(m.origin)/float64(size) - 1
+	t.Logf("finished in %v, ideal %v, origin %.4f×size", got, ideal(size, peers), 1+waste)
+	if waste > 0.002 {
+		t.Errorf("the origin sent %.2f%% of the file twice; splits cut bytes already in flight", 100*waste)
+	}
+	if len(m.errs) != 0 {
+		t.Errorf("errors: %v", m.errs)
+	}
+}
+
 func checkOrigin(t *testing.T, m *sim) {
 	t.Helper()
 	// What a cut holder streams past its new end before the engine reads
