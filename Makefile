@@ -10,18 +10,24 @@ TEST_PKGS  := xvfb xdotool dbus dbus-x11 x11-utils tmux iproute2 imagemagick
 BENCH_PKGS := aria2 gnuplot-nox
 FUZZTIME  ?= 5s
 
-.PHONY: all build run test unit fuzz e2e bench deps-build deps-test deps-bench install lint clean
+.PHONY: all build headless run test fuzz bench deps-build deps-test deps-bench install lint clean
 
 all: build
 
 build: deps-build
 	$(GO) build -o $(BIN) .
 
+# A static binary without Fyne, for servers that only lend: no cgo, no X11
+# or OpenGL libraries needed.
+headless:
+	CGO_ENABLED=0 $(GO) build -tags nogui -o $(BIN)-headless .
+
 run: build
 	./$(BIN) $(ARGS)
 
-test: deps-test lint
+test: deps-test lint headless
 	$(GO) build -o $(BIN) .
+	./$(BIN)-headless link https://example.org/check.iso > /dev/null
 	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
