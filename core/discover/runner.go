@@ -397,11 +397,11 @@ func (r *runner) checkQuiet(now time.Time) {
 	var text string
 	switch {
 	case len(r.ifaces) == 0 && r.d.opts.Iface != "":
-		text = fmt.Sprintf("No peers can be found on the LAN: interface %s is not up with an address and multicast, so mDNS cannot run. Add a peer by its address instead.", r.d.opts.Iface)
+		text = fmt.Sprintf("No peers can be found on the LAN: interface %s is not up with an address and multicast, so mDNS cannot run. Add a peer by its address instead (--peer HOST:4700, or Add peer in the app).", r.d.opts.Iface)
 	case len(r.ifaces) == 0:
-		text = "No peers can be found on the LAN: no network interface is up with an address and multicast, so mDNS cannot run. Add a peer by its address instead."
+		text = "No peers can be found on the LAN: no network interface is up with an address and multicast, so mDNS cannot run. Add a peer by its address instead (--peer HOST:4700, or Add peer in the app)."
 	default:
-		text = fmt.Sprintf("No Dragonload peers heard on %s for %v. Multicast is often blocked on Wi-Fi and guest networks; add a peer by its address instead.",
+		text = fmt.Sprintf("No Dragonload peers heard on %s for %v. Multicast is often blocked on Wi-Fi and guest networks; add a peer by its address instead (--peer HOST:4700, or Add peer in the app).",
 			strings.Join(sortedKeys(r.ifaces), ", "), r.d.opts.Quiet)
 	}
 	r.log.Info("nothing heard over mDNS", "for", r.d.opts.Quiet)
