@@ -27,7 +27,7 @@ import (
 // mean "what the settings file says", then the built-in default.
 type Config struct {
 	Home         string   // config and state folder
-	Room         string   // room code; "" = the stored one (created on first run)
+	Room         string   // room to join (remembered); "" = the stored one, created on first run
 	Name         string   // display name; "" = settings, then hostname
 	Listen       string   // UDP address for QUIC; "" = ":0"
 	Peers        []string // manual peer addresses (host:port), for this run
@@ -107,7 +107,10 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.ctx, e.stop = context.WithCancel(context.Background())
 
+	// A room given on the command line is a join: it is remembered, so
+	// the next start (the app, the agent) is in the same room.
 	e.room = quicwire.NormalizeRoomCode(cfg.Room)
+	joined := e.room != "" && e.room != settings.Room
 	switch {
 	case e.room == "" && settings.Room == "":
 		e.room = quicwire.GenerateRoomCode()
@@ -115,7 +118,7 @@ func New(cfg Config) (*Engine, error) {
 		e.firstRun = true
 	case e.room == "":
 		e.room = settings.Room
-	case settings.Room == "":
+	default:
 		e.settings.Room = e.room
 	}
 	if cfg.Name != "" {
@@ -130,7 +133,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.WatchDir != "" {
 		e.settings.WatchDir = cfg.WatchDir
 	}
-	if fresh || e.firstRun {
+	if fresh || e.firstRun || joined {
 		if err := config.Save(home, e.settings); err != nil {
 			return nil, err
 		}

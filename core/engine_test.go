@@ -373,3 +373,28 @@ func engineConfig(t *testing.T, mod func(*core.Config)) core.Config {
 }
 
 func parseIP(s string) net.IP { return net.ParseIP(s) }
+
+// TestRoomJoinIsRemembered: the first start creates a room; a start with
+// --room joins another and the next plain start stays in it.
+func TestRoomJoinIsRemembered(t *testing.T) {
+	home := t.TempDir()
+	start := func(room string) *core.Engine {
+		e, err := core.New(engineConfig(t, func(c *core.Config) { c.Home, c.Room = home, room }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		return e
+	}
+	first := start("")
+	if !first.FirstRun() || first.RoomCode() == "" {
+		t.Fatalf("first start: firstRun %v, room %q", first.FirstRun(), first.RoomCode())
+	}
+	if again := start(""); again.FirstRun() || again.RoomCode() != first.RoomCode() {
+		t.Fatalf("second start: firstRun %v, room %q, want %q", again.FirstRun(), again.RoomCode(), first.RoomCode())
+	}
+	start("joined-k3m9p-x7q2a-h4w8t")
+	if after := start(""); after.RoomCode() != "joined-k3m9p-x7q2a-h4w8t" {
+		t.Fatalf("after joining, room %q", after.RoomCode())
+	}
+}

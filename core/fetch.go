@@ -132,8 +132,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 		}
 		off += int64(len(b))
 		now := time.Now()
-		prog.add(SelfPeer, int64(len(b)))
-		prog.maybePublish(now, off, nil)
+		prog.maybePublish(now, off)
 		if now.Sub(lastCommit) >= commitEvery {
 			lastCommit = now
 			return p.Commit([]span.Range{{Off: 0, End: off}})
@@ -151,7 +150,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 	d.mu.Lock()
 	d.size = off
 	d.mu.Unlock()
-	prog.publish(time.Now(), off, nil)
+	prog.publish(time.Now(), off, prog.selfShare(off))
 	d.e.bus.publish(ChunkLanded{ID: d.id, Offset: 0, Length: off, Peer: SelfPeer})
 	return nil
 }
@@ -622,7 +621,6 @@ type progress struct {
 	d       *download
 	samples []sample
 	last    time.Time
-	perPeer map[string]int64
 }
 
 type sample struct {
@@ -631,20 +629,19 @@ type sample struct {
 }
 
 func newProgress(d *download) *progress {
-	return &progress{d: d, perPeer: make(map[string]int64)}
+	return &progress{d: d}
 }
 
-func (pr *progress) add(peer string, n int64) { pr.perPeer[peer] += n }
-
-func (pr *progress) maybePublish(now time.Time, written int64, shares []PeerShare) {
+// maybePublish reports progress of the single-stream path, where every byte
+// comes from this node, at most every progressEvery.
+func (pr *progress) maybePublish(now time.Time, written int64) {
 	if now.Sub(pr.last) >= progressEvery {
-		if shares == nil {
-			for p, n := range pr.perPeer {
-				shares = append(shares, PeerShare{Peer: p, Name: pr.d.e.Name(), Bytes: n})
-			}
-		}
-		pr.publish(now, written, shares)
+		pr.publish(now, written, pr.selfShare(written))
 	}
+}
+
+func (pr *progress) selfShare(written int64) []PeerShare {
+	return []PeerShare{{Peer: SelfPeer, Name: pr.d.e.Name(), Bytes: written}}
 }
 
 func (pr *progress) publish(now time.Time, written int64, shares []PeerShare) {

@@ -72,7 +72,7 @@ Usage:
 
 Flags every command takes:
   --home DIR                 config and state (default: $DRAGONLOAD_HOME or the user config folder)
-  --room CODE                room code (a shared secret); default: the stored one, created on first run
+  --room CODE                join this room (a shared secret) and remember it; default: the stored one, created on first run
   --name NAME                display name shown to peers (default: host name)
   --listen ADDR              UDP address for QUIC (default :4700 for agent, any port otherwise)
   --peer ADDR                a peer to use besides the ones mDNS finds (repeatable)
