@@ -270,11 +270,28 @@ func (e *Engine) dispatch() {
 func (d *download) run(ctx context.Context) {
 	const maxRestarts = 3
 	var err error
-	for attempt := 0; ; attempt++ {
+	restarts, doneAtReprobe := 0, int64(-1)
+	for {
 		err = d.fetch(ctx)
-		if !errors.Is(err, errVersionChanged) || ctx.Err() != nil || attempt >= maxRestarts {
+		if ctx.Err() != nil {
 			break
 		}
+		var expired *urlExpiredError
+		if errors.As(err, &expired) {
+			// Ask the original URL again for as long as each fresh link
+			// moves the download on; a link refused at once is an error.
+			done := d.snapshot().Done
+			if done <= doneAtReprobe {
+				break
+			}
+			doneAtReprobe = done
+			d.e.log.Info("the redirected URL stopped working; asking the original URL again", "id", d.id, "err", expired.err)
+			continue
+		}
+		if !errors.Is(err, errVersionChanged) || restarts >= maxRestarts {
+			break
+		}
+		restarts++
 		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL)
 		d.e.bus.publish(Notice{Level: "warn", Text: fmt.Sprintf("%s changed on the server during the download; starting over so no bytes of two versions are mixed.", d.displayName())})
 	}

@@ -107,6 +107,9 @@ func TestOriginQuirks(t *testing.T) {
 		// and deliver version 2 whole, never a mix.
 		{name: "etag change mid-download", quirks: testorigin.Quirks{ChangeETagAfter: 1 * mib}, wantSum: testorigin.SumSHA256(seed+1, size)},
 		{name: "redirect chain", quirks: testorigin.Quirks{Redirects: 4}, wantSum: testorigin.SumSHA256(seed, size)},
+		// Like a CDN link that expires minutes after the redirect: the
+		// engine asks the original URL again and resumes.
+		{name: "signed URL expires mid-download", quirks: testorigin.Quirks{Redirects: 1, SignedURLBytes: 2 * mib}, wantSum: testorigin.SumSHA256(seed, size)},
 		{name: "404", quirks: testorigin.Quirks{Status: 404}, wantErr: "404"},
 		{name: "403", quirks: testorigin.Quirks{Status: 403}, wantErr: "403"},
 		{name: "503 with retry-after", quirks: testorigin.Quirks{UnavailableFirst: 2, RetryAfter: time.Second}, wantSum: testorigin.SumSHA256(seed, size)},

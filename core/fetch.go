@@ -449,6 +449,8 @@ func (r *runner) handle(res result) error {
 	retryAfter := origin.RetryAfter(res.err)
 	var re *quicwire.RemoteError
 	switch {
+	case peer == SelfPeer && urlRefused(res.err):
+		return &urlExpiredError{err: res.err}
 	case peer == SelfPeer && !origin.Retryable(res.err) && !errors.Is(res.err, origin.ErrRangeMismatch) && !errors.Is(res.err, origin.ErrNoRange):
 		return fmt.Errorf("fetching bytes %d-%d failed: %w", res.a.Range.Off, res.a.Range.End-1, res.err)
 	case errors.As(res.err, &re):
@@ -482,6 +484,19 @@ func (r *runner) failAssignment(res result, retryAfter time.Duration, now time.T
 		return fmt.Errorf("giving up after repeated failures: %w", err)
 	}
 	return nil
+}
+
+// urlExpiredError says the URL the probe was redirected to stopped working
+// mid-download (401, 403 or 410): signed CDN links expire minutes after they
+// are issued. The download asks the original URL again and resumes.
+type urlExpiredError struct{ err error }
+
+func (u *urlExpiredError) Error() string { return u.err.Error() }
+func (u *urlExpiredError) Unwrap() error { return u.err }
+
+func urlRefused(err error) bool {
+	var se *origin.StatusError
+	return errors.As(err, &se) && (se.Code == 401 || se.Code == 403 || se.Code == 410)
 }
 
 func isIdentityChange(err error) bool {

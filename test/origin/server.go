@@ -47,6 +47,7 @@ type Quirks struct {
 	Redirects         int           // /<Name> redirects through this many hops before the file
 	Status            int           // answer every file request with this status (0 = off)
 	UnavailableFirst  int           // answer the next N file requests with 503 and Retry-After
+	SignedURLBytes    int64         // /<Name> redirects to a signed URL /s/<n>/<Name> that answers 403 once this many bytes were served after it was issued, like an expiring CDN link (0 = off)
 	RetryAfter        time.Duration // Retry-After for those 503s, rounded up to seconds; 0 = 1 s
 }
 
@@ -61,6 +62,7 @@ type Server struct {
 	quirks      Quirks
 	unavailLeft int
 	sources     map[string]*source
+	signed      []int64 // per signed URL issued: total bytes served when it was issued
 
 	total    atomic.Int64
 	requests atomic.Int64
@@ -188,12 +190,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveStats(w)
 		return
 	}
+	if n, ok := s.signedPath(r.URL.Path); ok {
+		if !s.signatureValid(n) {
+			s.requests.Add(1)
+			http.Error(w, "the signature of this URL has expired", http.StatusForbidden)
+			return
+		}
+		s.serveFile(w, r, maxHops+1)
+		return
+	}
 	hop, ok := s.hop(r.URL.Path)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	s.serveFile(w, r, hop)
+}
+
+// signedPath parses /s/<n>/<Name>.
+func (s *Server) signedPath(p string) (int, bool) {
+	rest, ok := strings.CutPrefix(p, "/s/")
+	if !ok {
+		return 0, false
+	}
+	ns, name, ok := strings.Cut(rest, "/")
+	if !ok || name != s.cfg.Name {
+		return 0, false
+	}
+	n, err := strconv.Atoi(ns)
+	return n, err == nil && n >= 0
+}
+
+// sign issues a new signed URL and returns its number.
+func (s *Server) sign() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signed = append(s.signed, s.total.Load())
+	return len(s.signed) - 1
+}
+
+func (s *Server) signatureValid(n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return n < len(s.signed) && s.total.Load()-s.signed[n] < s.quirks.SignedURLBytes
 }
 
 type connKey struct{}
@@ -256,6 +295,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
 		return
 	case hop < q.Redirects:
 		http.Redirect(w, r, fmt.Sprintf("/r/%d/%s", hop+1, url.PathEscape(s.cfg.Name)), http.StatusFound)
+		return
+	case q.SignedURLBytes > 0 && hop <= maxHops:
+		http.Redirect(w, r, fmt.Sprintf("/s/%d/%s", s.sign(), url.PathEscape(s.cfg.Name)), http.StatusFound)
 		return
 	case r.Method != http.MethodGet && r.Method != http.MethodHead,
 		r.Method == http.MethodHead && q.HeadNotAllowed:
