@@ -8,9 +8,10 @@ BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev
               libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 TEST_PKGS  := xvfb xdotool dbus dbus-x11 x11-utils tmux iproute2 imagemagick
 BENCH_PKGS := aria2 gnuplot-nox
+INSTALL_PKGS := shared-mime-info desktop-file-utils xdg-utils
 FUZZTIME  ?= 5s
 
-.PHONY: all build headless run test fuzz bench deps-build deps-test deps-bench install lint clean
+.PHONY: all build headless run test fuzz bench deps-build deps-test deps-bench deps-install install lint clean
 
 all: build
 
@@ -52,9 +53,12 @@ deps-test: deps-build
 deps-bench: deps-test
 	@sh test/deps.sh $(BENCH_PKGS)
 
+deps-install:
+	@sh test/deps.sh $(INSTALL_PKGS)
+
 # Installs the binary, icon, desktop entry (dragon:// links, .dragon files)
 # and MIME type for the current user.
-install: build
+install: deps-install build
 	install -Dm755 $(BIN) $(HOME)/.local/bin/dragonload
 	install -Dm644 assets/icon.png $(HOME)/.local/share/icons/hicolor/512x512/apps/io.github.dragonload.Dragonload.png
 	install -d $(HOME)/.local/share/applications
@@ -62,8 +66,8 @@ install: build
 		assets/linux/io.github.dragonload.Dragonload.desktop > $(HOME)/.local/share/applications/io.github.dragonload.Dragonload.desktop
 	install -Dm644 assets/linux/dragonload.xml $(HOME)/.local/share/mime/packages/dragonload.xml
 	update-mime-database $(HOME)/.local/share/mime
-	-command -v update-desktop-database >/dev/null && update-desktop-database $(HOME)/.local/share/applications
-	-command -v xdg-mime >/dev/null && xdg-mime default io.github.dragonload.Dragonload.desktop x-scheme-handler/dragon application/x-dragon
+	update-desktop-database $(HOME)/.local/share/applications
+	xdg-mime default io.github.dragonload.Dragonload.desktop x-scheme-handler/dragon application/x-dragon
 
 clean:
 	rm -rf bin
