@@ -10,6 +10,7 @@ import (
 
 	"github.com/dragonload/dragonload/core"
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // TestFullDisk: a download that does not fit fails at once with a clear
@@ -47,7 +48,7 @@ func TestFullDisk(t *testing.T) {
 	if end.State != core.StateFailed || !strings.Contains(end.Err.Error(), "disk space") {
 		t.Fatalf("got %v (%v), want a failure saying the disk is full", end.State, end.Err)
 	}
-	if names := visible(t, dir); len(names) != 1 || names[0] != "keep.txt" {
+	if names := testkit.VisibleFiles(t, dir); len(names) != 1 || names[0] != "keep.txt" {
 		t.Fatalf("folder holds %v, want only keep.txt", names)
 	}
 	if b, _ := os.ReadFile(keep); string(b) != "precious" {

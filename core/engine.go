@@ -456,7 +456,7 @@ func (e *Engine) updateSettings(change func(*config.Settings)) {
 
 func (e *Engine) startNode() error {
 	e.mu.Lock()
-	if e.roomKey == (quicwire.Room{}) || e.roomCode != e.room {
+	if e.roomCode != e.room {
 		e.roomKey, e.roomCode = quicwire.NewRoom(e.room), e.room
 	}
 	roomKey, name := e.roomKey, e.settings.Name

@@ -1,9 +1,6 @@
 package core_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +11,7 @@ import (
 	"github.com/dragonload/dragonload/core"
 	"github.com/dragonload/dragonload/core/link"
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 const (
@@ -59,33 +57,6 @@ func finish(t *testing.T, events <-chan core.Event, id core.DownloadID, timeout 
 	}
 }
 
-func sum(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func visible(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // TestOriginQuirks: each misbehaving origin ends with the right bytes or a
 // clear error, never wrong bytes under the final name.
 func TestOriginQuirks(t *testing.T) {
@@ -128,7 +99,7 @@ func TestOriginQuirks(t *testing.T) {
 				t.Fatal(err)
 			}
 			end := finish(t, events, id, time.Minute)
-			names := visible(t, e.OutDir())
+			names := testkit.VisibleFiles(t, e.OutDir())
 			if tc.wantSum == "" {
 				if end.State != core.StateFailed || end.Err == nil || !strings.Contains(end.Err.Error(), tc.wantErr) {
 					t.Fatalf("got %v (%v), want failure mentioning %q", end.State, end.Err, tc.wantErr)
@@ -144,7 +115,7 @@ func TestOriginQuirks(t *testing.T) {
 			if len(names) != 1 || filepath.Join(e.OutDir(), names[0]) != end.Path {
 				t.Fatalf("want exactly the result %s in the folder, got %v", end.Path, names)
 			}
-			if got := sum(t, end.Path); got != tc.wantSum {
+			if got := testkit.FileSHA256(t, end.Path); got != tc.wantSum {
 				t.Fatalf("wrong bytes under the final name: sha256 %s, want %s", got, tc.wantSum)
 			}
 			if tc.quirks.UnavailableFirst > 0 && time.Since(begin) < tc.quirks.RetryAfter {
@@ -180,7 +151,7 @@ func TestPoolWithLenders(t *testing.T) {
 	if end.State != core.StateDone {
 		t.Fatalf("got %v: %v", end.State, end.Err)
 	}
-	if got := sum(t, end.Path); got != testorigin.SumSHA256(seed, size) {
+	if got := testkit.FileSHA256(t, end.Path); got != testorigin.SumSHA256(seed, size) {
 		t.Fatal("wrong bytes")
 	}
 	by := o.BytesBySource()
@@ -251,7 +222,7 @@ func TestChecksumMismatch(t *testing.T) {
 	if end.State != core.StateFailed || !strings.Contains(strings.ToLower(end.Err.Error()), "sha") {
 		t.Fatalf("got %v (%v), want a checksum failure", end.State, end.Err)
 	}
-	if names := visible(t, e.OutDir()); len(names) != 0 {
+	if names := testkit.VisibleFiles(t, e.OutDir()); len(names) != 0 {
 		t.Fatalf("files under a final name: %v", names)
 	}
 }
@@ -334,7 +305,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	if end.State != core.StateDone {
 		t.Fatalf("got %v: %v", end.State, end.Err)
 	}
-	if sum(t, end.Path) != testorigin.SumSHA256(seed, size) {
+	if testkit.FileSHA256(t, end.Path) != testorigin.SumSHA256(seed, size) {
 		t.Fatal("wrong bytes after resume")
 	}
 	// The probe reads one byte (Range: bytes=0-0) to confirm range support.

@@ -522,13 +522,8 @@ func (r *runner) peerEvent(ev Event) {
 			r.removePeer(id, "stopped lending")
 			return
 		}
-		if _, ok := r.peers[id]; !ok {
-			if why, ok := r.benched[id]; ok && why != "" && ev.Peer.Lending {
-				return
-			}
-			if p := r.e.peers.get(ev.Peer.ID); p != nil {
-				r.addPeer(id, p)
-			}
+		if p := r.e.peers.get(ev.Peer.ID); p != nil {
+			r.addPeer(id, p) // no-op when already in or benched
 		}
 	case PeerLost:
 		r.removePeer(sched.PeerID(ev.Peer.ID), "lost: "+ev.Reason)

@@ -97,16 +97,6 @@ func (t *peerTable) forget(addr, reason string) {
 	}
 }
 
-// forgetID drops the peer with node id (discovery heard its goodbye).
-func (t *peerTable) forgetID(id, reason string) {
-	t.mu.Lock()
-	c, ok := t.conns[id]
-	t.mu.Unlock()
-	if ok {
-		t.forget(c.addr, reason)
-	}
-}
-
 func (t *peerTable) dropAll(reason string) {
 	t.mu.Lock()
 	conns := slices.Collect(maps.Values(t.conns))

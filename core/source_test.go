@@ -8,6 +8,7 @@ import (
 
 	"github.com/dragonload/dragonload/core"
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // chanSource is a PeerSource driven by the test.
@@ -60,7 +61,7 @@ func TestPeerJoinsAndLeaves(t *testing.T) {
 	if end.State != core.StateDone {
 		t.Fatalf("got %v: %v", end.State, end.Err)
 	}
-	if sum(t, end.Path) != testorigin.SumSHA256(seed, size) {
+	if testkit.FileSHA256(t, end.Path) != testorigin.SumSHA256(seed, size) {
 		t.Fatal("wrong bytes")
 	}
 	// Bytes already on their way when it was dropped may still arrive,
@@ -81,11 +82,5 @@ func TestPeerJoinsAndLeaves(t *testing.T) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, time.Minute, 10*time.Millisecond, what, cond)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 const (
@@ -100,7 +101,7 @@ func TestRequesterKilledResumes(t *testing.T) {
 		}
 		allowance += requested - landed
 		t.Logf("kill %d at %.0f%%: %d bytes requested this run, %d durable, %d in flight", i+1, frac*100, requested, landed, requested-landed)
-		if names := visibleFiles(t, out); len(names) != 0 {
+		if names := testkit.VisibleFiles(t, out); len(names) != 0 {
 			t.Fatalf("a file appeared under its final name before completion: %v", names)
 		}
 	}
@@ -251,7 +252,7 @@ func TestInterruptKeepsPartial(t *testing.T) {
 	if !strings.Contains(get.out.String(), "resume") {
 		t.Errorf("no resume hint:\n%s", get.out.String())
 	}
-	if names := visibleFiles(t, out); len(names) != 0 {
+	if names := testkit.VisibleFiles(t, out); len(names) != 0 {
 		t.Errorf("visible files after interrupt: %v", names)
 	}
 }
@@ -260,7 +261,7 @@ func TestInterruptKeepsPartial(t *testing.T) {
 // content, and nothing else.
 func checkFile(t *testing.T, out string, size int64) {
 	t.Helper()
-	names := visibleFiles(t, out)
+	names := testkit.VisibleFiles(t, out)
 	if len(names) != 1 {
 		t.Fatalf("want exactly one file in %s, got %v", out, names)
 	}
@@ -272,7 +273,7 @@ func checkFile(t *testing.T, out string, size int64) {
 	if fi.Size() != size {
 		t.Fatalf("%s is %d bytes, want %d", names[0], fi.Size(), size)
 	}
-	if got, want := fileSHA256(t, path), testorigin.SumSHA256(seed, size); got != want {
+	if got, want := testkit.FileSHA256(t, path), testorigin.SumSHA256(seed, size); got != want {
 		t.Fatalf("sha256 %s, want %s", got, want)
 	}
 	entries, _ := os.ReadDir(out)

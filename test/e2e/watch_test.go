@@ -16,6 +16,7 @@ import (
 	"time"
 
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // watchIP is the watching agent's address, for QUIC and for its own
@@ -66,7 +67,7 @@ func TestWatchSlowWrite(t *testing.T) {
 	var seenFinal time.Duration
 	deadline := begin.Add(30 * time.Second)
 	for {
-		for _, name := range visibleFiles(t, dir) {
+		for _, name := range testkit.VisibleFiles(t, dir) {
 			if name != "slow.dragon" && name != "slow.bin" {
 				// Most likely a download of a half-written link.
 				t.Fatalf("unexpected file %q appeared in the watched folder", name)
@@ -78,7 +79,7 @@ func TestWatchSlowWrite(t *testing.T) {
 				if fi.Size() != size {
 					t.Fatalf("slow.bin appeared with %d bytes of %d", fi.Size(), size)
 				}
-				if got := fileSHA256(t, final); got != sum {
+				if got := testkit.FileSHA256(t, final); got != sum {
 					t.Fatalf("slow.bin appeared with sha256 %s, want %s", got, sum)
 				}
 			}
@@ -87,7 +88,7 @@ func TestWatchSlowWrite(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no finished download after 30 s; visible files %v", visibleFiles(t, dir))
+			t.Fatalf("no finished download after 30 s; visible files %v", testkit.VisibleFiles(t, dir))
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -256,7 +257,7 @@ func TestWatchBadLink(t *testing.T) {
 	}
 	want = append(want, "good.bin")
 	slices.Sort(want)
-	if got := visibleFiles(t, dir); !slices.Equal(got, want) {
+	if got := testkit.VisibleFiles(t, dir); !slices.Equal(got, want) {
 		t.Errorf("watched folder holds %v, want %v", got, want)
 	}
 	log := a.out.String()
@@ -269,7 +270,7 @@ func TestWatchBadLink(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "good.bin")); err != nil || fi.Size() != size {
 		t.Fatalf("good.bin: %v", err)
 	}
-	if got, want := fileSHA256(t, filepath.Join(dir, "good.bin")), testorigin.SumSHA256(seed, size); got != want {
+	if got, want := testkit.FileSHA256(t, filepath.Join(dir, "good.bin")), testorigin.SumSHA256(seed, size); got != want {
 		t.Errorf("good.bin sha256 %s, want %s", got, want)
 	}
 }
@@ -311,7 +312,7 @@ func TestWatchRestartResumes(t *testing.T) {
 			if durable < size/5 {
 				t.Fatalf("only %d bytes durable at the stop: cannot tell a resume from a fresh start", durable)
 			}
-			if got := visibleFiles(t, dir); !slices.Equal(got, []string{"big.dragon"}) {
+			if got := testkit.VisibleFiles(t, dir); !slices.Equal(got, []string{"big.dragon"}) {
 				t.Fatalf("after the stop the folder shows %v, want only the link file", got)
 			}
 
@@ -393,7 +394,7 @@ func linkText(url, name string, size int64, sum string) string {
 func checkResults(t *testing.T, dir string, size int64, names ...string) {
 	t.Helper()
 	want := slices.Sorted(slices.Values(names))
-	if got := visibleFiles(t, dir); !slices.Equal(got, want) {
+	if got := testkit.VisibleFiles(t, dir); !slices.Equal(got, want) {
 		t.Fatalf("watched folder shows %v, want %v", got, want)
 	}
 	sum := testorigin.SumSHA256(seed, size)
@@ -405,7 +406,7 @@ func checkResults(t *testing.T, dir string, size int64, names ...string) {
 		}
 		if fi.Size() != size {
 			t.Errorf("%s is %d bytes, want %d", name, fi.Size(), size)
-		} else if got := fileSHA256(t, path); got != sum {
+		} else if got := testkit.FileSHA256(t, path); got != sum {
 			t.Errorf("%s has sha256 %s, want %s", name, got, sum)
 		}
 	}

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // appBinary is the dragonload executable under test, built once by TestMain
@@ -132,7 +130,7 @@ func TestDesktop(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	d.screenshot(t, win, "downloading")
 	waitFor(t, "the verified file", 90*time.Second, func() bool { return fileSize(final) == size })
-	if got, want := fileSHA256(t, final), testorigin.SumSHA256(1, size); got != want {
+	if got, want := testkit.FileSHA256(t, final), testorigin.SumSHA256(1, size); got != want {
 		t.Fatalf("downloaded file sha256 %s, want %s", got, want)
 	}
 	time.Sleep(800 * time.Millisecond)
@@ -665,13 +663,7 @@ func startOrigin(t *testing.T, cfg testorigin.Config) *testorigin.Server {
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.WaitFor(t, timeout, 100*time.Millisecond, what, cond)
 }
 
 func fileSize(p string) int64 {
@@ -695,20 +687,6 @@ func dirBytes(dir string) int64 {
 		return nil
 	})
 	return n
-}
-
-func fileSHA256(t *testing.T, p string) string {
-	t.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 func moduleRoot() (string, error) {

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dragonload/dragonload/test/netbed"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // port is the QUIC port every node listens on, each in its own namespace.
@@ -75,12 +73,7 @@ type lanBed struct {
 // happens. Tag keeps the namespace names of the tests apart.
 func newBed(t *testing.T, n int, tag string) *lanBed {
 	t.Helper()
-	if err := netbed.RequireRoot(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skipf("skipping the LAN tests: %v", err)
-	}
+	netbed.NeedRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	bed, err := netbed.Up(ctx, netbed.Options{Prefix: netbed.UniquePrefix() + tag + "-", Hosts: n, StopGrace: 3 * time.Second})
@@ -159,35 +152,10 @@ func (b *lanBed) origin(size, rate int64) (url, sum string) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	timeout := time.After(20 * time.Second)
-	for url == "" || sum == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				b.t.Fatalf("the test origin ended its output early (%v)", p.Err())
-			}
-			if v, ok := strings.CutPrefix(l, "url "); ok {
-				url = v
-			}
-			if v, ok := strings.CutPrefix(l, "sha256 "); ok {
-				sum = v
-			}
-		case <-timeout:
-			b.t.Fatal("the test origin printed no url and sha256 within 20 s")
-		}
+	url, sum, err = testkit.ReadAnnouncement(stdout, 20*time.Second)
+	if err != nil {
+		b.t.Fatalf("%v (%v)", err, p.Err())
 	}
-	go func() { // drain until exit, so the origin never blocks on a full pipe
-		for range lines {
-		}
-	}()
 	return url, sum
 }
 
@@ -318,18 +286,6 @@ func peerEvent(typ, name string) func(event) bool {
 	return func(e event) bool { return e.Type == typ && e.peer().Name == name }
 }
 
-// waitFor polls cond every 50 ms until it holds, failing after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // sendSignal sends sig to a process and returns when it was sent.
 func sendSignal(t *testing.T, p *netbed.Proc, sig syscall.Signal) time.Time {
 	t.Helper()
@@ -340,32 +296,7 @@ func sendSignal(t *testing.T, p *netbed.Proc, sig syscall.Signal) time.Time {
 	return at
 }
 
-func fileSHA256(t *testing.T, path string) string {
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// visibleFiles lists what a user sees in dir (no hidden partial files).
-func visibleFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	return names
+	testkit.WaitFor(t, timeout, 50*time.Millisecond, what, cond)
 }

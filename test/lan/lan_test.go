@@ -12,6 +12,7 @@ import (
 
 	"github.com/dragonload/dragonload/quicwire"
 	"github.com/dragonload/dragonload/test/netbed"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 // Limits from issue 3. peersSlack is what `peers --wait 3s` may take beyond
@@ -195,11 +196,11 @@ func TestLateAgentJoins(t *testing.T) {
 		t.Errorf("the late agent h2 (%s) has no share of the download: %s", late, strings.Join(shares, " "))
 	}
 
-	files := visibleFiles(t, out)
+	files := testkit.VisibleFiles(t, out)
 	if len(files) != 1 {
 		t.Fatalf("the output folder holds %v, want one file", files)
 	}
-	if s := fileSHA256(t, filepath.Join(out, files[0])); s != sum {
+	if s := testkit.FileSHA256(t, filepath.Join(out, files[0])); s != sum {
 		t.Errorf("sha256 of the download is %s, the origin's %s", s, sum)
 	}
 }

@@ -69,7 +69,7 @@ func TestPrefixCheck(t *testing.T) {
 // TestUpDown checks that Up and Down are idempotent and that the root
 // namespace's links are the same before and after.
 func TestUpDown(t *testing.T) {
-	needRoot(t)
+	NeedRoot(t)
 	ctx := context.Background()
 	prefix := UniquePrefix() + "ud-"
 	before := rootLinks(t)
@@ -246,7 +246,7 @@ func sample(t *testing.T, b *Bed, h *Host) (Counters, time.Time) {
 // TestProcStop checks that Close ends a process that ignores SIGTERM, and
 // its children, within bounded time.
 func TestProcStop(t *testing.T) {
-	needRoot(t)
+	NeedRoot(t)
 	b, err := Up(context.Background(), Options{Prefix: UniquePrefix() + "ps-", Hosts: 1, StopGrace: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestProcStop(t *testing.T) {
 // TestSweepStale checks that a bed whose owner died is swept and one whose
 // owner lives is not.
 func TestSweepStale(t *testing.T) {
-	needRoot(t)
+	NeedRoot(t)
 	ctx := context.Background()
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
@@ -329,22 +329,10 @@ func TestReadUsage(t *testing.T) {
 	}
 }
 
-// needRoot skips a test that builds a bed when not root, except under CI,
-// which runs as root and must run every test.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if err := RequireRoot(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-}
-
 // up builds a bed with a prefix unique to the test and removes it after.
 func up(t *testing.T, opt Options) *Bed {
 	t.Helper()
-	needRoot(t)
+	NeedRoot(t)
 	opt.Prefix = UniquePrefix() + strings.ToLower(t.Name()[4:min(len(t.Name()), 10)]) + "-"
 	b, err := Up(context.Background(), opt)
 	if err != nil {

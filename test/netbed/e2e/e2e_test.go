@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dragonload/dragonload/test/netbed"
+	"github.com/dragonload/dragonload/test/testkit"
 )
 
 const (
@@ -29,12 +27,7 @@ const (
 // TestPooledOnBed downloads a file with a requester on h1 and lenders on h2
 // and h3, and checks the result byte for byte.
 func TestPooledOnBed(t *testing.T) {
-	if err := netbed.RequireRoot(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	netbed.NeedRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	bins := t.TempDir()
@@ -65,7 +58,7 @@ func TestPooledOnBed(t *testing.T) {
 		p := start(t, bed, logs, "agent-"+h.Name, netbed.Command(h.NS, dragonload, "agent",
 			"--home", filepath.Join(t.TempDir(), "home"), "--room", room, "--name", h.Name,
 			"--listen", addr, "--no-mdns", "--allow-private-origins"))
-		waitUntil(t, 30*time.Second, "agent on "+h.Name+" listening", func() bool {
+		testkit.WaitFor(t, 30*time.Second, 50*time.Millisecond, "agent on "+h.Name+" listening", func() bool {
 			select {
 			case <-p.Done():
 				t.Fatalf("agent on %s exited at start: %v", h.Name, p.Err())
@@ -104,7 +97,7 @@ func TestPooledOnBed(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("output folder holds %v, want one file", files)
 	}
-	if got := fileSHA256(t, filepath.Join(out, files[0])); got != sum {
+	if got := testkit.FileSHA256(t, filepath.Join(out, files[0])); got != sum {
 		t.Fatalf("sha256 of the download is %s, the origin's %s", got, sum)
 	}
 	// Who fetched what is the scheduler's business; log it for the reader.
@@ -158,35 +151,10 @@ func startOrigin(t *testing.T, bed *netbed.Bed, bin, logs string) (url, sum stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	timeout := time.After(30 * time.Second)
-	for url == "" || sum == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("the test origin ended its output early (%v)", p.Err())
-			}
-			if v, ok := strings.CutPrefix(l, "url "); ok {
-				url = v
-			}
-			if v, ok := strings.CutPrefix(l, "sha256 "); ok {
-				sum = v
-			}
-		case <-timeout:
-			t.Fatal("the test origin printed no url and sha256 within 30 s")
-		}
+	url, sum, err = testkit.ReadAnnouncement(stdout, 30*time.Second)
+	if err != nil {
+		t.Fatalf("%v (%v)", err, p.Err())
 	}
-	go func() { // drain until exit, so the origin never blocks on a full pipe
-		for range lines {
-		}
-	}()
 	return url, sum
 }
 
@@ -211,31 +179,6 @@ func originStats(t *testing.T, bed *netbed.Bed, url string) string {
 		return err.Error()
 	}
 	return fmt.Sprint(s.BySource)
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func fileSHA256(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 func dumpLogs(t *testing.T, dir string) {
