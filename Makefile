@@ -26,15 +26,28 @@ headless:
 run: build
 	./$(BIN) $(ARGS)
 
+# Every package that does not need the desktop toolkit runs its tests under
+# the race detector (which needs cgo): the engine, the protocol, the command
+# line and the harnesses of the end-to-end tests. Packages that link Fyne,
+# and the desktop end-to-end test, run without it; each package runs once.
+PKG_DEPS  = $(GO) list -e -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./...
+IS_GUI    = / fyne\.io\/fyne\/v2/ || $$1 ~ /\/test\/gui$$/
+GUI_PKGS  = $(shell $(PKG_DEPS) | awk '$(IS_GUI) {print $$1}')
+RACE_PKGS = $(shell $(PKG_DEPS) | awk '!($(IS_GUI)) {print $$1}')
+
 test: deps-test lint headless
 	$(GO) build -o $(BIN) .
 	./$(BIN)-headless link https://example.org/check.iso > /dev/null
-	$(GO) test -count=1 -timeout 20m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 20m $(GUI_PKGS)
 	$(MAKE) --no-print-directory fuzz
 
+# staticcheck is pinned in go.mod (a tool dependency), so every machine
+# runs the same checks.
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # Every decoder of untrusted bytes is fuzzed briefly on each test run.
 fuzz:

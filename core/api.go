@@ -69,6 +69,9 @@ type DownloadProgress struct {
 	Rate  float64
 	ETA   time.Duration // 0 when unknown
 	Peers []PeerShare
+	// WaitUntil is set while the server asked to wait (Retry-After) and
+	// the download honours it: "waiting for the server until 14:05".
+	WaitUntil time.Time
 }
 
 // PeerShare is one participant's contribution to one download.
@@ -79,6 +82,10 @@ type PeerShare struct {
 	Rate     float64 // bytes per second, recent
 	InFlight int     // requests outstanding
 }
+
+// DownloadRemoved reports a finished download taken off the list (Remove,
+// ClearFinished).
+type DownloadRemoved struct{ ID DownloadID }
 
 // ChunkLanded reports that bytes [Offset, Offset+Length) of a download were
 // written and are durable, and which peer fetched them.
@@ -131,12 +138,20 @@ type Lent struct {
 // Notice is a message for the user that belongs to no single download,
 // for example "no peers heard on any interface".
 type Notice struct {
-	Level string // "info", "warn", "error"
-	Text  string
+	Level    string     // "info", "warn", "error"
+	Download DownloadID // the download it concerns, or ""
+	Text     string
 }
+
+// Resync reports that the subscriber fell behind and missed events From..To
+// (the bus's sequence numbers, inclusive); re-read Engine.Downloads() and
+// Engine.Peers(). Events after To follow as usual. A subscriber that keeps
+// state from events must handle it; one that only logs may ignore it.
+type Resync struct{ From, To uint64 }
 
 func (DownloadAdded) event()        {}
 func (DownloadStateChanged) event() {}
+func (DownloadRemoved) event()      {}
 func (DownloadProgress) event()     {}
 func (ChunkLanded) event()          {}
 func (PeerSeen) event()             {}
@@ -146,6 +161,7 @@ func (PeerUpdated) event()          {}
 func (LendingChanged) event()       {}
 func (Lent) event()                 {}
 func (Notice) event()               {}
+func (Resync) event()               {}
 
 // Limits are the knobs a user may turn at run time. Zero means "no cap"
 // for rates and "the default" for counts.
@@ -169,4 +185,6 @@ type DownloadSnapshot struct {
 	Done   int64
 	Peers  []PeerShare
 	Chunks []ChunkLanded // what is durable so far, by peer
+	// WaitUntil is set while the server asked to wait (see DownloadProgress).
+	WaitUntil time.Time
 }

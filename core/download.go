@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/store"
+	"github.com/dragonload/dragonload/core/transfer"
 	"github.com/dragonload/dragonload/core/watch"
 )
 
@@ -60,9 +62,10 @@ func (e *Engine) Resume(id DownloadID) error {
 	}
 	d.mu.Lock()
 	if d.state != StatePaused && d.state != StateFailed {
-		st := d.state
+		// Read under the lock: run() clears cancel when the download ends.
+		st, running := d.state, d.cancel != nil
 		d.mu.Unlock()
-		if st == StateQueued || d.cancel != nil {
+		if st == StateQueued || running {
 			return nil
 		}
 		return fmt.Errorf("download %s is %s and cannot be resumed", id, st)
@@ -149,9 +152,8 @@ func (e *Engine) ShareLink(id DownloadID) (string, error) {
 }
 
 var (
-	errPaused         = errors.New("paused")
-	errCanceled       = errors.New("canceled by the user")
-	errVersionChanged = errors.New("the file changed on the server during the download")
+	errPaused   = errors.New("paused")
+	errCanceled = errors.New("canceled by the user")
 )
 
 // download is one entry of the engine's list. Its fields are guarded by mu;
@@ -179,6 +181,12 @@ type download struct {
 	shares []PeerShare
 	chunks []ChunkLanded
 	cancel context.CancelCauseFunc
+	// waitUntil is when the server asked to be asked again, while the
+	// download honours a Retry-After; zero otherwise.
+	waitUntil time.Time
+	// For the download list on disk.
+	added, ended time.Time
+	watchPath    string // the watched link file it answers first, if any
 }
 
 func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (DownloadID, error) {
@@ -209,7 +217,7 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	}
 	d := &download{
 		e: e, id: newDownloadID(), source: source, link: l, outDir: abs,
-		name: l.Name, size: l.Size, state: StateQueued,
+		name: l.Name, size: l.Size, state: StateQueued, added: time.Now(),
 	}
 	if d.size <= 0 {
 		d.size = -1
@@ -217,9 +225,13 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	if job != nil {
 		d.jobs = []watch.Job{*job}
 		d.watcher = e.watcher
+		d.watchPath = job.Path
 	}
 	e.downloads[d.id] = d
 	e.order = append(e.order, d.id)
+	d.mu.Lock()
+	d.recordLocked(true)
+	d.mu.Unlock()
 	e.mu.Unlock()
 	e.log.Info("download added", "id", d.id, "url", l.URL, "out", abs)
 	e.bus.publish(DownloadAdded{ID: d.id, Source: source, Name: d.name, OutDir: abs})
@@ -265,39 +277,24 @@ func (e *Engine) dispatch() {
 	}
 }
 
-// run drives one download to an end state, starting over (a bounded number
-// of times) when the origin's file changes underneath it.
+// run drives one download to an end state. A file that changes on the
+// server starts over once, from a fresh probe, so no bytes of two versions
+// are mixed; a second change fails the download.
 func (d *download) run(ctx context.Context) {
-	const maxRestarts = 3
-	var err error
-	restarts, doneAtReprobe := 0, int64(-1)
-	for {
+	err := d.fetch(ctx)
+	var ce *transfer.ChangedError
+	if ctx.Err() == nil && errors.As(err, &ce) {
+		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL, "why", ce.Why)
+		d.e.bus.publish(Notice{Level: "warn", Download: d.id, Text: fmt.Sprintf("%s changed on the server during the download (%s); starting over so no bytes of two versions are mixed.", d.displayName(), ce.Why)})
 		err = d.fetch(ctx)
-		if ctx.Err() != nil {
-			break
+		if ctx.Err() == nil && errors.As(err, &ce) {
+			err = fmt.Errorf("the file keeps changing on the server (%s); try again later", ce.Why)
 		}
-		var expired *urlExpiredError
-		if errors.As(err, &expired) {
-			// Ask the original URL again for as long as each fresh link
-			// moves the download on; a link refused at once is an error.
-			done := d.snapshot().Done
-			if done <= doneAtReprobe {
-				break
-			}
-			doneAtReprobe = done
-			d.e.log.Info("the redirected URL stopped working; asking the original URL again", "id", d.id, "err", expired.err)
-			continue
-		}
-		if !errors.Is(err, errVersionChanged) || restarts >= maxRestarts {
-			break
-		}
-		restarts++
-		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL)
-		d.e.bus.publish(Notice{Level: "warn", Text: fmt.Sprintf("%s changed on the server during the download; starting over so no bytes of two versions are mixed.", d.displayName())})
 	}
 	cause := context.Cause(ctx)
 	d.mu.Lock()
 	d.cancel = nil
+	d.waitUntil = time.Time{}
 	var final State
 	switch {
 	case err == nil:
@@ -318,6 +315,7 @@ func (d *download) run(ctx context.Context) {
 	d.mu.Unlock()
 	if final != 0 {
 		d.notifyWatcher(final, path, err)
+		d.e.prune()
 	}
 	d.e.dispatch()
 }
@@ -355,6 +353,7 @@ func (d *download) stopRun(cause error) {
 func (d *download) setStateLocked(st State, err error) {
 	d.state, d.err = st, err
 	d.e.bus.publish(DownloadStateChanged{ID: d.id, State: st, Err: err, Path: d.path})
+	d.recordLocked(false)
 }
 
 func (d *download) setState(st State) {
@@ -378,7 +377,7 @@ func (d *download) snapshot() DownloadSnapshot {
 	return DownloadSnapshot{
 		ID: d.id, Source: d.source, Name: d.name, OutDir: d.outDir,
 		State: d.state, Err: d.err, Path: d.path, Size: d.size, Done: d.done,
-		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks),
+		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks), WaitUntil: d.waitUntil,
 	}
 }
 

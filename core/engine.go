@@ -13,12 +13,15 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dragonload/dragonload/core/config"
 	"github.com/dragonload/dragonload/core/discover"
+	"github.com/dragonload/dragonload/core/dlist"
 	"github.com/dragonload/dragonload/core/lend"
 	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/transfer"
 	"github.com/dragonload/dragonload/core/watch"
 	"github.com/dragonload/dragonload/quicwire"
 )
@@ -40,7 +43,10 @@ type Config struct {
 	Lending      *bool        // nil = from settings
 	Limits       Limits       // zero fields = from settings
 	PeerSources  []PeerSource // more places to find peers, besides Peers and mDNS
-	Logger       *slog.Logger
+	// GiveUp fails a download that makes no durable progress for this
+	// long; 0 = the settings file's give_up_seconds, else 2 minutes.
+	GiveUp time.Duration
+	Logger *slog.Logger
 }
 
 // Engine is one Dragonload node. All methods are safe for concurrent use.
@@ -71,6 +77,7 @@ type Engine struct {
 	watchStop context.CancelFunc
 	downloads map[DownloadID]*download
 	order     []DownloadID
+	history   *dlist.List // the download list on disk; set once in New
 	limits    Limits
 	closed    atomic.Bool
 }
@@ -181,12 +188,17 @@ func New(cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
+	if err := e.openHistory(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	if e.settings.WatchDir != "" {
 		if err := e.startWatch(e.settings.WatchDir); err != nil {
 			e.Close()
 			return nil, err
 		}
 	}
+	e.dispatch()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -228,13 +240,21 @@ func (e *Engine) Close() error {
 	if node != nil {
 		err = node.Close()
 	}
+	if e.history != nil {
+		if herr := e.history.Close(); herr != nil && err == nil {
+			err = herr
+		}
+	}
 	e.bus.close()
 	return err
 }
 
 // Subscribe returns the event stream. Progress-type events (DownloadProgress,
 // PeerUpdated, Lent) are coalesced for a slow subscriber; every other event
-// is delivered in order. cancel ends the subscription and closes the channel.
+// is delivered in order. A subscriber that falls 65,536 other events behind
+// gets one Resync{From, To} in place of the events it missed, then the
+// events after To: it must read Downloads() and Peers() again. cancel ends
+// the subscription and closes the channel.
 func (e *Engine) Subscribe() (events <-chan Event, cancel func()) { return e.bus.subscribe() }
 
 // SetLending turns lending to room peers on or off, and remembers it.
@@ -485,6 +505,20 @@ func (e *Engine) startNode() error {
 	e.node = node
 	e.mu.Unlock()
 	return nil
+}
+
+// giveUp is how long a download may go without durable progress.
+func (e *Engine) giveUp() time.Duration {
+	if e.cfg.GiveUp > 0 {
+		return e.cfg.GiveUp
+	}
+	e.mu.Lock()
+	secs := e.settings.GiveUpSeconds
+	e.mu.Unlock()
+	if secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return transfer.DefaultGiveUp
 }
 
 func (e *Engine) currentNode() *quicwire.Node {

@@ -64,8 +64,10 @@
 //
 // The server has 10 s to read a request. A fetch succeeds only when the
 // DATA payloads add up to exactly the requested length, and END repeats
-// that length and their SHA-256; bytes of a failed fetch are unverified
-// and must be discarded. A server whose handler produced fewer or
+// that length and their SHA-256. Bytes reach the requester's sink as they
+// arrive; those a failed fetch delivered before failing are kept by the
+// requester (the trailer, computed by the lender, vouches only against
+// transport accidents). A server whose handler produced fewer or
 // more bytes sends ERROR (Internal) instead of END. Either side cancels a
 // stream (RESET_STREAM and STOP_SENDING) that waits on its peer for 30 s,
 // and a requester that gives up cancels its stream: the lender sees

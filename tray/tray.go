@@ -170,6 +170,15 @@ func (t *Tray) StatusText() string {
 func (t *Tray) seed() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.seedLocked()
+}
+
+// seedLocked replaces the state with the engine's: at start, and after a
+// Resync, when events that changed it were lost. t.mu must be held.
+func (t *Tray) seedLocked() {
+	clear(t.downloads)
+	clear(t.rates) // a snapshot has none; the next progress brings them
+	clear(t.ready)
 	for _, d := range t.eng.Downloads() {
 		t.downloads[d.ID] = d.State
 	}
@@ -228,6 +237,8 @@ func (t *Tray) apply(ev core.Event) {
 		delete(t.ready, ev.Peer.ID)
 	case core.LendingChanged:
 		t.lending = ev.On
+	case core.Resync:
+		t.seedLocked()
 	}
 }
 

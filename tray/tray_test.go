@@ -19,6 +19,7 @@ type fakeEngine struct {
 	lending         bool
 	pauses, resumes int
 	downloads       []core.DownloadSnapshot
+	peers           []core.PeerInfo
 	events          chan core.Event
 }
 
@@ -28,10 +29,14 @@ func (f *fakeEngine) SetLending(on bool) {
 	f.lending = on
 	f.mu.Unlock()
 }
-func (f *fakeEngine) PauseAll()                          { f.mu.Lock(); f.pauses++; f.mu.Unlock() }
-func (f *fakeEngine) ResumeAll()                         { f.mu.Lock(); f.resumes++; f.mu.Unlock() }
-func (f *fakeEngine) Downloads() []core.DownloadSnapshot { return f.downloads }
-func (f *fakeEngine) Peers() []core.PeerInfo             { return nil }
+func (f *fakeEngine) PauseAll()  { f.mu.Lock(); f.pauses++; f.mu.Unlock() }
+func (f *fakeEngine) ResumeAll() { f.mu.Lock(); f.resumes++; f.mu.Unlock() }
+func (f *fakeEngine) Downloads() []core.DownloadSnapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.downloads
+}
+func (f *fakeEngine) Peers() []core.PeerInfo { f.mu.Lock(); defer f.mu.Unlock(); return f.peers }
 func (f *fakeEngine) Subscribe() (<-chan core.Event, func()) {
 	var once sync.Once
 	return f.events, func() { once.Do(func() { close(f.events) }) }
@@ -118,6 +123,55 @@ func TestMenuFollowsEvents(t *testing.T) {
 	pause.Action()
 	if eng.pauses != 1 {
 		t.Errorf("PauseAll called %d times", eng.pauses)
+	}
+}
+
+// TestResyncReloads: after a Resync (events were lost) the tray shows the
+// engine's state, not what the events it did get left behind.
+func TestResyncReloads(t *testing.T) {
+	tests := []struct {
+		name      string
+		downloads []core.DownloadSnapshot
+		peers     []core.PeerInfo
+		want      string
+		resumable bool
+	}{
+		{name: "download finished, a peer left",
+			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StateDone}},
+			peers:     []core.PeerInfo{{ID: "B", Ready: true}},
+			want:      "1 peer ready · idle"},
+		{name: "download paused, another queued, peers gone",
+			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StatePaused}, {ID: "y", State: core.StateQueued}},
+			want:      "No peers · 1 downloading", resumable: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			eng := &fakeEngine{events: make(chan core.Event)}
+			tr := New(eng, Options{})
+			for _, ev := range []core.Event{
+				core.PeerReady{Peer: core.PeerInfo{ID: "A", Ready: true}},
+				core.PeerReady{Peer: core.PeerInfo{ID: "B", Ready: true}},
+				core.DownloadStateChanged{ID: "x", State: core.StateDownloading},
+				core.DownloadProgress{ID: "x", Rate: 4_200_000},
+			} {
+				tr.apply(ev)
+			}
+			if got, want := tr.StatusText(), "2 peers ready · 1 downloading · 4.20 MB/s"; got != want {
+				t.Fatalf("before the resync: %q, want %q", got, want)
+			}
+			eng.mu.Lock()
+			eng.downloads, eng.peers = tc.downloads, tc.peers
+			eng.mu.Unlock()
+			tr.apply(core.Resync{From: 5, To: 9})
+			if got := tr.StatusText(); got != tc.want {
+				t.Errorf("after the resync: %q, want %q", got, tc.want)
+			}
+			tr.refresh()
+			if got := !item(t, tr.Menu(), LabelResumeAll).Disabled; got != tc.resumable {
+				t.Errorf("Resume all enabled %v, want %v", got, tc.resumable)
+			}
+		})
 	}
 }
 

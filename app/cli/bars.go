@@ -83,6 +83,9 @@ func (d *barDisplay) progress(p core.DownloadProgress) {
 }
 
 func totalLine(p core.DownloadProgress) string {
+	if !p.WaitUntil.IsZero() {
+		return fmt.Sprintf("%9s / %-9s %s", bytesStr(p.Done), bytesStr(max(p.Size, 0)), waitingText(p.WaitUntil))
+	}
 	if p.Size <= 0 {
 		return bytesStr(p.Done)
 	}

@@ -117,3 +117,19 @@ func TestFailIsOneSentence(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestSummaryWaiting: while the server asked to wait, the progress line
+// and the bar say until when, not a rate of zero.
+func TestSummaryWaiting(t *testing.T) {
+	until := time.Date(2100, 1, 1, 14, 5, 0, 0, time.Local)
+	p := core.DownloadProgress{Name: "f", Size: 100, Done: 50, WaitUntil: until}
+	for _, got := range []string{summary(p), totalLine(p)} {
+		if !strings.Contains(got, "waiting for the server until 2100-01-01 14:05") || strings.Contains(got, "/s") {
+			t.Errorf("%q does not say until when the server asked to wait", got)
+		}
+	}
+	soon := time.Now()
+	if got := waitingText(soon); got != "waiting for the server until "+soon.Format("15:04") {
+		t.Errorf("waitingText(today) = %q", got)
+	}
+}

@@ -97,6 +97,13 @@ func runGet(args []string, env Env) int {
 			if evOut != nil {
 				writeEvent(evOut, ev)
 			}
+			if _, ok := ev.(core.Resync); ok {
+				// Events were lost, perhaps this download's end: read
+				// its state back rather than wait for it forever.
+				if sc, ok := stateOf(eng.Downloads(), id); ok {
+					ev = sc
+				}
+			}
 			switch ev := ev.(type) {
 			case core.DownloadProgress:
 				if ev.ID == id {
@@ -132,6 +139,17 @@ func runGet(args []string, env Env) int {
 }
 
 func roomWeak(code string) bool { return quicwire.RoomCodeWeak(code) }
+
+// stateOf returns download id's state in snapshots as the state change that
+// led to it.
+func stateOf(snapshots []core.DownloadSnapshot, id core.DownloadID) (core.DownloadStateChanged, bool) {
+	for _, s := range snapshots {
+		if s.ID == id {
+			return core.DownloadStateChanged{ID: id, State: s.State, Err: s.Err, Path: s.Path}, true
+		}
+	}
+	return core.DownloadStateChanged{}, false
+}
 
 // writeEvent appends one event as a JSON line: {"t":..., "type":..., fields}.
 func writeEvent(w io.Writer, ev core.Event) {
@@ -185,6 +203,16 @@ func (d *logDisplay) notice(n core.Notice) {
 }
 func (d *logDisplay) close() {}
 
+// waitingText says until when the server asked to wait (Retry-After).
+func waitingText(until time.Time) string {
+	until = until.Local()
+	layout := "15:04"
+	if until.Format("2006-01-02") != time.Now().Format("2006-01-02") {
+		layout = "2006-01-02 15:04"
+	}
+	return "waiting for the server until " + until.Format(layout)
+}
+
 // summary is one line: total, rate, ETA and each peer's share.
 func summary(p core.DownloadProgress) string {
 	var b strings.Builder
@@ -192,6 +220,10 @@ func summary(p core.DownloadProgress) string {
 		fmt.Fprintf(&b, "%s of %s (%.1f%%)", bytesStr(p.Done), bytesStr(p.Size), 100*float64(p.Done)/float64(p.Size))
 	} else {
 		b.WriteString(bytesStr(p.Done))
+	}
+	if !p.WaitUntil.IsZero() {
+		b.WriteString(", " + waitingText(p.WaitUntil))
+		return b.String()
 	}
 	fmt.Fprintf(&b, " at %s/s", bytesStr(int64(p.Rate)))
 	if p.ETA > 0 {

@@ -360,7 +360,7 @@ func (r *downloadRow) update(d *download) {
 		v = 1
 	}
 	r.bar.set(v, d.State == core.StateDone)
-	detail := progressText(d.Size, d.Done, d.Rate, d.ETA, d.State)
+	detail := progressText(d.Size, d.Done, d.Rate, d.ETA, d.State, d.Wait)
 	if d.State == core.StateFailed && d.Err != nil {
 		detail = d.Err.Error()
 	}

@@ -146,8 +146,9 @@ func percent(part, total int64) int {
 	return int(math.Round(float64(part) * 100 / float64(total)))
 }
 
-// progressText is the second line of a download row.
-func progressText(size, done int64, rate float64, eta time.Duration, state core.State) string {
+// progressText is the second line of a download row. wait is set while the
+// server asked to wait (Retry-After).
+func progressText(size, done int64, rate float64, eta time.Duration, state core.State, wait time.Time) string {
 	var parts []string
 	switch {
 	case size >= 0 && state == core.StateDone:
@@ -168,6 +169,9 @@ func progressText(size, done int64, rate float64, eta time.Duration, state core.
 	case core.StateVerifying:
 		parts = append(parts, "checking the whole file")
 	}
+	if !wait.IsZero() && (state == core.StateDownloading || state == core.StateProbing) {
+		return strings.Join(append(parts, waitText(wait)), " · ")
+	}
 	if state == core.StateDownloading {
 		parts = append(parts, rateText(rate))
 		if e := etaText(eta); e != "" {
@@ -175,6 +179,17 @@ func progressText(size, done int64, rate float64, eta time.Duration, state core.
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// waitText says until when a server asked to wait: the time of day, with
+// the date when it is not today.
+func waitText(until time.Time) string {
+	until = until.Local()
+	layout := "15:04"
+	if y, m, d := until.Date(); y != time.Now().Year() || m != time.Now().Month() || d != time.Now().Day() {
+		layout = "2006-01-02 15:04"
+	}
+	return "waiting for the server until " + until.Format(layout)
 }
 
 // nameFromSource guesses a display name from what the user gave, for the

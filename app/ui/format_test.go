@@ -129,8 +129,29 @@ func TestProgressText(t *testing.T) {
 		{"done", 4_700_000_000, 4_700_000_000, 0, 0, core.StateDone, "4.70 GB"},
 	}
 	for _, tc := range cases {
-		if got := progressText(tc.size, tc.done, tc.rate, tc.eta, tc.state); got != tc.want {
+		if got := progressText(tc.size, tc.done, tc.rate, tc.eta, tc.state, time.Time{}); got != tc.want {
 			t.Errorf("%s: progressText = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestProgressTextWaiting: while the server asked to wait, the row says
+// until when instead of a rate of zero.
+func TestProgressTextWaiting(t *testing.T) {
+	today := time.Now()
+	later := time.Date(2100, 1, 1, 12, 0, 0, 0, time.Local)
+	cases := []struct {
+		state core.State
+		wait  time.Time
+		want  string
+	}{
+		{core.StateDownloading, today, "50% · 50 B of 100 B · waiting for the server until " + today.Format("15:04")},
+		{core.StateProbing, later, "50% · 50 B of 100 B · asking the origin about the file · waiting for the server until 2100-01-01 12:00"},
+		{core.StatePaused, today, "50% · 50 B of 100 B"},
+	}
+	for _, tc := range cases {
+		if got := progressText(100, 50, 0, 0, tc.state, tc.wait); got != tc.want {
+			t.Errorf("%v: progressText = %q, want %q", tc.state, got, tc.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -18,6 +19,10 @@ type model struct {
 	lending   bool
 	lendRates map[string]float64 // what this node serves, by peer
 	notice    core.Notice
+
+	// stale is set by a Resync: the event stream lost events, so the model
+	// is wrong until seed loads the engine's state again.
+	stale bool
 
 	// What changed since the last redraw.
 	listDirty, peersDirty, statusDirty bool
@@ -38,6 +43,7 @@ type download struct {
 	Rate   float64
 	ETA    time.Duration
 	Peers  []core.PeerShare
+	Wait   time.Time // the server asked to wait until then (Retry-After)
 
 	spans  []span // what has landed, by colour; adjacent pieces merged
 	colors peerIndex
@@ -63,25 +69,37 @@ func newModel() *model {
 }
 
 // seed loads the engine's current state, for a window that opens after the
-// engine started. Events that raced with the snapshot are applied after it
-// and are idempotent for everything but ChunkLanded, whose duplicates only
-// repaint bytes already painted.
+// engine started and again after a Resync. Events that raced with the
+// snapshot are applied after it and are idempotent for everything but
+// ChunkLanded, whose duplicates only repaint bytes already painted.
 func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, lending bool) {
-	sort.SliceStable(downloads, func(i, j int) bool { return downloads[i].ID < downloads[j].ID })
+	// Oldest first, as the engine lists them: ensure puts each new one on top.
 	for _, s := range downloads {
 		d := m.ensure(s.ID)
 		d.Source, d.Name, d.OutDir, d.Path = s.Source, s.Name, s.OutDir, s.Path
 		d.State, d.Err, d.Size, d.Done = s.State, s.Err, s.Size, s.Done
-		d.Peers = s.Peers
+		d.Peers, d.Wait = s.Peers, s.WaitUntil
+		if s.State != core.StateDownloading {
+			d.Rate, d.ETA = 0, 0 // a snapshot has no rate; only a running download has one
+		}
 		d.spans = nil
 		for _, c := range s.Chunks {
 			d.land(c)
 		}
+		m.chunksDirty[s.ID] = true
 	}
+	// The engine's list of peers is whole: one missing from it was lost.
+	clear(m.peers)
 	for _, p := range peers {
 		m.peers[p.ID] = p
 	}
+	for id := range m.lendRates {
+		if _, ok := m.peers[id]; !ok || !lending {
+			delete(m.lendRates, id)
+		}
+	}
 	m.lending = lending
+	m.stale = false
 	m.listDirty, m.peersDirty, m.statusDirty = true, true, true
 }
 
@@ -104,7 +122,7 @@ func (m *model) apply(ev core.Event) *notification {
 			d.Path = ev.Path
 		}
 		if ev.State != core.StateDownloading {
-			d.Rate, d.ETA = 0, 0
+			d.Rate, d.ETA, d.Wait = 0, 0, time.Time{}
 			for i := range d.Peers {
 				d.Peers[i].Rate, d.Peers[i].InFlight = 0, 0
 			}
@@ -122,7 +140,7 @@ func (m *model) apply(ev core.Event) *notification {
 		if ev.Name != "" {
 			d.Name = ev.Name
 		}
-		d.Size, d.Done, d.Rate, d.ETA, d.Peers = ev.Size, ev.Done, ev.Rate, ev.ETA, ev.Peers
+		d.Size, d.Done, d.Rate, d.ETA, d.Peers, d.Wait = ev.Size, ev.Done, ev.Rate, ev.ETA, ev.Peers, ev.WaitUntil
 		for _, p := range ev.Peers {
 			if p.Name != "" {
 				if d.names == nil {
@@ -133,6 +151,11 @@ func (m *model) apply(ev core.Event) *notification {
 		}
 		m.listDirty, m.statusDirty = true, true
 		m.chunksDirty[ev.ID] = true
+	case core.DownloadRemoved:
+		delete(m.downloads, ev.ID)
+		delete(m.chunksDirty, ev.ID)
+		m.order = slices.DeleteFunc(m.order, func(id core.DownloadID) bool { return id == ev.ID })
+		m.listDirty, m.statusDirty = true, true
 	case core.ChunkLanded:
 		m.ensure(ev.ID).land(ev)
 		m.chunksDirty[ev.ID] = true
@@ -163,6 +186,10 @@ func (m *model) apply(ev core.Event) *notification {
 	case core.Notice:
 		m.notice = ev
 		m.statusDirty = true
+	case core.Resync:
+		// Only the engine knows what the missed events did; the window
+		// reads it again (seed) before it draws.
+		m.stale = true
 	}
 	return nil
 }

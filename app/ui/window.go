@@ -365,6 +365,10 @@ func (u *UI) applyBatch(events []core.Event) {
 			u.app.SendNotification(fyne.NewNotification(n.title, n.body))
 		}
 	}
+	if u.m.stale {
+		// Events were lost (Resync): read the engine's state again.
+		u.m.seed(u.eng.Downloads(), u.eng.Peers(), u.eng.Lending())
+	}
 	u.redraw()
 }
 

@@ -25,6 +25,9 @@ type Settings struct {
 	MaxDownloads    int      `toml:"max_downloads"`
 	Peers           []string `toml:"peers,omitempty"`
 	Onboarded       bool     `toml:"onboarded"`
+	// GiveUpSeconds fails a download that makes no durable progress for
+	// this long (0 = two minutes). It stays resumable.
+	GiveUpSeconds int `toml:"give_up_seconds,omitempty"`
 }
 
 // Defaults for settings a fresh home folder starts with.

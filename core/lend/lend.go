@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -100,7 +101,11 @@ func (s *Server) ServeFetch(ctx context.Context, from quicwire.PeerInfo, req qui
 	}
 	defer s.release()
 
+	// The wire carries the pinned ETag verbatim: a weak one keeps its W/.
 	id := origin.Identity{Size: req.Size, ETag: req.ETag, LastModified: req.LastModified}
+	if strings.HasPrefix(req.ETag, "W/") {
+		id.ETag, id.WeakETag = "", req.ETag
+	}
 	err := s.origin.Range(ctx, req.URL, req.Headers, id, req.Offset, req.Length, func(b []byte) error {
 		if err := waitN(ctx, lim, len(b)); err != nil {
 			return err

@@ -8,16 +8,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Identity pins one version of a file. Range and Whole refuse bytes from
-// any other version.
+// any other version: every validator set here must come back unchanged.
 type Identity struct {
-	Size         int64  // -1 if unknown
-	ETag         string // strong ETag only; weak (W/) tags are ignored
+	Size int64  // -1 if unknown
+	ETag string // strong ETag only, verbatim ("abc" with its quotes)
+	// WeakETag is a weak tag verbatim (W/"abc"). It cannot vouch for
+	// bytes, but one that changes proves the file changed. Probe sets at
+	// most one of ETag and WeakETag.
+	WeakETag     string
 	LastModified string // verbatim Last-Modified header
 }
 
@@ -37,6 +44,10 @@ type Options struct {
 	UserAgent    string            // "" = "dragonload"
 	Logger       *slog.Logger      // nil = discard
 	Transport    http.RoundTripper // tests only; nil = the real guarded transport
+	// HeaderTimeout is how long a server may take, once it has the
+	// request's connection, to send the response headers before the
+	// request fails with ErrNoAnswer. 0 = 30 s.
+	HeaderTimeout time.Duration
 }
 
 // Client talks to origins. It is safe for concurrent use and keeps
@@ -48,6 +59,7 @@ type Client struct {
 	userAgent string
 	log       *slog.Logger
 	idle      time.Duration // a body that delivers nothing for this long fails
+	header    time.Duration // Options.HeaderTimeout
 	now       func() time.Time
 	bufs      sync.Pool
 }
@@ -95,7 +107,6 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 	if err != nil {
 		return Info{}, err
 	}
-	defer drain(resp)
 	final := resp.Request.URL
 	info := Info{
 		URL:         final.String(),
@@ -103,24 +114,18 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 		Name:        fileName(firstNonEmpty(resp.Header.Get("Content-Disposition"), headDisposition), final),
 		// The identity comes from the GET alone: later ranged GETs are
 		// compared with it, and some servers label HEAD answers differently.
-		Identity: Identity{
-			Size:         -1,
-			ETag:         strongETag(resp.Header.Get("ETag")),
-			LastModified: resp.Header.Get("Last-Modified"),
-		},
+		Identity: identityOf(resp),
 	}
 
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		cr, err := checkProbeRange(resp)
+		cr, err := checkProbeRange(resp, 0)
 		if err != nil {
-			// A server that cannot label one byte correctly is not trusted
-			// with ranges, nor with the size in that label; one stream
-			// still works.
-			c.log.Warn("origin mislabels ranges, falling back to a single stream", "url", info.URL, "err", err)
-			info.Identity.Size = headSize
-			return info, nil
+			// Whatever came instead of one byte is not read any further.
+			resp.Body.Close()
+			return c.probeAgain(ctx, info, hdr, headSize, resp.Header.Get("Content-Range"), err)
 		}
+		drain(resp)
 		info.Identity.Size = cr.total
 		info.Ranges = true
 		if headSize >= 0 && headSize != cr.total {
@@ -128,9 +133,11 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 				"url", info.URL, "head", headSize, "get", cr.total)
 		}
 	case http.StatusOK:
+		drain(resp)
 		info.Identity.Size = resp.ContentLength
 		c.log.Debug("origin ignores Range", "url", info.URL, "size", info.Identity.Size)
 	case http.StatusRequestedRangeNotSatisfiable:
+		defer drain(resp)
 		// "bytes=0-0" is unsatisfiable only for an empty file.
 		cr, err := parseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil || cr.total != 0 {
@@ -139,10 +146,10 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 		info.Identity.Size = 0
 		info.ContentType = headType
 	default:
+		defer drain(resp)
 		return Info{}, c.statusError(resp)
 	}
-	c.log.Debug("probed", "url", info.URL, "name", info.Name, "size", info.Identity.Size,
-		"ranges", info.Ranges, "etag", info.Identity.ETag, "last_modified", info.Identity.LastModified)
+	c.logProbed(info)
 	return info, nil
 }
 
@@ -188,7 +195,7 @@ func (c *Client) Range(ctx context.Context, url string, hdr map[string]string, i
 	case err != nil:
 		return fmt.Errorf("%w: %s answered a request for bytes %d-%d with a bad header: %w", ErrRangeMismatch, url, want.first, want.last, err)
 	case got.total >= 0 && got.total != id.Size:
-		return fmt.Errorf("%w: %s answered %q, but the file had %d bytes", ErrIdentityChanged, url, got, id.Size)
+		return sizeMismatch(url, got.total, id.Size)
 	case got != want:
 		return fmt.Errorf("%w: %s answered %q to a request for bytes %d-%d of %d", ErrRangeMismatch, url, got, want.first, want.last, want.total)
 	case resp.ContentLength >= 0 && resp.ContentLength != n:
@@ -199,8 +206,8 @@ func (c *Client) Range(ctx context.Context, url string, hdr map[string]string, i
 
 // Whole fetches the whole file in one GET, for origins without range
 // support, and passes it to sink like Range does. The length is checked
-// against id.Size when that is known, and the ETag or Last-Modified against
-// id's.
+// against id.Size when that is known, and every validator id pins against
+// the response's.
 func (c *Client) Whole(ctx context.Context, url string, hdr map[string]string, id Identity, sink func([]byte) error) error {
 	if _, err := ValidateURL(url); err != nil {
 		return err
@@ -224,7 +231,7 @@ func (c *Client) Whole(ctx context.Context, url string, hdr map[string]string, i
 	n := id.Size
 	if resp.ContentLength >= 0 {
 		if n >= 0 && resp.ContentLength != n {
-			return fmt.Errorf("%w: %s announced %d bytes, but the file had %d", ErrIdentityChanged, url, resp.ContentLength, n)
+			return sizeMismatch(url, resp.ContentLength, n)
 		}
 		n = resp.ContentLength
 	}
@@ -237,7 +244,7 @@ func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
 // Transport tuning.
 const (
 	tlsTimeout    = 10 * time.Second
-	headerTimeout = 30 * time.Second
+	headerTimeout = 30 * time.Second // default Options.HeaderTimeout
 	idleTimeout   = 30 * time.Second
 	maxRedirects  = 10
 	sliceSize     = 64 << 10
@@ -250,7 +257,11 @@ func newClient(opts Options, g *guard) *Client {
 		userAgent: opts.UserAgent,
 		log:       opts.Logger,
 		idle:      idleTimeout,
+		header:    opts.HeaderTimeout,
 		now:       time.Now,
+	}
+	if c.header <= 0 {
+		c.header = headerTimeout
 	}
 	if c.userAgent == "" {
 		c.userAgent = "dragonload"
@@ -265,11 +276,12 @@ func newClient(opts Options, g *guard) *Client {
 		// HTTP/1.1 only (a custom dialer turns HTTP/2 off unless forced):
 		// parallel ranges then travel on separate TCP connections, as with
 		// aria2, which is what per-connection shaping at origins rewards.
+		// The wait for response headers is timed by do, not by
+		// ResponseHeaderTimeout, whose error cannot be told apart.
 		c.transport = &http.Transport{
 			Proxy:                  nil,
 			DialContext:            g.DialContext,
 			TLSHandshakeTimeout:    tlsTimeout,
-			ResponseHeaderTimeout:  headerTimeout,
 			ExpectContinueTimeout:  time.Second,
 			DisableCompression:     true,
 			MaxIdleConns:           64,
@@ -295,10 +307,15 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // do sends one request (following redirects) and turns transport errors
-// into this package's sentences.
+// into this package's sentences. A server that holds the request for
+// c.header without sending response headers fails it with ErrNoAnswer.
+// The caller must close the response body.
 func (c *Client) do(ctx context.Context, method, rawURL string, hdr map[string]string, rng string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+	ctx, cancel := context.WithCancelCause(ctx)
+	watch := &answerWatch{wait: c.header, cancel: cancel}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, watch.trace()), method, rawURL, nil)
 	if err != nil {
+		cancel(nil)
 		return nil, &urlError{raw: rawURL, why: err.Error()}
 	}
 	for k, v := range hdr {
@@ -313,13 +330,20 @@ func (c *Client) do(ctx context.Context, method, rawURL string, hdr map[string]s
 		req.Header.Set("Range", rng)
 	}
 	resp, err := c.http.Do(req)
+	watch.stop()
 	if err == nil {
+		// The request's context must live as long as its body.
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}
+	cancel(nil)
 	target, inner := rawURL, err
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		target, inner = ue.URL, ue.Err
+	}
+	if errors.Is(context.Cause(ctx), ErrNoAnswer) {
+		return nil, fmt.Errorf("requesting %s: %w (waited %s)", target, ErrNoAnswer, c.header)
 	}
 	var fe *forbiddenError
 	if errors.As(inner, &fe) {
@@ -387,14 +411,15 @@ func (c *Client) bodyError(ctx context.Context, err error, url string, got, n in
 	return fmt.Errorf("%w: %s broke off after %d of %d bytes: %w", ErrShortBody, url, got, n, err)
 }
 
-// checkProbeRange checks the answer to "Range: bytes=0-0".
-func checkProbeRange(resp *http.Response) (contentRange, error) {
+// checkProbeRange checks that a probe for "bytes=at-at" got exactly that
+// one byte, labelled with the file's size.
+func checkProbeRange(resp *http.Response, at int64) (contentRange, error) {
 	cr, err := parseContentRange(resp.Header.Get("Content-Range"))
 	if err != nil {
 		return cr, err
 	}
-	if cr.first != 0 || cr.last != 0 || cr.total < 0 {
-		return cr, fmt.Errorf("asked for bytes 0-0 of the file, got %s", cr)
+	if cr.first != at || cr.last != at || cr.total < 0 {
+		return cr, fmt.Errorf("asked for bytes %d-%d of the file, got %s", at, at, cr)
 	}
 	if resp.ContentLength >= 0 && resp.ContentLength != 1 {
 		return cr, fmt.Errorf("asked for 1 byte, the origin announced %d", resp.ContentLength)
@@ -407,22 +432,19 @@ func checkProbeRange(resp *http.Response) (contentRange, error) {
 	return cr, nil
 }
 
-// checkIdentity compares a response's validators with the pinned ones.
-// The strong ETag decides when there is one; Last-Modified otherwise.
+// checkIdentity compares a response's validators with every one id pins.
+// The size is checked by the callers, which know where the response
+// states it.
 func checkIdentity(resp *http.Response, id Identity, url string) error {
-	if id.ETag != "" {
-		if got := resp.Header.Get("ETag"); got != id.ETag {
-			got = "ETag " + clip(got, 100)
-			if got == "ETag " {
-				got = "no ETag"
-			}
-			return fmt.Errorf("%w: %s answered with %s instead of %s", ErrIdentityChanged, url, got, id.ETag)
+	etag := strings.TrimSpace(resp.Header.Get("ETag"))
+	for _, want := range []string{id.ETag, id.WeakETag} {
+		if want != "" && etag != want {
+			return &MismatchError{URL: url, Field: FieldETag, Got: clip(etag, 100), Want: want}
 		}
-		return nil
 	}
 	if id.LastModified != "" {
 		if got := resp.Header.Get("Last-Modified"); got != id.LastModified {
-			return fmt.Errorf("%w: %s answered Last-Modified %q instead of %q", ErrIdentityChanged, url, clip(got, 100), id.LastModified)
+			return &MismatchError{URL: url, Field: FieldLastModified, Got: clip(got, 100), Want: id.LastModified}
 		}
 	}
 	return nil
@@ -431,7 +453,7 @@ func checkIdentity(resp *http.Response, id Identity, url string) error {
 func (c *Client) statusError(resp *http.Response) error {
 	e := &StatusError{Code: resp.StatusCode, URL: resp.Request.URL.String()}
 	if v := resp.Header.Get("Retry-After"); v != "" {
-		e.RetryAfter, _ = parseRetryAfter(v, c.now())
+		e.RetryAfter, e.RetryAt, _ = parseRetryAfter(v, c.now())
 	}
 	return e
 }
@@ -448,4 +470,127 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// probeAgain follows up a probe whose "bytes=0-0" did not come back as
+// exactly one byte. busybox httpd and s3rver answer that one range with
+// the whole file (labelled as such) and every other range exactly, so
+// "bytes=1-1", which neither starts nor ends at 0, decides. first is the
+// Info from the first answer and contentRange its Content-Range header.
+func (c *Client) probeAgain(ctx context.Context, first Info, hdr map[string]string, headSize int64, contentRange string, why error) (Info, error) {
+	known := headSize
+	if cr, err := parseContentRange(contentRange); err == nil && cr.total >= 0 {
+		known = cr.total
+	}
+	if known >= 2 {
+		resp, err := c.do(ctx, http.MethodGet, first.URL, hdr, "bytes=1-1")
+		if err != nil {
+			return Info{}, err
+		}
+		defer drain(resp)
+		switch resp.StatusCode {
+		case http.StatusPartialContent:
+			if cr, err := checkProbeRange(resp, 1); err == nil {
+				info := first
+				info.URL = resp.Request.URL.String()
+				// This answer proved the ranges; it pins the version.
+				info.Identity = identityOf(resp)
+				info.Identity.Size = cr.total
+				info.Ranges = true
+				c.log.Info("origin answers bytes=0-0 with more than one byte but serves other ranges exactly",
+					"url", info.URL, "size", cr.total, "first_answer", why)
+				c.logProbed(info)
+				return info, nil
+			}
+		case http.StatusOK:
+		default:
+			return Info{}, c.statusError(resp)
+		}
+	}
+	// A server that cannot label one byte correctly is not trusted with
+	// ranges, nor with the size in that label; one stream still works.
+	c.log.Warn("origin mislabels ranges, falling back to a single stream", "url", first.URL, "err", why)
+	first.Identity.Size = headSize
+	c.logProbed(first)
+	return first, nil
+}
+
+func (c *Client) logProbed(info Info) {
+	id := info.Identity
+	c.log.Debug("probed", "url", info.URL, "name", info.Name, "size", id.Size, "ranges", info.Ranges,
+		"etag", firstNonEmpty(id.ETag, id.WeakETag), "last_modified", id.LastModified)
+}
+
+// identityOf reads a response's validators; the size is left unknown.
+func identityOf(resp *http.Response) Identity {
+	etag := resp.Header.Get("ETag")
+	return Identity{
+		Size:         -1,
+		ETag:         strongETag(etag),
+		WeakETag:     weakETag(etag),
+		LastModified: resp.Header.Get("Last-Modified"),
+	}
+}
+
+func sizeMismatch(url string, got, want int64) error {
+	return &MismatchError{URL: url, Field: FieldSize, Got: strconv.FormatInt(got, 10), Want: strconv.FormatInt(want, 10)}
+}
+
+// answerWatch fails a request whose server has the request's connection
+// but sends no response headers in time. The clock starts when a
+// connection is obtained (again for each redirect hop) and stops at the
+// first response byte.
+type answerWatch struct {
+	wait   time.Duration
+	cancel context.CancelCauseFunc
+
+	mu    sync.Mutex
+	timer *time.Timer
+	done  bool
+}
+
+func (w *answerWatch) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{GotConn: w.gotConn, GotFirstResponseByte: w.answered}
+}
+
+func (w *answerWatch) gotConn(httptrace.GotConnInfo) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.done:
+	case w.timer == nil:
+		w.timer = time.AfterFunc(w.wait, func() { w.cancel(ErrNoAnswer) })
+	default:
+		w.timer.Reset(w.wait)
+	}
+}
+
+func (w *answerWatch) answered() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// stop ends the watch once the round trip returned.
+func (w *answerWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// cancelOnClose releases a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
 }

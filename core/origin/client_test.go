@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -59,6 +60,7 @@ func TestProbe(t *testing.T) {
 		wantRanges bool
 		wantSize   int64
 		wantETag   string
+		wantWeak   string
 		wantLM     string
 		wantPath   string
 	}{
@@ -68,7 +70,11 @@ func TestProbe(t *testing.T) {
 		{name: "no range and no HEAD", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{NoRange: true, HeadNotAllowed: true}}, wantRanges: false, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "wrong Content-Range", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WrongContentRange: true}}, wantRanges: false, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "wrong Content-Range, no HEAD", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WrongContentRange: true, HeadNotAllowed: true}}, wantRanges: false, wantSize: -1, wantETag: `"v1"`, wantPath: "/file.bin"},
-		{name: "weak ETag ignored", cfg: testorigin.Config{Size: 5000, ETag: `W/"weak"`, LastModified: lm}, wantRanges: true, wantSize: 5000, wantLM: "Thu, 02 Jan 2025 03:04:05 GMT", wantPath: "/file.bin"},
+		{name: "weak ETag", cfg: testorigin.Config{Size: 5000, ETag: `W/"weak"`, LastModified: lm}, wantRanges: true, wantSize: 5000, wantWeak: `W/"weak"`, wantLM: "Thu, 02 Jan 2025 03:04:05 GMT", wantPath: "/file.bin"},
+		{name: "weak ETag quirk", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WeakETag: true}}, wantRanges: true, wantSize: 5000, wantWeak: `W/"v1"`, wantPath: "/file.bin"},
+		{name: "whole file for bytes=0-0", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WholeForZeroZero: true}}, wantRanges: true, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
+		{name: "whole file for bytes=0-0, no HEAD", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WholeForZeroZero: true, HeadNotAllowed: true}}, wantRanges: true, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
+		{name: "whole file for bytes=0-0, 2 bytes", cfg: testorigin.Config{Size: 2, ETag: `"v1"`, Quirks: testorigin.Quirks{WholeForZeroZero: true, HeadNotAllowed: true}}, wantRanges: true, wantSize: 2, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "Last-Modified only", cfg: testorigin.Config{Size: 5000, NoETag: true, LastModified: lm}, wantRanges: true, wantSize: 5000, wantLM: "Thu, 02 Jan 2025 03:04:05 GMT", wantPath: "/file.bin"},
 		{name: "redirect chain", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{Redirects: 3}}, wantRanges: true, wantSize: 5000, wantETag: `"v1"`, wantPath: "/r/3/file.bin"},
 		{name: "ten redirects", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{Redirects: 10, HeadNotAllowed: true}}, wantRanges: true, wantSize: 5000, wantETag: `"v1"`, wantPath: "/r/10/file.bin"},
@@ -84,8 +90,8 @@ func TestProbe(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := info.Identity
-			if info.Ranges != tc.wantRanges || id.Size != tc.wantSize || id.ETag != tc.wantETag || id.LastModified != tc.wantLM {
-				t.Errorf("got ranges=%v %+v; want ranges=%v size=%d etag=%q lm=%q", info.Ranges, id, tc.wantRanges, tc.wantSize, tc.wantETag, tc.wantLM)
+			if info.Ranges != tc.wantRanges || id.Size != tc.wantSize || id.ETag != tc.wantETag || id.WeakETag != tc.wantWeak || id.LastModified != tc.wantLM {
+				t.Errorf("got ranges=%v %+v; want ranges=%v size=%d etag=%q weak=%q lm=%q", info.Ranges, id, tc.wantRanges, tc.wantSize, tc.wantETag, tc.wantWeak, tc.wantLM)
 			}
 			got, err := url.Parse(info.URL)
 			if err != nil {
@@ -499,6 +505,10 @@ func TestStatusErrorMessage(t *testing.T) {
 	if got, want := e.Error(), "http://x/f answered 503 Service Unavailable and asked to retry after 5s"; got != want {
 		t.Errorf("%q, want %q", got, want)
 	}
+	far := &StatusError{Code: 503, RetryAfter: maxRetryAfter, RetryAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), URL: "http://x/f"}
+	if got, want := far.Error(), "http://x/f answered 503 Service Unavailable and asked to retry at 2100-01-01T00:00:00Z"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
 	wrapped := fmt.Errorf("chunk 3: %w", e)
 	if !Retryable(wrapped) || RetryAfter(wrapped) != 5*time.Second {
 		t.Error("a wrapped StatusError lost its class")
@@ -529,11 +539,417 @@ func TestRetryable(t *testing.T) {
 		{context.Canceled, false},
 		{context.DeadlineExceeded, true},
 		{&sinkError{err: &net.OpError{Op: "write"}}, false},
+		{fmt.Errorf("requesting http://x/f: %w (waited 30s)", ErrNoAnswer), true},
+		{&MismatchError{URL: "http://x/f", Field: FieldETag, Got: `"a"`, Want: `"b"`}, false},
 		{errors.New("something else"), false},
 	}
 	for _, c := range cases {
 		if got := Retryable(c.err); got != c.want {
 			t.Errorf("Retryable(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// TestProbeMislabelledZeroZero checks the second probe that tells servers
+// which mislabel only "bytes=0-0" (busybox httpd, s3rver) from servers
+// that cannot do ranges.
+func TestProbeMislabelledZeroZero(t *testing.T) {
+	const size = 5000
+	content := testorigin.Content(8, 0, size)
+	// whole answers a Range request with the whole file under 206,
+	// honestly labelled.
+	whole := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", size-1, size))
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		w.Header().Set("ETag", `"w"`)
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(content)
+	}
+	exact := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"w"`)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(content))
+	}
+	cases := []struct {
+		name     string
+		handler  func(w http.ResponseWriter, r *http.Request)
+		ranges   bool
+		size     int64
+		requests []string // Range headers the origin saw, HEAD as "HEAD"
+		log      string   // a line the probe logs
+		code     int      // the Probe fails with this status
+	}{
+		{
+			name: "only bytes=0-0 mislabelled",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") == "bytes=0-0" {
+					whole(w)
+					return
+				}
+				exact(w, r)
+			},
+			ranges: true, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			log: `level=INFO msg="origin answers bytes=0-0 with more than one byte but serves other ranges exactly"`,
+		},
+		{
+			name: "only bytes=0-0 mislabelled, no HEAD",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.Method == http.MethodHead:
+					w.WriteHeader(http.StatusMethodNotAllowed)
+				case r.Header.Get("Range") == "bytes=0-0":
+					whole(w)
+				default:
+					exact(w, r)
+				}
+			},
+			ranges: true, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+		},
+		{
+			name: "every range answered whole under 206",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodHead {
+					exact(w, r)
+					return
+				}
+				whole(w)
+			},
+			ranges: false, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			log: `level=WARN msg="origin mislabels ranges, falling back to a single stream"`,
+		},
+		{
+			name: "second probe answered 200",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") == "bytes=1-1" {
+					w.Write(content)
+					return
+				}
+				whole(w)
+			},
+			// HEAD told the size.
+			ranges: false, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+		},
+		{
+			name: "size unknown: no second probe",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodHead {
+					w.WriteHeader(http.StatusMethodNotAllowed)
+					return
+				}
+				w.Header().Set("ETag", `"w"`)
+				w.WriteHeader(http.StatusPartialContent) // no Content-Range
+				w.Write(content)
+			},
+			ranges: false, size: -1, requests: []string{"HEAD", "bytes=0-0"},
+		},
+		{
+			name: "second probe refused",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") == "bytes=1-1" {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				whole(w)
+			},
+			code: 503, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				if r.Method == http.MethodHead {
+					seen = append(seen, "HEAD")
+				} else {
+					seen = append(seen, r.Header.Get("Range"))
+				}
+				mu.Unlock()
+				tc.handler(w, r)
+			}))
+			defer srv.Close()
+			var logs bytes.Buffer
+			c := New(Options{AllowPrivate: true, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			defer c.CloseIdleConnections()
+
+			info, err := c.Probe(t.Context(), srv.URL+"/f.bin", nil)
+			var se *StatusError
+			switch {
+			case tc.code != 0 && (!errors.As(err, &se) || se.Code != tc.code):
+				t.Errorf("err %v, want status %d", err, tc.code)
+			case tc.code == 0 && err != nil:
+				t.Fatal(err)
+			case tc.code == 0 && (info.Ranges != tc.ranges || info.Identity.Size != tc.size || info.Identity.ETag != `"w"`):
+				t.Errorf("ranges %v, %+v; want ranges %v, size %d, ETag \"w\"", info.Ranges, info.Identity, tc.ranges, tc.size)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(seen) != fmt.Sprint(tc.requests) {
+				t.Errorf("origin saw %q, want %q", seen, tc.requests)
+			}
+			if !strings.Contains(logs.String(), tc.log) {
+				t.Errorf("log lacks %s:\n%s", tc.log, logs.String())
+			}
+		})
+	}
+}
+
+// TestProbeMislabelledBodyNotRead checks that the probe does not download
+// a large file that came instead of one byte.
+func TestProbeMislabelledBodyNotRead(t *testing.T) {
+	const size = 256 << 20
+	s := startOrigin(t, testorigin.Config{Size: size, Quirks: testorigin.Quirks{WholeForZeroZero: true}})
+	info, err := loopbackClient(t).Probe(t.Context(), s.URL(), nil)
+	if err != nil || !info.Ranges || info.Identity.Size != size {
+		t.Fatalf("Probe: %+v, %v; want ranges and %d bytes", info, err, size)
+	}
+	// What socket buffers hold, nowhere near the file.
+	if got := s.BytesServed(); got > size/4 {
+		t.Errorf("the origin sent %d bytes for a probe", got)
+	}
+}
+
+// TestRangeValidators checks that Range compares every pinned validator
+// and says which one differed.
+func TestRangeValidators(t *testing.T) {
+	lm := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	const lmText = "Thu, 02 Jan 2025 03:04:05 GMT"
+	weak := startOrigin(t, testorigin.Config{Size: 1000, ETag: `"1"`, LastModified: lm, Quirks: testorigin.Quirks{WeakETag: true}})
+	strong := startOrigin(t, testorigin.Config{Size: 1000, ETag: `"abc"`, LastModified: lm})
+	none := startOrigin(t, testorigin.Config{Size: 1000, NoETag: true})
+	cases := []struct {
+		name  string
+		url   string
+		id    Identity
+		field string // "" = success
+		msg   string // after the URL
+	}{
+		{name: "weak ETag and Last-Modified match", url: weak.URL(), id: Identity{Size: 1000, WeakETag: `W/"1"`, LastModified: lmText}},
+		{name: "strong ETag and Last-Modified match", url: strong.URL(), id: Identity{Size: 1000, ETag: `"abc"`, LastModified: lmText}},
+		{name: "weak ETag changed", url: weak.URL(), id: Identity{Size: 1000, WeakETag: `W/"2"`}, field: FieldETag, msg: ` answered with ETag W/"1" instead of W/"2"`},
+		{name: "strong pinned, weak sent", url: weak.URL(), id: Identity{Size: 1000, ETag: `"1"`}, field: FieldETag, msg: ` answered with ETag W/"1" instead of "1"`},
+		{name: "weak pinned, strong sent", url: strong.URL(), id: Identity{Size: 1000, WeakETag: `W/"abc"`}, field: FieldETag, msg: ` answered with ETag "abc" instead of W/"abc"`},
+		{name: "ETag gone", url: none.URL(), id: Identity{Size: 1000, ETag: `"abc"`}, field: FieldETag, msg: ` answered with no ETag instead of "abc"`},
+		{name: "same ETag, other Last-Modified", url: strong.URL(), id: Identity{Size: 1000, ETag: `"abc"`, LastModified: "Fri, 03 Jan 2025 03:04:05 GMT"}, field: FieldLastModified, msg: ` answered with Last-Modified ` + lmText + ` instead of Fri, 03 Jan 2025 03:04:05 GMT`},
+		{name: "Last-Modified gone", url: none.URL(), id: Identity{Size: 1000, LastModified: lmText}, field: FieldLastModified, msg: ` answered with no Last-Modified instead of ` + lmText},
+		{name: "other size", url: strong.URL(), id: Identity{Size: 2000, ETag: `"abc"`}, field: FieldSize, msg: ` answered with a size of 1000 bytes instead of 2000`},
+	}
+	c := loopbackClient(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r recorder
+			err := c.Range(t.Context(), tc.url, nil, tc.id, 0, 100, r.sink)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var me *MismatchError
+			if !errors.As(err, &me) || !errors.Is(err, ErrIdentityChanged) || Retryable(err) {
+				t.Fatalf("err %v, want a non-retryable *MismatchError", err)
+			}
+			if me.Field != tc.field || me.URL != tc.url || err.Error() != tc.url+tc.msg {
+				t.Errorf("field %q, error %q; want %q, %q", me.Field, err, tc.field, tc.url+tc.msg)
+			}
+			if r.buf.Len() != 0 {
+				t.Errorf("sink got %d bytes of another version", r.buf.Len())
+			}
+		})
+	}
+}
+
+// TestWholeValidators checks Whole's size and validator checks.
+func TestWholeValidators(t *testing.T) {
+	s := startOrigin(t, testorigin.Config{Size: 1000, ETag: `"1"`, Quirks: testorigin.Quirks{WeakETag: true, NoRange: true}})
+	c := loopbackClient(t)
+	cases := []struct {
+		id    Identity
+		field string
+	}{
+		{Identity{Size: 1000, WeakETag: `W/"1"`}, ""},
+		{Identity{Size: -1, WeakETag: `W/"1"`}, ""},
+		{Identity{Size: 1000, WeakETag: `W/"0"`}, FieldETag},
+		{Identity{Size: 999, WeakETag: `W/"1"`}, FieldSize},
+	}
+	for _, tc := range cases {
+		err := c.Whole(t.Context(), s.URL(), nil, tc.id, func([]byte) error { return nil })
+		var me *MismatchError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%+v: %v", tc.id, err)
+		case tc.field != "" && (!errors.As(err, &me) || me.Field != tc.field):
+			t.Errorf("%+v: %v, want a %s mismatch", tc.id, err, tc.field)
+		}
+	}
+}
+
+// TestLabelQuirksThroughClient runs the origins that label one version
+// inconsistently: the client must refuse exactly the responses whose
+// labels differ, and say why.
+func TestLabelQuirksThroughClient(t *testing.T) {
+	cases := []struct {
+		name string
+		q    testorigin.Quirks
+		want []string // per Range call: "" for success, else the mismatching field
+	}{
+		{name: "alternating ETags", q: testorigin.Quirks{AlternateETags: true}, want: []string{"", FieldETag, "", FieldETag}},
+		{name: "ETag dropped every 3rd", q: testorigin.Quirks{DropETagEvery: 3}, want: []string{"", "", FieldETag, ""}},
+		{name: "weak ETag of a new version", q: testorigin.Quirks{WeakETag: true, ChangeETagAfter: 1}, want: []string{FieldETag}},
+	}
+	c := loopbackClient(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startOrigin(t, testorigin.Config{Size: 10000, Seed: 2, Quirks: testorigin.Quirks{WeakETag: tc.q.WeakETag}})
+			info, err := c.Probe(t.Context(), s.URL(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.SetQuirks(tc.q)
+			for i, want := range tc.want {
+				var r recorder
+				err := c.Range(t.Context(), info.URL, nil, info.Identity, 100, 1000, r.sink)
+				var me *MismatchError
+				switch {
+				case want == "" && (err != nil || !bytes.Equal(r.buf.Bytes(), testorigin.Content(2, 100, 1000))):
+					t.Errorf("range %d: %v", i+1, err)
+				case want != "" && (!errors.As(err, &me) || me.Field != want || r.buf.Len() != 0):
+					t.Errorf("range %d: %v after %d bytes, want a %s mismatch before any", i+1, err, r.buf.Len(), want)
+				}
+			}
+		})
+	}
+}
+
+// silentListener accepts connections and never writes to them.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// TestNoAnswer checks that a server that takes the request and never
+// answers fails every operation with a retryable ErrNoAnswer.
+func TestNoAnswer(t *testing.T) {
+	const wait = 100 * time.Millisecond
+	silent := "http://" + silentListener(t) + "/f.bin"
+	holding := startOrigin(t, testorigin.Config{Size: 1000, Quirks: testorigin.Quirks{NoAnswer: true}}).URL()
+	c := New(Options{AllowPrivate: true, HeaderTimeout: wait})
+	defer c.CloseIdleConnections()
+	nop := func([]byte) error { return nil }
+	ops := []struct {
+		name string
+		op   func(url string) error
+	}{
+		{"Probe", func(url string) error { _, err := c.Probe(t.Context(), url, nil); return err }},
+		{"Range", func(url string) error { return c.Range(t.Context(), url, nil, Identity{Size: 1000}, 0, 10, nop) }},
+		{"Whole", func(url string) error { return c.Whole(t.Context(), url, nil, Identity{Size: 1000}, nop) }},
+	}
+	for _, url := range []string{silent, holding} {
+		for _, op := range ops {
+			t.Run(op.name, func(t *testing.T) {
+				err := op.op(url)
+				want := "requesting " + url + ": the server accepted the connection but never answered (waited 100ms)"
+				if !errors.Is(err, ErrNoAnswer) || !Retryable(err) || err.Error() != want {
+					t.Errorf("err %v (retryable %v), want %q, retryable", err, Retryable(err), want)
+				}
+			})
+		}
+	}
+}
+
+// TestHeaderTimeoutEndsAtFirstByte checks that the header timeout does not
+// limit the body: a body that stalls after the headers is the idle
+// watchdog's business.
+func TestHeaderTimeoutEndsAtFirstByte(t *testing.T) {
+	s := startOrigin(t, testorigin.Config{Size: 100000, Quirks: testorigin.Quirks{StallEvery: 1}})
+	c := New(Options{AllowPrivate: true, HeaderTimeout: 50 * time.Millisecond})
+	defer c.CloseIdleConnections()
+	c.idle = 500 * time.Millisecond
+	var r recorder
+	err := c.Range(t.Context(), s.URL(), nil, Identity{Size: 100000}, 0, 100000, r.sink)
+	if errors.Is(err, ErrNoAnswer) || !errors.Is(err, errBodyIdle) || r.buf.Len() != 4096 {
+		t.Fatalf("err %v after %d bytes, want an idle body after 4096", err, r.buf.Len())
+	}
+}
+
+// TestRetryAt checks the uncapped moment an origin asks to be retried at.
+func TestRetryAt(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		value string
+		after time.Duration
+		at    time.Time
+	}{
+		{value: "120", after: 2 * time.Minute, at: now.Add(2 * time.Minute)},
+		{value: "1000000000", after: 10 * time.Minute, at: time.Date(2057, 2, 7, 13, 46, 40, 0, time.UTC)},
+		{value: "99999999999999999999", after: 10 * time.Minute, at: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{value: "Fri, 01 Jan 2100 00:00:00 GMT", after: 10 * time.Minute, at: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{value: "Fri, 01 Jan 2021 00:00:00 GMT", after: 0, at: now},
+		{value: "whenever", after: 0, at: time.Time{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			s := startOrigin(t, testorigin.Config{Size: 10, Quirks: testorigin.Quirks{Status: 503, RetryAfterValue: tc.value}})
+			c := loopbackClient(t)
+			c.now = func() time.Time { return now }
+			err := c.Range(t.Context(), s.URL(), nil, Identity{Size: 10}, 0, 10, func([]byte) error { return nil })
+			if got := RetryAfter(err); got != tc.after {
+				t.Errorf("RetryAfter = %s, want %s", got, tc.after)
+			}
+			if got := RetryAt(err); !got.Equal(tc.at) {
+				t.Errorf("RetryAt = %s, want %s", got, tc.at)
+			}
+			t.Log(err)
+		})
+	}
+	if !RetryAt(errors.New("x")).IsZero() || !RetryAt(nil).IsZero() {
+		t.Error("RetryAt of an error without Retry-After is not zero")
+	}
+}
+
+func TestMismatchErrorMessage(t *testing.T) {
+	cases := []struct {
+		e    MismatchError
+		want string
+	}{
+		{MismatchError{URL: "http://h/f", Field: FieldETag, Got: `W/"2"`, Want: `W/"1"`}, `http://h/f answered with ETag W/"2" instead of W/"1"`},
+		{MismatchError{URL: "http://h/f", Field: FieldETag, Want: `"abc"`}, `http://h/f answered with no ETag instead of "abc"`},
+		{MismatchError{URL: "http://h/f", Field: FieldLastModified, Got: "Fri, 03 Jan 2025 03:04:05 GMT", Want: "Thu, 02 Jan 2025 03:04:05 GMT"}, `http://h/f answered with Last-Modified Fri, 03 Jan 2025 03:04:05 GMT instead of Thu, 02 Jan 2025 03:04:05 GMT`},
+		{MismatchError{URL: "http://h/f", Field: FieldSize, Got: "10", Want: "20"}, `http://h/f answered with a size of 10 bytes instead of 20`},
+	}
+	for _, tc := range cases {
+		if got := tc.e.Error(); got != tc.want {
+			t.Errorf("%q, want %q", got, tc.want)
+		}
+		wrapped := fmt.Errorf("chunk 3: %w", &tc.e)
+		var me *MismatchError
+		if !errors.Is(wrapped, ErrIdentityChanged) || !errors.As(wrapped, &me) || errors.Is(wrapped, ErrRangeMismatch) {
+			t.Errorf("%v: classified wrongly", wrapped)
 		}
 	}
 }

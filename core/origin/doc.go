@@ -4,16 +4,20 @@
 // It does three things and trusts the origin for none of them:
 //
 //   - Probe finds the final URL, the file's name and size, its identity
-//     (size plus a strong ETag or Last-Modified) and whether the server
-//     really honours byte ranges. HEAD is tried first; a server that refuses
-//     or fumbles HEAD is probed with "GET Range: bytes=0-0" instead, and
-//     range support is always confirmed with that ranged GET: Accept-Ranges
-//     alone proves nothing.
+//     (size plus the ETag, strong or weak, and Last-Modified) and whether
+//     the server really honours byte ranges. HEAD is tried first; a server
+//     that refuses or fumbles HEAD is probed with "GET Range: bytes=0-0"
+//     instead, and range support is always confirmed with that ranged GET:
+//     Accept-Ranges alone proves nothing. Some servers (busybox httpd,
+//     s3rver) answer that one range with the whole file and every other
+//     range exactly, so an answer that is not one byte is checked again
+//     with "bytes=1-1" before the server is given a single stream.
 //   - Range fetches bytes [off, off+n) and hands them to a sink only after
 //     the response headers proved they are exactly those bytes of exactly
 //     that version of the file: status 206, "Content-Range: bytes
-//     off-(off+n-1)/size" with the pinned size, and the pinned ETag or
-//     Last-Modified. The body must then be exactly n bytes long.
+//     off-(off+n-1)/size" with the pinned size, and every pinned validator
+//     (strong or weak ETag, Last-Modified) unchanged. The body must then be
+//     exactly n bytes long.
 //   - Whole fetches the file in one GET, for servers without range support.
 //
 // # Security
@@ -33,9 +37,14 @@
 //
 // # Errors
 //
+// No request waits for ever: a server that takes a request and sends no
+// response headers within Options.HeaderTimeout fails it with ErrNoAnswer,
+// and a body that delivers nothing for 30 s fails with ErrShortBody.
+//
 // Errors read as one sentence and are classified with errors.Is against
-// ErrIdentityChanged, ErrRangeMismatch, ErrShortBody, ErrNoRange and
-// ErrForbiddenAddress, with errors.As against *StatusError, and with
-// Retryable and RetryAfter, which tell a scheduler whether trying again (or
-// from another peer) can help and how long the origin asked it to wait.
+// ErrIdentityChanged, ErrRangeMismatch, ErrShortBody, ErrNoRange,
+// ErrNoAnswer and ErrForbiddenAddress, with errors.As against *StatusError
+// and *MismatchError (which validator changed), and with Retryable,
+// RetryAfter and RetryAt, which tell a scheduler whether trying again (or
+// from another peer) can help and when the origin asked it to.
 package origin

@@ -29,21 +29,69 @@ var (
 	// ErrForbiddenAddress means the target resolved to an address the SSRF
 	// guard refuses.
 	ErrForbiddenAddress = errors.New("the address is not allowed")
+	// ErrNoAnswer means a server took the request but sent no response
+	// headers within Options.HeaderTimeout. It is retryable: such servers
+	// are usually overloaded, or one of several behind a balancer is stuck.
+	ErrNoAnswer = errors.New("the server accepted the connection but never answered")
 )
+
+// The validators a MismatchError can name in its Field.
+const (
+	FieldETag         = "ETag"
+	FieldLastModified = "Last-Modified"
+	FieldSize         = "size"
+)
+
+// MismatchError says which validator of a response differed from the one
+// pinned in the Identity. It matches ErrIdentityChanged with errors.Is, so
+// callers that only need the class keep working; errors.As gives the
+// details for logs and for deciding whether an origin labels one version
+// inconsistently.
+type MismatchError struct {
+	URL   string
+	Field string // FieldETag, FieldLastModified or FieldSize
+	Got   string // what the response said; "" when it said nothing
+	Want  string // the pinned value
+}
+
+func (e *MismatchError) Error() string {
+	switch {
+	case e.Field == FieldSize:
+		return fmt.Sprintf("%s answered with a size of %s bytes instead of %s", e.URL, e.Got, e.Want)
+	case e.Got == "":
+		return fmt.Sprintf("%s answered with no %s instead of %s", e.URL, e.Field, e.Want)
+	}
+	return fmt.Sprintf("%s answered with %s %s instead of %s", e.URL, e.Field, e.Got, e.Want)
+}
+
+// Is makes errors.Is(err, ErrIdentityChanged) true for a mismatch.
+func (e *MismatchError) Is(target error) bool { return target == ErrIdentityChanged }
 
 // maxRetryAfter caps what an origin can make a caller wait.
 const maxRetryAfter = 10 * time.Minute
+
+// maxRetryAt bounds StatusError.RetryAt, so that an absurd Retry-After
+// neither overflows nor produces a time that does not format.
+var maxRetryAt = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // StatusError is an HTTP status the client did not expect.
 type StatusError struct {
 	Code       int
 	RetryAfter time.Duration // from a Retry-After header, capped at 10 minutes; 0 if none
-	URL        string
+	// RetryAt is the moment the Retry-After header named, not capped (at
+	// most the end of year 9999; the time of the answer for a past date),
+	// so that a caller can tell "wait ten minutes" from "come back next
+	// year". Zero if there was no valid Retry-After.
+	RetryAt time.Time
+	URL     string
 }
 
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("%s answered %d %s", e.URL, e.Code, http.StatusText(e.Code))
-	if e.RetryAfter > 0 {
+	switch {
+	case e.RetryAfter >= maxRetryAfter && !e.RetryAt.IsZero():
+		msg += " and asked to retry at " + e.RetryAt.UTC().Format(time.RFC3339)
+	case e.RetryAfter > 0:
 		msg += fmt.Sprintf(" and asked to retry after %s", e.RetryAfter)
 	}
 	return msg
@@ -86,7 +134,7 @@ func Retryable(err error) bool {
 		return false
 	case errors.As(err, &dnse):
 		return !dnse.IsNotFound
-	case errors.Is(err, ErrShortBody), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrNoAnswer), errors.Is(err, ErrShortBody), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, context.DeadlineExceeded):
 		return true
 	}
 	var ne net.Error
@@ -101,6 +149,16 @@ func RetryAfter(err error) time.Duration {
 		return se.RetryAfter
 	}
 	return 0
+}
+
+// RetryAt returns the moment the origin asked the caller to come back, not
+// capped (see StatusError.RetryAt); zero when it did not ask.
+func RetryAt(err error) time.Time {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.RetryAt
+	}
+	return time.Time{}
 }
 
 // forbiddenError is a refusal by the SSRF guard. url is empty when the

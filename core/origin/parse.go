@@ -95,25 +95,40 @@ func parseDigits(s string) (int64, error) {
 }
 
 // parseRetryAfter reads a Retry-After value, either delay-seconds or an
-// HTTP date (relative to now), and caps it at maxRetryAfter. A date in the
-// past means "now" (0). ok is false for anything else.
-func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+// HTTP date (relative to now). d is the wait capped at maxRetryAfter, with a
+// date in the past meaning "now" (0). at is the moment asked for, uncapped
+// but clamped to [now, maxRetryAt]. ok is false for anything else.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, at time.Time, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, false
+		return 0, time.Time{}, false
 	}
 	if allDigits(v) {
 		secs, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
+		// Compared in whole seconds: secs*time.Second overflows a
+		// Duration after 292 years.
+		if err != nil || secs > maxRetryAt.Unix()-now.Unix() {
+			at = maxRetryAt
+		} else {
+			at = time.Unix(now.Unix()+secs, int64(now.Nanosecond())).In(now.Location())
 		}
-		return time.Duration(secs) * time.Second, true
+		if err != nil || secs > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, at, true
+		}
+		return time.Duration(secs) * time.Second, at, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
-		return 0, false
+		return 0, time.Time{}, false
 	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
+	at = t
+	if at.Before(now) {
+		at = now
+	}
+	if at.After(maxRetryAt) {
+		at = maxRetryAt
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter), at, true
 }
 
 func allDigits(s string) bool {
@@ -135,6 +150,17 @@ func strongETag(v string) string {
 	}
 	inner := v[1 : len(v)-1]
 	if strings.ContainsRune(inner, '"') || hasControl(inner) {
+		return ""
+	}
+	return v
+}
+
+// weakETag returns v if it is a weak entity tag (W/"xyz"), else "". A weak
+// tag cannot pin bytes, but one that changes proves the file changed.
+func weakETag(v string) string {
+	v = strings.TrimSpace(v)
+	rest, ok := strings.CutPrefix(v, "W/")
+	if !ok || strongETag(rest) != rest || rest == "" {
 		return ""
 	}
 	return v

@@ -80,43 +80,76 @@ func TestParseRetryAfter(t *testing.T) {
 	cases := []struct {
 		in   string
 		want time.Duration
+		at   time.Time
 		ok   bool
 	}{
-		{"0", 0, true},
-		{"120", 2 * time.Minute, true},
-		{" 5 ", 5 * time.Second, true},
-		{"600", 10 * time.Minute, true},
-		{"601", 10 * time.Minute, true},
-		{"99999999999999999999999", 10 * time.Minute, true},
-		{"Sun, 01 Jun 2025 12:00:30 GMT", 30 * time.Second, true},
-		{"Sunday, 01-Jun-25 12:01:00 GMT", time.Minute, true},
-		{"Sun Jun  1 12:02:00 2025", 2 * time.Minute, true},
-		{"Sun, 01 Jun 2025 11:00:00 GMT", 0, true},
-		{"Mon, 01 Jun 2026 12:00:00 GMT", 10 * time.Minute, true},
-		{"", 0, false},
-		{"-5", 0, false},
-		{"1.5", 0, false},
-		{"soon", 0, false},
+		{"0", 0, now, true},
+		{"120", 2 * time.Minute, now.Add(2 * time.Minute), true},
+		{" 5 ", 5 * time.Second, now.Add(5 * time.Second), true},
+		{"600", 10 * time.Minute, now.Add(10 * time.Minute), true},
+		{"601", 10 * time.Minute, now.Add(601 * time.Second), true},
+		{"86400", 10 * time.Minute, now.Add(24 * time.Hour), true},
+		{"1000000000", 10 * time.Minute, time.Date(2057, 2, 7, 13, 46, 40, 0, time.UTC), true},
+		// Beyond a Duration's 292 years and beyond year 9999.
+		{"10000000000", 10 * time.Minute, time.Date(2342, 4, 22, 5, 46, 40, 0, time.UTC), true},
+		{"9223372036854775807", 10 * time.Minute, maxRetryAt, true},
+		{"99999999999999999999999", 10 * time.Minute, maxRetryAt, true},
+		{"Sun, 01 Jun 2025 12:00:30 GMT", 30 * time.Second, now.Add(30 * time.Second), true},
+		{"Sunday, 01-Jun-25 12:01:00 GMT", time.Minute, now.Add(time.Minute), true},
+		{"Sun Jun  1 12:02:00 2025", 2 * time.Minute, now.Add(2 * time.Minute), true},
+		{"Sun, 01 Jun 2025 11:00:00 GMT", 0, now, true},
+		{"Mon, 01 Jun 2026 12:00:00 GMT", 10 * time.Minute, time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), true},
+		{"Fri, 01 Jan 2100 00:00:00 GMT", 10 * time.Minute, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"Thu, 01 Jan 1970 00:00:00 GMT", 0, now, true},
+		{"", 0, time.Time{}, false},
+		{"-5", 0, time.Time{}, false},
+		{"1.5", 0, time.Time{}, false},
+		{"soon", 0, time.Time{}, false},
+		{"Fri, 01 Jan 2100 00:00:00", 0, time.Time{}, false},
 	}
 	for _, c := range cases {
-		got, ok := parseRetryAfter(c.in, now)
-		if got != c.want || ok != c.ok {
-			t.Errorf("parseRetryAfter(%q) = %s, %v; want %s, %v", c.in, got, ok, c.want, c.ok)
+		got, at, ok := parseRetryAfter(c.in, now)
+		if got != c.want || !at.Equal(c.at) || ok != c.ok {
+			t.Errorf("parseRetryAfter(%q) = %s, %s, %v; want %s, %s, %v", c.in, got, at, ok, c.want, c.at, c.ok)
 		}
 	}
 }
 
 func FuzzParseRetryAfter(f *testing.F) {
-	for _, s := range []string{"0", "120", "Sun, 01 Jun 2025 12:00:30 GMT", "Sun Jun  1 12:02:00 2025", "x"} {
+	for _, s := range []string{"0", "120", "Sun, 01 Jun 2025 12:00:30 GMT", "Sun Jun  1 12:02:00 2025", "x", "99999999999"} {
 		f.Add(s)
 	}
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
-		d, ok := parseRetryAfter(s, now)
-		if d < 0 || d > maxRetryAfter || (!ok && d != 0) {
-			t.Fatalf("parseRetryAfter(%q) = %s, %v", s, d, ok)
+		d, at, ok := parseRetryAfter(s, now)
+		if d < 0 || d > maxRetryAfter || (!ok && (d != 0 || !at.IsZero())) {
+			t.Fatalf("parseRetryAfter(%q) = %s, %s, %v", s, d, at, ok)
+		}
+		// The uncapped moment is never before the capped wait ends.
+		if ok && (at.Before(now.Add(d)) || at.After(maxRetryAt)) {
+			t.Fatalf("parseRetryAfter(%q) = %s, %s: moment outside [now+wait, year 9999]", s, d, at)
 		}
 	})
+}
+
+func TestWeakETag(t *testing.T) {
+	cases := map[string]string{
+		`W/"abc"`:   `W/"abc"`,
+		` W/"abc" `: `W/"abc"`,
+		`W/""`:      `W/""`,
+		`"abc"`:     "",
+		`w/"abc"`:   "",
+		`W/abc`:     "",
+		`W/ "abc"`:  "",
+		`W/`:        "",
+		`W/"a"b"`:   "",
+		``:          "",
+	}
+	for in, want := range cases {
+		if got := weakETag(in); got != want {
+			t.Errorf("weakETag(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 func TestStrongETag(t *testing.T) {

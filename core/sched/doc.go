@@ -60,6 +60,41 @@
 // Config.StallTimeout is stalled: Tick fails its assignments as if they had
 // failed.
 //
+// # Progress
+//
+// Silence is not the only way to stall: an origin may send a few KiB and
+// then a byte a second for good, which is never silent. So from its first
+// byte on, each assignment is also judged on its own progress, once every
+// Config.ProgressWindow (3 s): over the window just ended it must have
+// delivered at least the larger of Config.MinRate (1 KiB/s) and
+// 1/SlowFraction (an eighth) of its share of what its own peer has shown
+// it can do — the peer's busy rate at the window's start or now,
+// whichever is higher, over the assignments it holds. Otherwise Tick
+// fails it with ErrSlow, like a silent one: the rest returns to the pool,
+// the peer backs off, the bytes are charged one more attempt, and Tick
+// reports it as a slow Stall so the caller cancels the request.
+//
+// A peer is compared with itself only: a steady slow peer clears its own
+// bar however fast the others are, and a peer not measured yet is held to
+// MinRate alone. A pause shorter than a window costs a window a fraction
+// of its bytes, far from an eighth of them. A window in which the peer as
+// a whole delivered nothing is left to the silence rule, so a link that
+// pauses every stream alike gets its StallTimeout. A trickle after a
+// burst is caught within two windows: at the end of the first if the peer
+// is measured, else the burst carries the first and MinRate fails the
+// second.
+//
+// In the end-game an idle peer does not wait for the window's end: an
+// assignment below its bar for two seconds of its window loses all it
+// has left to it, as from a silent holder.
+//
+// A stall of either kind backs its peer off like any failure,
+// exponentially while stalls and failures come one after another; a chunk
+// that completes resets that. Unlike other failures, a slow stall does not
+// leave its bytes to other peers: a trickle is the luck of one request,
+// not a sign that its peer cannot fetch those bytes. Bytes that failed
+// with every present peer are fair game for all again.
+//
 // # Driving it
 //
 // The engine's loop for one download is:
@@ -73,7 +108,7 @@
 //	    if s.Received(id, max(n, 0), now) { stop reading, close the request }
 //	s.Fail(id, err, retryAfter, now)     // on error: the received prefix stays
 //	s.Complete(id, now)                  // when the response ended
-//	ids, err := s.Tick(now)              // at Wake: abort the requests in ids
+//	stalls, err := s.Tick(now)           // at Wake: abort each stall's request
 //
 // Fail, Complete and Tick return a *GiveUpError once the same bytes have
 // failed Config.MaxAttempts times; the download should then fail with it.

@@ -124,14 +124,24 @@ func (d *driver) op(code, arg byte) {
 			d.checkErr(d.s.Fail(id, errors.New("fuzz"), time.Duration(arg%3)*100*time.Millisecond, d.now))
 		}
 	case 6:
-		_, err := d.s.Tick(d.now)
-		d.checkErr(err)
+		d.tick()
 	case 7:
 		d.now = d.now.Add(time.Duration(arg) * 10 * time.Millisecond)
 	case 8:
 		d.now = d.now.Add(time.Duration(arg) * 100 * time.Millisecond)
 	}
 	d.forget()
+}
+
+// tick calls Tick and checks that what it stalled is no longer live.
+func (d *driver) tick() {
+	stalls, err := d.s.Tick(d.now)
+	d.checkErr(err)
+	for _, st := range stalls {
+		if d.s.End(st.ID) != -1 {
+			d.t.Fatalf("stalled assignment %d still live", st.ID)
+		}
+	}
 }
 
 // deliver feeds up to n bytes of assignment id the way the engine does:
@@ -160,8 +170,7 @@ func (d *driver) finish() {
 			d.t.Fatalf("not finished: %v received, %d unassigned", d.got, d.s.Unassigned())
 		}
 		d.now = d.now.Add(100 * time.Millisecond)
-		_, err := d.s.Tick(d.now)
-		d.checkErr(err)
+		d.tick()
 		for _, p := range append(d.peers, "z") {
 			for range 4 {
 				a, ok := d.s.Next(p, d.now)

@@ -25,6 +25,12 @@ type Config struct {
 	MinSplit     int64         // smallest piece an end-game split hands out
 	MaxAttempts  int           // failures of the same bytes before giving up
 	StallTimeout time.Duration // silence of a busy peer that counts as a failure
+	// ProgressWindow is how often a started assignment's progress is
+	// judged by the progress rule (see the package doc).
+	ProgressWindow time.Duration
+	// MinRate, in bytes per second, is the least a started assignment must
+	// deliver over a progress window, however slow its peer.
+	MinRate float64
 }
 
 // The defaults for zero Config fields.
@@ -36,7 +42,18 @@ const (
 	DefaultMinSplit     = 256 << 10
 	DefaultMaxAttempts  = 8
 	DefaultStallTimeout = 10 * time.Second
+	// DefaultProgressWindow is long enough that a pause of a second or
+	// two does not count, short enough that a trickle costs seconds.
+	DefaultProgressWindow = 3 * time.Second
+	DefaultMinRate        = 1 << 10
 )
+
+// SlowFraction sets the progress rule's bar: a started assignment is slow
+// when, over a progress window, it delivers less than 1/SlowFraction of
+// its share of what its own peer has shown it can do. Streams of one peer
+// rarely split its link more unevenly than a few to one, so a stream this
+// far below its share is not merely unlucky: its request is stuck.
+const SlowFraction = 8
 
 const (
 	// minBackoff and maxBackoff bound the exponential pause of a peer after
@@ -61,6 +78,10 @@ const (
 
 // ErrStalled is the failure Tick records for a peer that went silent.
 var ErrStalled = errors.New("peer delivered no data for too long")
+
+// ErrSlow is the failure Tick records for an assignment that fell foul of
+// the progress rule.
+var ErrSlow = errors.New("the source delivered far less than it had shown it can")
 
 // errShort is the failure Complete records for a response that ended
 // before its last byte.
@@ -89,6 +110,17 @@ type Assignment struct {
 	Peer  PeerID
 	Range span.Range
 	From  uint64
+}
+
+// Stall is an assignment Tick failed. Slow tells which rule caught it:
+// false when its peer was silent for Config.StallTimeout, true when it
+// delivered too little over a progress window; Rate is then what it did
+// deliver, in bytes per second.
+type Stall struct {
+	ID   uint64
+	Peer PeerID
+	Slow bool
+	Rate float64
 }
 
 // PeerStats is one participant's share of the download.
@@ -217,7 +249,10 @@ func (s *Scheduler) Received(id uint64, n int64, now time.Time) (stop bool) {
 	if n > 0 {
 		pr := a.peer
 		if !a.gotByte {
+			// The progress rule judges an assignment from its first
+			// byte on: the wait for it is the silence rule's business.
 			a.gotByte = true
+			a.markAt, a.markPos, a.markRate = now, a.pos, s.shown(pr, now)
 			if a.alone {
 				pr.noteLatency(now.Sub(a.start))
 			}
@@ -270,23 +305,38 @@ func (s *Scheduler) Fail(id uint64, err error, retryAfter time.Duration, now tim
 	return s.fail(a, err, retryAfter, now)
 }
 
-// Tick fails the assignments of every peer that holds work and has
-// delivered nothing for Config.StallTimeout, and returns their ids so the
-// caller can abort those requests. The error is as for Fail.
-func (s *Scheduler) Tick(now time.Time) (stalled []uint64, err error) {
+// Tick fails every stalled assignment and returns them so the caller can
+// abort those requests. All of a peer's assignments stall when it held work
+// and delivered nothing for Config.StallTimeout (cause ErrStalled); one
+// stalls when it delivered far less than its peer has shown it can over
+// its last progress window (cause ErrSlow; see the package doc). Either
+// way the peer backs off, and the error is as for Fail.
+func (s *Scheduler) Tick(now time.Time) (stalls []Stall, err error) {
 	for _, pr := range s.peers {
-		if len(pr.asg) == 0 || now.Sub(pr.quietSince) < s.cfg.StallTimeout {
-			continue
+		var found []Stall
+		if len(pr.asg) > 0 && now.Sub(pr.quietSince) >= s.cfg.StallTimeout {
+			for _, a := range pr.asg {
+				found = append(found, Stall{ID: a.id, Peer: pr.id})
+			}
+		} else {
+			found = s.judge(pr, now)
 		}
-		for _, a := range slices.Clone(pr.asg) {
-			stalled = append(stalled, a.id)
-			if e := s.fail(a, ErrStalled, 0, now); e != nil && err == nil {
+		for _, st := range found {
+			cause := ErrStalled
+			if st.Slow {
+				cause = ErrSlow
+			}
+			if e := s.fail(s.live[st.ID], cause, 0, now); e != nil && err == nil {
 				err = e
 			}
 		}
+		stalls = append(stalls, found...)
 	}
-	return stalled, err
+	return stalls, err
 }
+
+// Live is the number of assignments outstanding.
+func (s *Scheduler) Live() int { return len(s.live) }
 
 // Finished reports whether every byte has been received.
 func (s *Scheduler) Finished() bool { return s.received >= s.cfg.Size }
@@ -299,9 +349,10 @@ func (s *Scheduler) Unassigned() int64 { return s.pool.Size() }
 
 // Wake returns the time by which the scheduler wants Tick and Next called
 // again if nothing else happens first: a backed-off peer becoming usable,
-// a busy peer's stall deadline, or, in the end-game, the next look at
-// whether a split has become worthwhile. It returns false when nothing is
-// pending. The time may be at or before now.
+// a busy peer's stall deadline, the end of a started assignment's progress
+// window, or, in the end-game, the next look at whether a split has become
+// worthwhile. It returns false when nothing is pending. The time may be at
+// or before now.
 func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
 	if s.Finished() {
 		return time.Time{}, false
@@ -324,6 +375,11 @@ func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
 		}
 		if len(pr.asg) > 0 {
 			earlier(pr.quietSince.Add(s.cfg.StallTimeout))
+		}
+		for _, a := range pr.asg {
+			if a.gotByte {
+				earlier(a.markAt.Add(s.cfg.ProgressWindow))
+			}
 		}
 	}
 	if idle && s.pool.Size() == 0 && len(s.live) > 0 {
@@ -404,6 +460,11 @@ type assign struct {
 	start   time.Time
 	alone   bool // handed out while its peer held nothing else
 	gotByte bool
+	// The current progress window, from the first byte on: when it
+	// started, pos then, and the peer's shown rate then.
+	markAt   time.Time
+	markPos  int64
+	markRate float64
 }
 
 func withDefaults(c Config) Config {
@@ -430,25 +491,29 @@ func withDefaults(c Config) Config {
 	if c.StallTimeout <= 0 {
 		c.StallTimeout = DefaultStallTimeout
 	}
+	if c.ProgressWindow <= 0 {
+		c.ProgressWindow = DefaultProgressWindow
+	}
+	if !(c.MinRate > 0) {
+		c.MinRate = DefaultMinRate
+	}
 	return c
 }
 
 // pick returns the lowest unassigned range pr should fetch from. Bytes that
-// failed in pr's hands are left to other peers while there are any: a
-// peer that cannot fetch some bytes (its origin route refuses them, say)
-// must not use up their attempts alone.
+// failed in pr's hands are left to other peers while there are any that
+// have not failed them too: a peer that cannot fetch some bytes (its
+// origin route refuses them, say) must not use up their attempts alone.
 func (s *Scheduler) pick(pr *peer) (span.Range, bool) {
 	first, ok := s.pool.First()
-	if !ok || pr.failed.Len() == 0 || !s.othersPresent(pr) {
+	if !ok || pr.failed.Len() == 0 {
 		return first, ok
 	}
+	avoid := s.leftToOthers(pr)
 	for _, r := range s.pool.Ranges() {
-		if !pr.failed.Overlaps(r) {
-			return r, true
-		}
 		var rest span.Set
 		rest.Add(r)
-		for _, f := range pr.failed.Ranges() {
+		for _, f := range avoid.Ranges() {
 			rest.Remove(f)
 		}
 		if r, ok := rest.First(); ok {
@@ -458,13 +523,30 @@ func (s *Scheduler) pick(pr *peer) (span.Range, bool) {
 	return span.Range{}, false
 }
 
-func (s *Scheduler) othersPresent(pr *peer) bool {
+// leftToOthers is what pr leaves to others: the bytes that failed in its
+// hands but not in those of some other present peer. Bytes that failed
+// with every present peer are fair game again for all, or nobody would
+// ever fetch them.
+func (s *Scheduler) leftToOthers(pr *peer) span.Set {
+	all := pr.failed.Clone()
+	others := false
 	for _, q := range s.peers {
-		if q != pr && q.present {
-			return true
+		if q == pr || !q.present {
+			continue
+		}
+		others = true
+		for _, gap := range q.failed.Missing(s.cfg.Size) {
+			all.Remove(gap)
 		}
 	}
-	return false
+	if !others {
+		return span.Set{}
+	}
+	avoid := pr.failed.Clone()
+	for _, r := range all.Ranges() {
+		avoid.Remove(r)
+	}
+	return avoid
 }
 
 // carve cuts pr's next chunk from the front of the lowest unassigned range.
@@ -604,7 +686,7 @@ func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
 		keep := (startI + rest/ri - c.ahead/rv) / (1/rv + 1/ri)
 		keep = math.Min(math.Max(keep, 0), rest)
 		cut := min(roundUp(a.pos+int64(math.Ceil(keep)), s.align), a.end)
-		silent := s.silent(a.peer, now)
+		silent := s.silent(a.peer, now) || s.lagging(a, now)
 		if silent {
 			cut = a.pos
 		}
@@ -642,14 +724,72 @@ func (s *Scheduler) silent(pr *peer, now time.Time) bool {
 	return now.Sub(pr.quietSince) >= wait
 }
 
+// judge applies the progress rule to those of pr's started assignments
+// whose progress window is over, starts the next window for each, and
+// returns the ones that were slow. The bar is the larger of MinRate and
+// 1/SlowFraction of pr's shown rate split over what it holds; the shown
+// rate is the better of the one at the window's start and now, so a
+// trickle cannot lower its own bar by dragging the peer's rate down.
+// A window in which pr delivered nothing at all is left to the silence
+// rule: a link that pauses every stream alike gets Config.StallTimeout.
+func (s *Scheduler) judge(pr *peer, now time.Time) []Stall {
+	var out []Stall
+	shown := s.shown(pr, now)
+	for _, a := range pr.asg {
+		d := now.Sub(a.markAt)
+		if !a.gotByte || d < s.cfg.ProgressWindow {
+			continue
+		}
+		rate := float64(a.pos-a.markPos) / d.Seconds()
+		if pr.quietSince.After(a.markAt) && rate < s.bar(a, shown) {
+			out = append(out, Stall{ID: a.id, Peer: pr.id, Slow: true, Rate: rate})
+		}
+		a.markAt, a.markPos, a.markRate = now, a.pos, shown
+	}
+	return out
+}
+
+// bar is the least rate started assignment a must keep up over a progress
+// window, given its peer's shown rate now.
+func (s *Scheduler) bar(a *assign, shown float64) float64 {
+	share := max(shown, a.markRate) / float64(len(a.peer.asg))
+	return max(s.cfg.MinRate, share/SlowFraction)
+}
+
+// lagging reports whether started assignment a has stayed below the bar
+// for takeoverAfter of its current progress window. In the end-game an
+// idle peer takes over what it has left then, as from a silent holder,
+// rather than wait for the window's end while everyone else is done.
+func (s *Scheduler) lagging(a *assign, now time.Time) bool {
+	d := now.Sub(a.markAt)
+	if !a.gotByte || d < takeoverAfter {
+		return false
+	}
+	return float64(a.pos-a.markPos)/d.Seconds() < s.bar(a, s.shown(a.peer, now))
+}
+
+// shown is the rate pr has shown it can deliver while busy, or 0 while it
+// is unmeasured: then only Config.MinRate applies, since holding a peer to
+// the rates of others would fail a peer that is merely slow.
+func (s *Scheduler) shown(pr *peer, now time.Time) float64 {
+	if !pr.measured(s.cfg.MinChunk) {
+		return 0
+	}
+	return pr.busy.rate(now)
+}
+
 // fail retires a, returns its unreceived rest to the pool, backs its peer
-// off and charges the rest with one more failure.
+// off and charges the rest with one more failure. The peer leaves the rest
+// to others (see pick), unless a was merely slow: a trickle is the luck of
+// one request, not a sign that the peer cannot fetch those bytes.
 func (s *Scheduler) fail(a *assign, err error, retryAfter time.Duration, now time.Time) error {
 	rest := span.Range{Off: a.pos, End: a.end}
 	pr := a.peer
 	s.retire(a, now)
 	s.pool.Add(rest)
-	pr.failed.Add(rest)
+	if err != ErrSlow {
+		pr.failed.Add(rest)
+	}
 	s.backOff(pr, retryAfter, now)
 	if n := s.fails.add(rest); n >= s.cfg.MaxAttempts {
 		return &GiveUpError{Range: rest, Attempts: n, Err: err}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -223,6 +224,27 @@ func TestFailedBytesGoToOthers(t *testing.T) {
 	}
 }
 
+// TestBytesFailedByAllAreRetried: bytes that failed with every present
+// peer are nobody's to leave to others; someone must retry them.
+func TestBytesFailedByAllAreRetried(t *testing.T) {
+	cfg := small(1000)
+	cfg.MinSplit = 1000 // one chunk
+	s := New(cfg, epoch)
+	s.AddPeer("a", epoch)
+	s.AddPeer("b", epoch)
+	boom := errors.New("reset")
+	x := mustNext(t, s, "a", epoch)
+	s.Fail(x.ID, boom, 0, epoch)
+	y := mustNext(t, s, "b", epoch)
+	s.Fail(y.ID, boom, 0, epoch)
+	if x.Range != y.Range {
+		t.Fatalf("a got %v, b %v; want the whole file each", x.Range, y.Range)
+	}
+	if z, ok := s.Next("a", at(time.Second)); !ok || z.Range != x.Range {
+		t.Errorf("a got %+v, %v; want a retry of %v", z, ok, x.Range)
+	}
+}
+
 func TestRetryAfterAndCaps(t *testing.T) {
 	s := New(small(100000), epoch)
 	s.AddPeer("self", epoch)
@@ -263,19 +285,36 @@ func TestTickFailsSilentPeer(t *testing.T) {
 	a := mustNext(t, s, "self", epoch)
 	b := mustNext(t, s, "self", epoch)
 	s.Received(a.ID, 10, at(time.Second))
-	wake, ok := s.Wake(at(time.Second))
-	if !ok || wake != at(time.Second+DefaultStallTimeout) {
-		t.Fatalf("Wake = %v, %v; want the stall deadline", wake, ok)
+	// Tick at every Wake: the progress windows of a come and go without
+	// a stall, since the whole peer is silent; that is the silence rule's.
+	deadline := at(time.Second + DefaultStallTimeout)
+	now := at(time.Second)
+	for range 10 {
+		wake, ok := s.Wake(now)
+		if !ok || wake.After(deadline) || !wake.After(now) {
+			t.Fatalf("Wake(%v) = %v, %v; want a time after now, by the stall deadline %v", now, wake, ok, deadline)
+		}
+		if wake != deadline && wake != now.Add(DefaultProgressWindow) {
+			t.Errorf("Wake(%v) = %v: neither the progress window nor the stall deadline", now, wake)
+		}
+		if wake == deadline {
+			break
+		}
+		now = wake
+		if stalls, err := s.Tick(now); len(stalls) != 0 || err != nil {
+			t.Fatalf("Tick at %v, before the deadline: %v, %v", now, stalls, err)
+		}
 	}
-	if ids, err := s.Tick(wake.Add(-time.Millisecond)); len(ids) != 0 || err != nil {
-		t.Fatalf("Tick before the deadline: %v, %v", ids, err)
+	if stalls, err := s.Tick(deadline.Add(-time.Millisecond)); len(stalls) != 0 || err != nil {
+		t.Fatalf("Tick before the deadline: %v, %v", stalls, err)
 	}
-	ids, err := s.Tick(wake)
-	if err != nil || len(ids) != 2 || ids[0] != a.ID || ids[1] != b.ID {
-		t.Fatalf("Tick at the deadline: %v, %v", ids, err)
+	stalls, err := s.Tick(deadline)
+	want := []Stall{{ID: a.ID, Peer: "self"}, {ID: b.ID, Peer: "self"}}
+	if err != nil || !slices.Equal(stalls, want) {
+		t.Fatalf("Tick at the deadline: %+v, %v; want %+v", stalls, err, want)
 	}
-	if s.Unassigned() != 100000-10 {
-		t.Errorf("%d unassigned, want all but the 10 received", s.Unassigned())
+	if s.Unassigned() != 100000-10 || s.Live() != 0 {
+		t.Errorf("%d unassigned, %d live; want all but the 10 received, none live", s.Unassigned(), s.Live())
 	}
 }
 
@@ -417,7 +456,8 @@ func TestConfigDefaults(t *testing.T) {
 	c := withDefaults(Config{Size: -5, MinChunk: 10 << 20, MaxChunk: 1 << 20})
 	if c.Size != 0 || c.MaxChunk != c.MinChunk || c.InFlight != DefaultInFlight ||
 		c.Target != DefaultTarget || c.MinSplit != DefaultMinSplit ||
-		c.MaxAttempts != DefaultMaxAttempts || c.StallTimeout != DefaultStallTimeout {
+		c.MaxAttempts != DefaultMaxAttempts || c.StallTimeout != DefaultStallTimeout ||
+		c.ProgressWindow != DefaultProgressWindow || c.MinRate != DefaultMinRate {
 		t.Errorf("defaults: %+v", c)
 	}
 	s := New(Config{}, epoch)

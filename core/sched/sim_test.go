@@ -27,7 +27,15 @@ type simPeer struct {
 	leave    time.Duration // when RemovePeer is called; 0 = never
 	stallAt  time.Duration // from then on it delivers nothing; 0 = never
 	failFrom int64         // every request fails after this many bytes; 0 = never
+	trickle  int           // every trickle-th request trickles after trickleAfter bytes; 0 = never
 }
+
+// A trickling request sends trickleAfter bytes at the link's pace, then
+// trickleRate bytes per second for good, without using the link.
+const (
+	trickleAfter = 4 << 10
+	trickleRate  = 1.0
+)
 
 type simReq struct {
 	a     Assignment
@@ -35,6 +43,7 @@ type simReq struct {
 	ready time.Duration // first byte may flow
 	acc   float64
 	sent  int64 // bytes this request delivered
+	slow  bool  // trickles after trickleAfter bytes
 }
 
 type sim struct {
@@ -52,6 +61,9 @@ type sim struct {
 	byPeer map[PeerID]int64
 	idle   map[PeerID]time.Duration // time a present peer's link carried nothing
 	errs   []error
+	stalls []Stall
+	asked  map[PeerID]int // requests sent to each peer
+	slowed int            // requests that began to trickle
 }
 
 func newSim(t *testing.T, cfg Config, peers []*simPeer) *sim {
@@ -65,6 +77,7 @@ func newSim(t *testing.T, cfg Config, peers []*simPeer) *sim {
 		step:   time.Millisecond,
 		byPeer: make(map[PeerID]int64),
 		idle:   make(map[PeerID]time.Duration),
+		asked:  make(map[PeerID]int),
 	}
 	for _, r := range cfg.Done {
 		m.got.Add(r)
@@ -79,11 +92,15 @@ func (m *sim) run(limit time.Duration) time.Duration {
 	for m.now = 0; m.now <= limit; m.now += m.step {
 		now := epoch.Add(m.now)
 		m.membership(now)
-		ids, err := m.s.Tick(now)
+		stalls, err := m.s.Tick(now)
 		m.note(err)
-		for _, id := range ids {
-			m.drop(id)
+		for _, st := range stalls {
+			if m.s.End(st.ID) != -1 {
+				m.t.Fatalf("stalled assignment %d still live", st.ID)
+			}
+			m.drop(st.ID)
 		}
+		m.stalls = append(m.stalls, stalls...)
 		m.assign(now)
 		m.deliver(now)
 		if m.now%(50*time.Millisecond) == 0 {
@@ -146,7 +163,9 @@ func (m *sim) assign(now time.Time) {
 				// cancels that request at once.
 				m.drop(a.From)
 			}
-			m.reqs[p.id] = append(m.reqs[p.id], &simReq{a: a, pos: a.Range.Off, ready: m.now + p.latency})
+			m.asked[p.id]++
+			slow := p.trickle > 0 && m.asked[p.id]%p.trickle == 0
+			m.reqs[p.id] = append(m.reqs[p.id], &simReq{a: a, pos: a.Range.Off, ready: m.now + p.latency, slow: slow})
 		}
 		if n := len(m.reqs[p.id]); n > m.s.cfg.InFlight {
 			m.t.Fatalf("peer %s holds %d requests", p.id, n)
@@ -159,26 +178,33 @@ func (m *sim) deliver(now time.Time) {
 		if m.state[p.id] != "in" || (p.stallAt > 0 && m.now >= p.stallAt) {
 			continue
 		}
-		var active []*simReq
+		var active, trickling []*simReq
 		for _, r := range m.reqs[p.id] {
-			if r.ready <= m.now {
+			switch {
+			case r.ready > m.now:
+			case r.trickling():
+				trickling = append(trickling, r)
+			case !p.fifo || len(active) == 0:
 				active = append(active, r)
-				if p.fifo {
-					break
-				}
 			}
 		}
 		if len(active) == 0 {
 			m.idle[p.id] += m.step
-			continue
 		}
-		share := p.rate * m.step.Seconds() / float64(len(active))
-		for _, r := range active {
-			r.acc += share
+		share := p.rate * m.step.Seconds() / float64(max(len(active), 1))
+		for _, r := range append(active, trickling...) {
+			if r.trickling() {
+				r.acc += trickleRate * m.step.Seconds()
+			} else {
+				r.acc += share
+			}
 			n := int64(r.acc)
 			r.acc -= float64(n)
 			if p.failFrom > 0 && r.sent+n > p.failFrom {
 				n = p.failFrom - r.sent
+			}
+			if r.slow && r.sent < trickleAfter {
+				n = min(n, trickleAfter-r.sent)
 			}
 			m.origin += n
 			k := min(n, m.s.End(r.a.ID)-r.pos)
@@ -191,6 +217,9 @@ func (m *sim) deliver(now time.Time) {
 				m.byPeer[p.id] += k
 				r.pos += k
 				r.sent += k
+				if r.slow && r.sent == trickleAfter {
+					m.slowed++
+				}
 			}
 			if m.s.Received(r.a.ID, max(k, 0), now) {
 				m.note(m.s.Complete(r.a.ID, now))
@@ -204,6 +233,8 @@ func (m *sim) deliver(now time.Time) {
 		}
 	}
 }
+
+func (r *simReq) trickling() bool { return r.slow && r.sent >= trickleAfter }
 
 func (m *sim) drop(id uint64) {
 	for p, rs := range m.reqs {
@@ -539,5 +570,60 @@ func TestDeterministic(t *testing.T) {
 	}
 	if a, b := digest(), digest(); a != b {
 		t.Errorf("two runs with the same inputs differ: %x, %x", a, b)
+	}
+}
+
+// TestTricklingRequests has peers whose every third request sends 4 KiB
+// and then 1 byte a second for good, as a real origin did. Such a request
+// is never silent; the progress rule must cut it short so the download
+// finishes in about the time it would take without trickles.
+func TestTricklingRequests(t *testing.T) {
+	const size = 200 << 20
+	cases := []struct {
+		name    string
+		rates   []float64
+		trickle []int // per peer, as simPeer.trickle
+		fifo    bool
+	}{
+		{"self alone", []float64{10}, []int{3}, false},
+		{"a lender", []float64{10, 10}, []int{0, 3}, false},
+		{"a lender fifo", []float64{10, 10}, []int{0, 3}, true},
+		{"everyone", []float64{10, 5, 20}, []int{3, 3, 3}, false},
+		{"everyone fifo", []float64{10, 5, 20}, []int{3, 3, 3}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sim := func(trickle bool) *sim {
+				peers := peersAt(c.rates...)
+				for i, p := range peers {
+					p.fifo = c.fifo
+					if trickle {
+						p.trickle = c.trickle[i]
+					}
+				}
+				return newSim(t, Config{Size: size}, peers)
+			}
+			base := sim(false).run(10 * time.Minute)
+			m := sim(true)
+			got := m.run(10 * time.Minute)
+			limit := base*3/2 + 10*time.Second
+			t.Logf("finished in %v, %v without trickles; %d requests trickled, %d stalled",
+				got, base, m.slowed, len(m.stalls))
+			if got > limit {
+				t.Errorf("finished in %v, more than %v (%v without trickles)", got, limit, base)
+			}
+			if m.slowed == 0 {
+				t.Error("no request trickled")
+			}
+			for _, st := range m.stalls {
+				if !st.Slow {
+					t.Errorf("stall %+v: a trickle is not silence", st)
+				}
+			}
+			if len(m.errs) != 0 {
+				t.Errorf("errors: %v", m.errs)
+			}
+			checkOrigin(t, m)
+		})
 	}
 }

@@ -12,9 +12,9 @@
 // Preallocation (fallocate on Linux) makes a full disk fail at Open, with a
 // clear message, rather than hours later. A file of unknown size (a server
 // that ignores ranges and sends no length) is neither preallocated nor
-// journaled, since it cannot resume; its length is what the stream wrote. The data file is locked (flock on
-// Linux) while a Partial has it open, so two processes never download into
-// the same file.
+// journaled, since it cannot resume; its length is what the stream wrote.
+// The data file is locked (flock on Linux) while a Partial has it open, so
+// two processes never download into the same file.
 //
 // # Durability
 //
@@ -25,6 +25,13 @@
 // and after a crash the journal is the old one or the new one, never a mix.
 // One Commit costs one fdatasync and one small atomic write; a few per
 // second are fine.
+//
+// Commit and Finish first check, with two stats, that the folder path still
+// names the folder Open found and that the data file is still linked under
+// its name. A folder deleted, or moved away and created anew, mid-download
+// would otherwise swallow every later byte into a file nobody can see, and
+// the download would fail only at the final move. They fail instead with an
+// error matching ErrFolderGone, having written nothing.
 //
 // Finish syncs the data, checks the whole-file SHA-256 when one is known,
 // and moves the file into place without ever replacing anything: if NAME is
@@ -53,18 +60,37 @@
 //	crc32c 1b2c3d4e
 //
 // String values are Go-quoted (strconv.Quote) and may be empty; size is the
-// file size in bytes. Each done line is a half-open byte range [off, end) of
-// durable data, in decimal without sign or leading zeros; the ranges are
-// sorted, non-empty, within the size, and neither overlap nor touch (they
-// are coalesced), so the journal stays small however many chunks landed.
+// file size in bytes; etag is the strong ETag or, failing one, the weak one
+// with its W/ prefix, as the server sent it. Each done line is a half-open
+// byte range [off, end) of durable data, in decimal without sign or leading
+// zeros; the ranges are sorted, non-empty, within the size, and neither
+// overlap nor touch (they are coalesced), so the journal stays small
+// however many chunks landed.
 // The last line is the CRC-32C (Castagnoli) of every byte before it, as
 // eight lowercase hex digits.
 //
 // A journal that breaks any of these rules (torn, garbled, another version,
 // more than 4 MiB) is not trusted: the download starts over, and Open says
-// why. It also starts over when the journal is for another URL or another
-// version of the file: a different size, ETag, Last-Modified date or
-// expected SHA-256. Resuming needs a strong ETag or a Last-Modified date
-// (or, failing both, a known SHA-256 that Finish will check), so that bytes
-// of two versions of a file are never mixed.
+// why.
+//
+// # Which partial resumes
+//
+// A partial resumes when it holds the same file, which the URL alone does
+// not decide. Only the URL's scheme, host (with its port) and path count:
+// a newly signed link to the same object (an S3 presigned URL, a CDN link
+// with a fresh token) differs only in its query, and resumes. The journal
+// then records the new URL. A partial from another scheme, host or path
+// resumes only when both links carry the same SHA-256 and the size is the
+// same, which names the bytes wherever they come from (Finish checks it).
+//
+// At the same address the file must not have changed: the same size, the
+// same expected SHA-256 where both links carry one, and the same strong
+// ETag, or, where there is none, the same Last-Modified date. A weak ETag
+// that changed proves a change too; an unchanged one proves nothing.
+// Resuming needs a strong ETag or a Last-Modified date (or, failing both,
+// a SHA-256 on both links), so that bytes of two versions of a file are
+// never mixed. Otherwise the download starts over, and RestartReason says
+// why in a sentence such as: the server's ETag for the file changed from
+// "a" to "b". FindFile looks for a partial by these rules; Find, given
+// only a URL, by its scheme, host and path.
 package store

@@ -32,11 +32,12 @@ type fileSystem interface {
 type dataFile interface {
 	io.ReaderAt
 	io.WriterAt
-	lock() error            // exclusive, fails at once if held elsewhere
-	size() (int64, error)   // current length
-	truncate(n int64) error // set the length
-	allocate(n int64) error // make n bytes exist and, where possible, reserve the space
-	datasync() error        // make written data durable
+	lock() error                // exclusive, fails at once if held elsewhere
+	size() (int64, error)       // current length
+	stat() (fs.FileInfo, error) // identity of the open file, to compare with a path's
+	truncate(n int64) error     // set the length
+	allocate(n int64) error     // make n bytes exist and, where possible, reserve the space
+	datasync() error            // make written data durable
 	close() error
 }
 
@@ -124,5 +125,6 @@ func (f osFile) size() (int64, error) {
 	return fi.Size(), nil
 }
 
-func (f osFile) truncate(n int64) error { return f.Truncate(n) }
-func (f osFile) close() error           { return f.Close() }
+func (f osFile) stat() (fs.FileInfo, error) { return f.Stat() }
+func (f osFile) truncate(n int64) error     { return f.Truncate(n) }
+func (f osFile) close() error               { return f.Close() }

@@ -35,7 +35,13 @@ func (j *journal) encode() []byte {
 	b.WriteString(journalHeader + "\n")
 	fmt.Fprintf(&b, "url %s\n", strconv.Quote(j.meta.URL))
 	fmt.Fprintf(&b, "size %d\n", j.meta.Size)
-	fmt.Fprintf(&b, "etag %s\n", strconv.Quote(j.meta.ETag))
+	// One line holds the ETag, strong or (with its W/ prefix) weak, as
+	// the header does, so version 1 journals stay as they were.
+	tag := strongTag(j.meta)
+	if tag == "" {
+		tag = weakTag(j.meta)
+	}
+	fmt.Fprintf(&b, "etag %s\n", strconv.Quote(tag))
 	fmt.Fprintf(&b, "last-modified %s\n", strconv.Quote(j.meta.LastModified))
 	fmt.Fprintf(&b, "sha256 %s\n", strconv.Quote(j.meta.SHA256))
 	fmt.Fprintf(&b, "name %s\n", strconv.Quote(j.meta.Name))
@@ -125,6 +131,9 @@ func decodeJournal(b []byte) (journal, error) {
 		if err := str(f.key, f.dst); err != nil {
 			return j, err
 		}
+	}
+	if strings.HasPrefix(j.meta.ETag, "W/") {
+		j.meta.WeakETag, j.meta.ETag = j.meta.ETag, ""
 	}
 	if j.meta.URL == "" {
 		return j, errors.New("its url is empty")

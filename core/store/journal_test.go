@@ -44,6 +44,41 @@ done 201326592 268435456
 	}
 }
 
+// TestJournalWeakETag checks that a weak ETag shares the etag line, marked
+// by its W/ prefix, and comes back as a weak one.
+func TestJournalWeakETag(t *testing.T) {
+	cases := []struct {
+		name       string
+		meta       Meta
+		line       string
+		strong, wk string
+	}{
+		{"strong", Meta{ETag: `"s"`}, `etag "\"s\""`, `"s"`, ""},
+		{"weak", Meta{WeakETag: `W/"w"`}, `etag "W/\"w\""`, "", `W/"w"`},
+		{"weak without prefix", Meta{WeakETag: `"w"`}, `etag "W/\"w\""`, "", `W/"w"`},
+		{"weak in ETag", Meta{ETag: `W/"w"`}, `etag "W/\"w\""`, "", `W/"w"`},
+		{"both", Meta{ETag: `"s"`, WeakETag: `W/"w"`}, `etag "\"s\""`, `"s"`, ""},
+		{"none", Meta{}, `etag ""`, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.meta.URL, c.meta.Size, c.meta.Name = "https://e.x/a", 10, "a"
+			j := journal{meta: c.meta}
+			b := j.encode()
+			if !bytes.Contains(b, []byte("\n"+c.line+"\n")) {
+				t.Errorf("encoded:\n%s\nwant the line %s", b, c.line)
+			}
+			back, err := decodeJournal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.meta.ETag != c.strong || back.meta.WeakETag != c.wk {
+				t.Errorf("decoded ETag %q, WeakETag %q; want %q, %q", back.meta.ETag, back.meta.WeakETag, c.strong, c.wk)
+			}
+		})
+	}
+}
+
 func TestJournalRejects(t *testing.T) {
 	head := "dragonload-journal 1\nurl \"u\"\nsize 100\netag \"\"\nlast-modified \"\"\nsha256 \"\"\nname \"n\"\n"
 	cases := map[string]string{

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,14 +17,19 @@ import (
 	"github.com/dragonload/dragonload/core/span"
 )
 
-// Meta identifies the file being downloaded. Size, ETag and LastModified
-// come from the origin's answer to the probe; Size is -1 when the origin
-// does not say (a server that ignores ranges and sends no length). SHA256
-// (lowercase or uppercase hex) is known only when the link carried it.
+// Meta identifies the file being downloaded. Size, ETag, WeakETag and
+// LastModified come from the origin's answer to the probe; Size is -1 when
+// the origin does not say (a server that ignores ranges and sends no
+// length). ETag is a strong tag; a weak one (W/"x") belongs in WeakETag,
+// though one in ETag is recognized by its prefix. A response carries one
+// ETag, so at most one of the two is set; if both are, the journal keeps
+// the strong one. SHA256 (lowercase or uppercase hex) is known only when
+// the link carried it.
 type Meta struct {
 	URL          string
 	Size         int64
 	ETag         string
+	WeakETag     string
 	LastModified string
 	SHA256       string
 	Name         string
@@ -40,6 +46,12 @@ type Options struct {
 // not match Meta.SHA256.
 var ErrChecksum = errors.New("checksum mismatch")
 
+// ErrFolderGone is matched by the error Commit and Finish return when the
+// download's folder, or its partial file, is no longer the one Open used:
+// it was deleted, moved or replaced. Every later write would land in a
+// file nobody can see, so the download must stop.
+var ErrFolderGone = errors.New("the download's folder was deleted or replaced")
+
 // Partial is a download's partial file and journal. Its methods are safe
 // for concurrent use; WriteAt calls may run in parallel with each other and
 // with Commit.
@@ -54,6 +66,9 @@ type Partial struct {
 	reason   string
 
 	f dataFile // WriteAt reads it without the lock: set once, never replaced
+	// dirID and fileID are the folder and the data file as Open found
+	// them, to notice either being replaced behind the download's back.
+	dirID, fileID fs.FileInfo
 
 	mu     sync.Mutex
 	done   span.Set
@@ -65,9 +80,10 @@ const maxNumbered = 10000
 
 // Open opens, or creates, the partial file for the download of meta into
 // dir under the final name name. resumed reports that an earlier partial of
-// the same file was found and kept; Done then holds its durable ranges. An
-// earlier partial that cannot be trusted or belongs to another file is
-// replaced; RestartReason says why.
+// the same file was found and kept; Done then holds its durable ranges. The
+// same file may come from another URL (see the package doc); the journal
+// then records meta's URL from now on. An earlier partial that cannot be
+// trusted or belongs to another file is replaced; RestartReason says why.
 func Open(dir, name string, meta Meta) (p *Partial, resumed bool, err error) {
 	return OpenOptions(dir, name, meta, Options{})
 }
@@ -95,6 +111,10 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 	if err := fsys.mkdirAll(dir); err != nil {
 		return nil, false, fmt.Errorf("cannot create the folder %s: %w", dir, err)
 	}
+	dirID, err := fsys.stat(dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot inspect the folder %s: %w", dir, err)
+	}
 	p = &Partial{
 		fs:       fsys,
 		log:      log.With("file", name),
@@ -103,6 +123,7 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 		dataPath: dataPath(dir, name),
 		jrnPath:  journalPath(dir, name),
 		meta:     meta,
+		dirID:    dirID,
 	}
 	f, err := fsys.openData(p.dataPath)
 	if err != nil {
@@ -119,6 +140,9 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 			f.close()
 		}
 	}()
+	if p.fileID, err = f.stat(); err != nil {
+		return nil, false, fmt.Errorf("cannot inspect the partial file %s: %w", p.dataPath, err)
+	}
 
 	resumed, err = p.loadJournal()
 	if err != nil {
@@ -176,12 +200,17 @@ func (p *Partial) WriteAt(b []byte, off int64) (int, error) {
 
 // Commit makes rs durable: it syncs the data file first, then atomically
 // rewrites the journal with rs added. The caller must have finished every
-// WriteAt for rs before calling it.
+// WriteAt for rs before calling it. If the folder or the partial file was
+// deleted or replaced since Open, it writes nothing and returns an error
+// matching ErrFolderGone.
 func (p *Partial) Commit(rs []span.Range) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return fmt.Errorf("cannot commit to %s: it is closed", p.name)
+	}
+	if err := p.checkInPlace(); err != nil {
+		return err
 	}
 	next := p.done.Clone()
 	for _, r := range rs {
@@ -222,12 +251,17 @@ func (p *Partial) RestartReason() string { return p.reason }
 
 // Finish verifies the complete file and moves it into place under its
 // name, or the first free "name (N).ext", and returns that path. The
-// partial is closed afterwards, whatever the outcome.
+// partial is closed afterwards, unless Finish fails before verifying (the
+// file is incomplete, or its folder is gone: an error matching
+// ErrFolderGone, as for Commit); Close or Discard then still apply.
 func (p *Partial) Finish() (finalPath string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return "", fmt.Errorf("cannot finish %s: it is closed", p.name)
+	}
+	if err := p.checkInPlace(); err != nil {
+		return "", err
 	}
 	size := p.meta.Size
 	if p.unknownSize() {
@@ -292,14 +326,28 @@ func (p *Partial) Close() error {
 	return p.closeLocked()
 }
 
-// Find reports the name of a resumable partial for url in dir, if there is
-// one, so a repeated download picks up where the last one stopped. Among
-// several it picks the one with the most bytes done.
+// Find reports the name of a partial in dir downloaded from url, if there
+// is one, so a repeated download picks up where the last one stopped. Only
+// the scheme, host and path of the URLs count, so a newly signed link to
+// the same object finds it. Among several it picks the one with the most
+// bytes done. FindFile, which also checks that the file is unchanged, is
+// better once the origin was probed.
 func Find(dir, url string) (name string, ok bool) {
-	return find(osFS{}, dir, url)
+	want := place(url)
+	return find(osFS{}, dir, func(m Meta) bool { return place(m.URL) == want })
 }
 
-func find(fsys fileSystem, dir, url string) (string, bool) {
+// FindFile reports the name of a partial in dir that Open would resume as
+// the file meta describes: same address (or same SHA-256 from anywhere),
+// same size, same validators, by the rules of the package doc. meta.Name
+// is ignored. Among several it picks the one with the most bytes done.
+func FindFile(dir string, meta Meta) (name string, ok bool) {
+	return find(osFS{}, dir, func(m Meta) bool { return sameFile(m, meta) == "" })
+}
+
+// find looks through dir's journals for the best partial whose recorded
+// Meta matches.
+func find(fsys fileSystem, dir string, match func(Meta) bool) (string, bool) {
 	names, err := fsys.readDirNames(dir)
 	if err != nil {
 		return "", false
@@ -318,7 +366,7 @@ func find(fsys fileSystem, dir, url string) (string, bool) {
 			continue
 		}
 		j, err := decodeJournal(b)
-		if err != nil || j.meta.URL != url || filepath.Base(journalPath(dir, j.meta.Name)) != n {
+		if err != nil || filepath.Base(journalPath(dir, j.meta.Name)) != n || !match(j.meta) {
 			continue
 		}
 		if _, err := fsys.stat(dataPath(dir, j.meta.Name)); err != nil {
@@ -390,31 +438,39 @@ func (p *Partial) loadJournal() (bool, error) {
 	return true, nil
 }
 
-// sameFile says why a partial of old cannot continue as one of cur, or
-// returns "" when it can.
-func sameFile(old, cur Meta) string {
-	switch {
-	case old.URL != cur.URL:
-		return "the earlier partial is of another URL"
-	case cur.Size < 0:
-		return "the server no longer says how big the file is, and serves no ranges"
-	case old.Size != cur.Size:
-		return fmt.Sprintf("the file's size changed from %d to %d", old.Size, cur.Size)
-	case old.SHA256 != "" && cur.SHA256 != "" && !strings.EqualFold(old.SHA256, cur.SHA256):
-		return "the file's expected SHA-256 changed"
-	case old.ETag != cur.ETag:
-		return "the server's ETag for the file changed"
-	case cur.ETag != "" && !strings.HasPrefix(cur.ETag, "W/"):
-		return ""
-	case old.LastModified != cur.LastModified:
-		return "the server's Last-Modified date for the file changed"
-	case cur.LastModified != "":
-		return ""
-	case old.SHA256 != "" && cur.SHA256 != "":
-		return ""
+// checkInPlace fails with ErrFolderGone unless the folder path still names
+// the folder Open used and the data file is still linked in it. Without
+// this, a folder deleted (or swapped for a new one) mid-download would go
+// unnoticed until the final move, after every byte had been fetched into
+// an unlinked file.
+func (p *Partial) checkInPlace() error {
+	for _, c := range []struct {
+		path, what string
+		id         fs.FileInfo
+	}{
+		{p.dir, "the folder", p.dirID},
+		{p.dataPath, "the partial file", p.fileID},
+	} {
+		fi, err := p.fs.stat(c.path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("cannot check that %s %s is still there: %w", c.what, c.path, err)
+		}
+		if err != nil || !os.SameFile(fi, c.id) {
+			return &goneError{what: c.what, path: c.path}
+		}
 	}
-	return "the server gives neither a strong ETag nor a Last-Modified date, so the earlier partial cannot be proven to be the same file"
+	return nil
 }
+
+// goneError reads as one sentence and matches ErrFolderGone.
+type goneError struct{ what, path string }
+
+func (e *goneError) Error() string {
+	return fmt.Sprintf("%s %s was deleted or replaced during the download; stopping so nothing more is written into a file nobody can see",
+		e.what, e.path)
+}
+
+func (e *goneError) Is(target error) bool { return target == ErrFolderGone }
 
 // writeJournal atomically replaces the journal with one recording done.
 func (p *Partial) writeJournal(done *span.Set) error {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,14 +113,19 @@ func TestResumeAfterReopen(t *testing.T) {
 }
 
 func TestIdentity(t *testing.T) {
+	const lm = "Mon, 02 Jan 2006 15:04:05 GMT"
+	sum, otherSum := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
 	base := testMeta(1000)
 	noValidators := base
 	noValidators.ETag, noValidators.LastModified = "", ""
 	withSum := noValidators
-	withSum.SHA256 = strings.Repeat("ab", 32)
+	withSum.SHA256 = sum
+	legacyWeak := base
+	legacyWeak.ETag = `W/"v1"`
 	weak := base
-	weak.ETag = `W/"v1"`
+	weak.ETag, weak.WeakETag = "", `W/"v1"`
 	change := func(m Meta, f func(*Meta)) Meta { f(&m); return m }
+	at := func(m Meta, url string) Meta { m.URL = url; return m }
 	cases := []struct {
 		name     string
 		old, cur Meta
@@ -127,14 +133,56 @@ func TestIdentity(t *testing.T) {
 		reason   string
 	}{
 		{"same", base, base, true, ""},
-		{"new sha256 learned", base, change(base, func(m *Meta) { m.SHA256 = strings.Repeat("cd", 32) }), true, ""},
+		{"new sha256 learned", base, change(base, func(m *Meta) { m.SHA256 = otherSum }), true, ""},
 		{"strong etag, new date", base, change(base, func(m *Meta) { m.LastModified = "Tue" }), true, ""},
-		{"size", base, change(base, func(m *Meta) { m.Size = 2000 }), false, "size changed"},
-		{"etag", base, change(base, func(m *Meta) { m.ETag = `"v2"` }), false, "ETag"},
-		{"url", base, change(base, func(m *Meta) { m.URL = "https://example.com/other" }), false, "another URL"},
-		{"sha256", change(base, func(m *Meta) { m.SHA256 = "aa" }), change(base, func(m *Meta) { m.SHA256 = "bb" }), false, "SHA-256"},
+		{"size", base, change(base, func(m *Meta) { m.Size = 2000 }), false,
+			"the file's size changed from 1000 to 2000"},
+		{"etag", base, change(base, func(m *Meta) { m.ETag = `"v2"` }), false,
+			`the server's ETag for the file changed from "v1" to "v2"`},
+		{"etag gone", base, change(base, func(m *Meta) { m.ETag = "" }), false,
+			`the server sent the ETag "v1" for the file before, and now sends none`},
+		{"etag new", change(base, func(m *Meta) { m.ETag = "" }), base, false,
+			`the server sent no ETag for the file before, and now sends "v1"`},
+		{"sha256", change(base, func(m *Meta) { m.SHA256 = "AA" }), change(base, func(m *Meta) { m.SHA256 = "bb" }), false,
+			"the link's SHA-256 for the file changed from aa to bb"},
+
+		// The address: only scheme, host and path count.
+		{"new query string", at(base, base.URL+"?X-Amz-Signature=SECRET1"), at(base, base.URL+"?X-Amz-Signature=SECRET2"), true, ""},
+		{"query added", base, at(base, base.URL+"?token=SECRET"), true, ""},
+		{"new fragment", base, at(base, base.URL+"#part"), true, ""},
+		{"default port, host case", base, at(base, "https://EXAMPLE.com:443/big.iso"), true, ""},
+		{"new query, new etag", base, change(at(base, base.URL+"?sig=SECRET"), func(m *Meta) { m.ETag = `"v2"` }), false,
+			`ETag for the file changed from "v1" to "v2"`},
+		{"other path", base, at(base, "https://example.com/other.iso?sig=SECRET"), false,
+			"the earlier partial came from https://example.com/big.iso, not https://example.com/other.iso, and no SHA-256"},
+		{"other port", base, at(base, "https://example.com:8443/big.iso"), false,
+			"not https://example.com:8443/big.iso"},
+		{"other scheme", base, at(base, "http://example.com/big.iso"), false, "not http://example.com/big.iso"},
+		{"user info ignored", base, at(base, "https://user:SECRET@example.com/big.iso"), true, ""},
+		{"other host, same sha256", change(withSum, func(m *Meta) { m.ETag = `"a"` }),
+			change(at(withSum, "https://mirror.example.net/pub/big.iso?SECRET"), func(m *Meta) { m.ETag, m.SHA256 = `"b"`, strings.ToUpper(sum) }),
+			true, ""},
+		{"other host, same sha256, other size", withSum, change(at(withSum, "https://mirror.example.net/big.iso"), func(m *Meta) { m.Size = 999 }), false,
+			"the file's size changed from 1000 to 999"},
+		{"other host, other sha256", withSum, change(at(withSum, "https://mirror.example.net/big.iso"), func(m *Meta) { m.SHA256 = otherSum }), false,
+			"came from https://example.com/big.iso, not https://mirror.example.net/big.iso"},
+		{"other host, sha256 on one side", base, at(withSum, "https://mirror.example.net/big.iso"), false,
+			"no SHA-256 known on both sides"},
+
+		// Weak ETags prove a change, never sameness.
 		{"weak etag, same date", weak, weak, true, ""},
-		{"weak etag, new date", weak, change(weak, func(m *Meta) { m.LastModified = "Tue" }), false, "Last-Modified"},
+		{"legacy weak etag, same date", legacyWeak, weak, true, ""},
+		{"weak etag without prefix", weak, change(weak, func(m *Meta) { m.WeakETag = `"v1"` }), true, ""},
+		{"weak etag changed, same date", weak, change(weak, func(m *Meta) { m.WeakETag = `W/"v2"` }), false,
+			`the server's weak ETag for the file changed from W/"v1" to W/"v2"`},
+		{"weak etag gone, same date", weak, base, false, `the server sent no ETag for the file before, and now sends "v1"`},
+		{"weak etag only now, same date", change(weak, func(m *Meta) { m.WeakETag = "" }), weak, true, ""},
+		{"weak etag, new date", weak, change(weak, func(m *Meta) { m.LastModified = "Tue" }), false,
+			`the server's Last-Modified date for the file changed from "` + lm + `" to "Tue"`},
+		{"weak etag alone", change(weak, func(m *Meta) { m.LastModified = "" }), change(weak, func(m *Meta) { m.LastModified = "" }), false,
+			"cannot be proven"},
+		{"date gone", weak, change(weak, func(m *Meta) { m.LastModified = "" }), false,
+			`the server sent the Last-Modified date "` + lm + `" for the file before, and now sends none`},
 		{"no validators", noValidators, noValidators, false, "cannot be proven"},
 		{"no validators but sha256", withSum, withSum, true, ""},
 	}
@@ -147,10 +195,16 @@ func TestIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.Close()
+			if name, ok := FindFile(dir, c.cur); ok != c.resume || (ok && name != "f.bin") {
+				t.Errorf("FindFile = %q, %v; want a partial: %v", name, ok, c.resume)
+			}
 			q, resumed := mustOpen(t, dir, "f.bin", c.cur, Options{})
 			reason := q.RestartReason()
 			if resumed != c.resume || !strings.Contains(reason, c.reason) || (c.reason == "") != (reason == "") {
 				t.Fatalf("resumed %v, reason %q; want %v, %q", resumed, reason, c.resume, c.reason)
+			}
+			if strings.Contains(reason, "SECRET") {
+				t.Errorf("the reason %q shows a URL's query or user info", reason)
 			}
 			done := q.Done()
 			if want := map[bool]int64{true: 3, false: 0}[c.resume]; done.Size() != want {
@@ -162,7 +216,49 @@ func TestIdentity(t *testing.T) {
 					t.Errorf("old bytes survive a restart: %q, %v", b, err)
 				}
 			}
+			// The journal now speaks for the new download: its URL.
+			if err := q.Commit([]span.Range{{Off: 0, End: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			if j := readJournal(t, dir, "f.bin"); j.meta.URL != c.cur.URL {
+				t.Errorf("the journal records %s, want %s", j.meta.URL, c.cur.URL)
+			}
 		})
+	}
+}
+
+func readJournal(t *testing.T, dir, name string) journal {
+	t.Helper()
+	b, err := os.ReadFile(journalPath(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := decodeJournal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestPlace(t *testing.T) {
+	cases := []struct{ url, want string }{
+		{"https://example.com/a/b.iso", "https://example.com/a/b.iso"},
+		{"https://example.com/a/b.iso?X-Amz-Signature=s#frag", "https://example.com/a/b.iso"},
+		{"HTTPS://Example.COM:443/a/B.iso", "https://example.com/a/B.iso"},
+		{"http://example.com:80/x", "http://example.com/x"},
+		{"http://example.com:443/x", "http://example.com:443/x"},
+		{"https://u:p@example.com:8443/x", "https://example.com:8443/x"},
+		{"https://[::1]:443/x", "https://[::1]/x"},
+		{"https://example.com", "https://example.com/"},
+		{"https://example.com/a%2Fb", "https://example.com/a%2Fb"},
+		{"https://example.com/a%20b", "https://example.com/a%20b"},
+		{"not a url?q=1", "not a url"},
+		{"%zz?q#f", "%zz"},
+	}
+	for _, c := range cases {
+		if got := place(c.url); got != c.want {
+			t.Errorf("place(%q) = %q, want %q", c.url, got, c.want)
+		}
 	}
 }
 
@@ -446,9 +542,129 @@ func TestFind(t *testing.T) {
 	if _, ok := Find(filepath.Join(dir, "missing"), meta.URL); ok {
 		t.Error("Find reports a partial in a missing folder")
 	}
+	if name, ok := Find(dir, meta.URL+"?X-Amz-Signature=new"); !ok || name != "two.iso" {
+		t.Errorf("Find(new query) = %q, %v; want the same partial", name, ok)
+	}
+	if name, ok := FindFile(dir, meta); !ok || name != "two.iso" {
+		t.Errorf("FindFile = %q, %v; want the partial with more done", name, ok)
+	}
+	changed := meta
+	changed.ETag = `"v2"`
+	if name, ok := FindFile(dir, changed); ok {
+		t.Errorf("FindFile = %q for a changed file", name)
+	}
 	os.Remove(dataPath(dir, "two.iso"))
 	if name, ok := Find(dir, meta.URL); !ok || name != "one.iso" {
 		t.Errorf("Find = %q, %v after the data file went away", name, ok)
+	}
+}
+
+func TestFolderGone(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows refuses to delete a folder or file that is open")
+	}
+	cases := []struct {
+		name   string
+		change func(t *testing.T, dir, data string)
+		gone   string // the path the error names; "" if nothing is gone
+	}{
+		{"unaffected", func(*testing.T, string, string) {}, ""},
+		{"folder deleted", func(t *testing.T, dir, _ string) { must(t, os.RemoveAll(dir)) }, "the folder"},
+		{"folder replaced", func(t *testing.T, dir, _ string) {
+			must(t, os.Rename(dir, dir+".old"))
+			must(t, os.Mkdir(dir, 0o755))
+		}, "the folder"},
+		{"folder moved away", func(t *testing.T, dir, _ string) { must(t, os.Rename(dir, dir+".old")) }, "the folder"},
+		{"folder replaced by a file", func(t *testing.T, dir, _ string) {
+			must(t, os.Rename(dir, dir+".old"))
+			must(t, os.WriteFile(dir, nil, 0o644))
+		}, "the folder"},
+		{"partial file deleted", func(t *testing.T, _, data string) { must(t, os.Remove(data)) }, "the partial file"},
+		{"partial file replaced", func(t *testing.T, _, data string) {
+			must(t, os.Remove(data))
+			must(t, os.WriteFile(data, make([]byte, 10), 0o644))
+		}, "the partial file"},
+	}
+	for _, c := range cases {
+		for _, op := range []string{"Commit", "Finish"} {
+			t.Run(c.name+"/"+op, func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "out")
+				p, _ := mustOpen(t, dir, "f.bin", testMeta(10), Options{})
+				mustWrite(t, p, []byte("0123456789"), 0)
+				first := span.Range{Off: 0, End: 5}
+				if op == "Finish" {
+					first.End = 10
+				}
+				must(t, p.Commit([]span.Range{first}))
+				// The journals wherever they are after the change, which
+				// must then stay as they are.
+				journals := func() map[string]string {
+					m := map[string]string{}
+					for _, d := range []string{dir, dir + ".old"} {
+						if b, err := os.ReadFile(journalPath(d, "f.bin")); err == nil {
+							m[d] = string(b)
+						}
+					}
+					return m
+				}
+				c.change(t, dir, dataPath(dir, "f.bin"))
+				before := journals()
+				var err error
+				if op == "Commit" {
+					err = p.Commit([]span.Range{{Off: 5, End: 10}})
+				} else {
+					_, err = p.Finish()
+				}
+				if c.gone == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", op, err)
+					}
+					return
+				}
+				if !errors.Is(err, ErrFolderGone) {
+					t.Fatalf("%s = %v; want ErrFolderGone", op, err)
+				}
+				path := dir
+				if c.gone == "the partial file" {
+					path = dataPath(dir, "f.bin")
+				}
+				want := c.gone + " " + path + " was deleted or replaced during the download; stopping so nothing more is written into a file nobody can see"
+				if err.Error() != want {
+					t.Errorf("error %q\nwant  %q", err, want)
+				}
+				if after := journals(); !maps.Equal(after, before) {
+					t.Errorf("journals changed from %q to %q", before, after)
+				}
+				if got, _ := os.ReadDir(dir); slices.ContainsFunc(got, func(e os.DirEntry) bool { return e.Name() == "f.bin" }) {
+					t.Error("the file was moved into place")
+				}
+			})
+		}
+	}
+}
+
+// TestFolderUncheckable checks that a folder that cannot be inspected is
+// reported as such, not as gone.
+func TestFolderUncheckable(t *testing.T) {
+	dir := t.TempDir()
+	fsys := &faultFS{fileSystem: osFS{}}
+	p, _ := mustOpen(t, dir, "f.bin", testMeta(10), Options{fs: fsys})
+	fsys.statErr = syscall.EACCES
+	err := p.Commit([]span.Range{{Off: 0, End: 5}})
+	if err == nil || errors.Is(err, ErrFolderGone) || !errors.Is(err, syscall.EACCES) ||
+		!strings.HasPrefix(err.Error(), "cannot check that the folder "+dir+" is still there: ") {
+		t.Fatalf("Commit = %v; want a failed check", err)
+	}
+	fsys.statErr = nil
+	if err := p.Commit([]span.Range{{Off: 0, End: 5}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -581,10 +797,11 @@ func TestHumanSize(t *testing.T) {
 // folder) and to inject faults.
 type faultFS struct {
 	fileSystem
-	noRenameat2 bool // renameNoReplace is unsupported
-	noLink      bool // hard links are unsupported
-	noSpace     bool // allocate fails with ENOSPC
-	failSync    bool // datasync fails
+	noRenameat2 bool  // renameNoReplace is unsupported
+	noLink      bool  // hard links are unsupported
+	noSpace     bool  // allocate fails with ENOSPC
+	failSync    bool  // datasync fails
+	statErr     error // stat fails with it
 
 	mu  sync.Mutex
 	log []string
@@ -641,6 +858,13 @@ func (f *faultFS) link(old, new string) error {
 		return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.EPERM}
 	}
 	return f.fileSystem.link(old, new)
+}
+
+func (f *faultFS) stat(path string) (fs.FileInfo, error) {
+	if f.statErr != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: f.statErr}
+	}
+	return f.fileSystem.stat(path)
 }
 
 func (f *faultFS) syncDir(dir string) error {

@@ -94,7 +94,7 @@ func TestWatchSlowWrite(t *testing.T) {
 	}
 	elapsed := time.Since(begin)
 	checkResults(t, dir, size, "slow.bin")
-	log := a.out.String()
+	log := waitLog(t, a, logMsg{"download added", 1}, logMsg{"download done", 1})
 	if n := countMsg(log, "download added"); n != 1 {
 		t.Errorf("%d downloads were started, want exactly 1", n)
 	}
@@ -157,7 +157,9 @@ func TestWatchManyLinks(t *testing.T) {
 	elapsed := time.Since(begin)
 	checkResults(t, dir, size, want...)
 
-	states := downloadStates(a.out.String())
+	// The agent logs a download's end from its event stream, which may run
+	// behind the engine moving the link file away: wait for every line.
+	states := downloadStates(waitLog(t, a, logMsg{"download done", n}))
 	ids, done, most := map[string]bool{}, map[string]bool{}, maxRunning(states)
 	for _, s := range states {
 		ids[s.id] = true
@@ -260,7 +262,7 @@ func TestWatchBadLink(t *testing.T) {
 	if got := testkit.VisibleFiles(t, dir); !slices.Equal(got, want) {
 		t.Errorf("watched folder holds %v, want %v", got, want)
 	}
-	log := a.out.String()
+	log := waitLog(t, a, logMsg{"link file cannot be used", 4}, logMsg{"download added", 2})
 	if n := countMsg(log, "link file cannot be used"); n != 4 {
 		t.Errorf("unusable links were reported %d times, want 4 (once each)", n)
 	}
@@ -331,8 +333,10 @@ func TestWatchRestartResumes(t *testing.T) {
 			// A late duplicate would start within a debounce or two.
 			time.Sleep(700 * time.Millisecond)
 			checkResults(t, dir, size, "big.bin")
-			log := b.out.String()
-			if n := countMsg(log, "download added"); n != 1 {
+			// The download is logged (added, or restored from the engine's
+			// list of downloads) before it resumes, on the same stream.
+			log := waitLog(t, b, logMsg{"resuming", 1}, logMsg{"resuming link from an earlier run", 1})
+			if n := countMsg(log, "download added") + countMsg(log, "download restored"); n != 1 {
 				t.Errorf("the restarted agent started %d downloads, want 1", n)
 			}
 			if countMsg(log, "resuming") != 1 || countMsg(log, "resuming link from an earlier run") != 1 {
@@ -365,14 +369,41 @@ func watchAgent(t *testing.T, home, dir string) *proc {
 }
 
 // waitWatching waits until the agent is up and its watcher holds the
-// folder's lock (taken just before it subscribes to change events).
+// folder's lock. A link written before the watcher subscribes to change
+// events is found all the same: its first scan of the folder follows the
+// subscription.
 func waitWatching(t *testing.T, p *proc, dir string) {
 	t.Helper()
 	waitFor(t, 15*time.Second, "the agent to watch "+dir, func() bool {
 		_, err := os.Stat(filepath.Join(dir, ".dragonload", "lock"))
 		return err == nil && strings.Contains(p.out.String(), "agent running")
 	})
-	time.Sleep(50 * time.Millisecond) // the event subscription follows the lock
+}
+
+// logMsg is a log message and how many lines of it to wait for.
+type logMsg struct {
+	msg string
+	n   int
+}
+
+// waitLog waits until p's log holds at least the given number of lines of
+// each message, and returns the log. A running process's log is read
+// through a pipe and may lag behind what the test saw happen on disk, so a
+// check of the log first waits for the lines it expects; counts above
+// those are then still caught by the check.
+func waitLog(t *testing.T, p *proc, want ...logMsg) string {
+	t.Helper()
+	var log string
+	waitFor(t, 15*time.Second, fmt.Sprintf("the log of %s to show %v", p.name, want), func() bool {
+		log = p.out.String()
+		for _, w := range want {
+			if countMsg(log, w.msg) < w.n {
+				return false
+			}
+		}
+		return true
+	})
+	return log
 }
 
 // linkText is a .dragon file in the layout `dragonload link` writes.

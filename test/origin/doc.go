@@ -20,11 +20,21 @@
 //	/r/<k>/<Name>    hop k of a redirect chain; the last hop serves the file
 //	/stats           {"bytes_total":N,"by_source":{"127.0.0.3":N},"requests":N}
 //
+// A query string (a "signed URL" such as /<Name>?sig=abc) does not change
+// what a path serves.
+//
 // The file answers GET and HEAD with Accept-Ranges, Content-Length, ETag and
 // Last-Modified (when configured), and single byte ranges ("bytes=a-b",
 // "bytes=a-", "bytes=-n") with 206; other Range values are ignored, as RFC
 // 9110 allows. Requests() counts requests for the file, not for /stats;
 // BytesServed counts file bytes written, not headers or error pages.
+//
+// # Hanging servers
+//
+// Quirks.TrickleEvery, StallEvery and NoAnswer make responses that never
+// end on their own. They pick responses by counting, so tests know which
+// one hangs, and they end when the client leaves or Close is called, which
+// returns at once.
 //
 // # Rate limits
 //

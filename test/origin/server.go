@@ -49,7 +49,55 @@ type Quirks struct {
 	UnavailableFirst  int           // answer the next N file requests with 503 and Retry-After
 	SignedURLBytes    int64         // /<Name> redirects to a signed URL /s/<n>/<Name> that answers 403 once this many bytes were served after it was issued, like an expiring CDN link (0 = off)
 	RetryAfter        time.Duration // Retry-After for those 503s, rounded up to seconds; 0 = 1 s
+
+	// RetryAfterValue, when set, is sent verbatim as the Retry-After of
+	// every 503 (UnavailableFirst or Status 503) instead of RetryAfter, to
+	// ask for absurd waits: "1000000000", "Fri, 01 Jan 2100 00:00:00 GMT".
+	RetryAfterValue string
+
+	// The quirks below pick responses by counting, so that a test knows in
+	// advance which response misbehaves however requests interleave. Body
+	// responses are GETs answered 200 or 206 with at least one byte;
+	// labelled responses are all answers that carry the file's validators
+	// (GET and HEAD, 200, 206 and 416). Both counts start at 1 and restart
+	// at New and at every SetQuirks.
+
+	// TrickleEvery makes the Nth, 2Nth, ... body response send
+	// TrickleAfter bytes, then one byte per second until the body is done,
+	// the client leaves or the server closes: a transfer that never quite
+	// stops, which an idle timeout alone does not catch. 0 = off.
+	TrickleEvery int
+	TrickleAfter int64 // bytes a trickling response sends at full speed first; 0 = 4096
+	// StallEvery makes the Nth, 2Nth, ... body response send its headers
+	// and 4 KiB, then nothing until the client leaves or the server closes.
+	// It wins where TrickleEvery picks the same response. 0 = off.
+	StallEvery int
+	// NoAnswer makes the server read every file request and never send a
+	// status line, until the client leaves or the server closes: a server
+	// that accepted the connection and hangs.
+	NoAnswer bool
+	// WeakETag sends the ETag as a weak tag, W/"...", which changes with
+	// ChangeETagAfter like the strong one.
+	WeakETag bool
+	// AlternateETags labels odd-numbered labelled responses with the ETag
+	// and even-numbered ones with a second, different strong ETag, for
+	// identical bytes, like a balancer in front of servers that compute
+	// ETags differently.
+	AlternateETags bool
+	// DropETagEvery leaves the ETag out of the Nth, 2Nth, ... labelled
+	// response (identical bytes). 0 = off.
+	DropETagEvery int
+	// WholeForZeroZero answers exactly "Range: bytes=0-0" with the whole
+	// file under 206 and "Content-Range: bytes 0-(N-1)/N", as busybox
+	// httpd and s3rver do, and every other range exactly.
+	WholeForZeroZero bool
 }
+
+// stallAfter is what a StallEvery response sends before it stalls.
+const stallAfter = 4 << 10
+
+// defaultTrickleAfter is TrickleAfter's default.
+const defaultTrickleAfter = 4 << 10
 
 // Server is a running (or startable) test origin.
 type Server struct {
@@ -63,6 +111,8 @@ type Server struct {
 	unavailLeft int
 	sources     map[string]*source
 	signed      []int64 // per signed URL issued: total bytes served when it was issued
+	bodies      int     // body responses counted since New or SetQuirks
+	labels      int     // labelled responses counted since New or SetQuirks
 
 	total    atomic.Int64
 	requests atomic.Int64
@@ -70,6 +120,12 @@ type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	done chan struct{}
+
+	quit      chan struct{} // closed by Close: every pause ends
+	closeOnce sync.Once
+	// wait is where trickling, stalled and unanswered requests pause:
+	// pause, or a test's stand-in that controls the clock.
+	wait func(ctx context.Context, d time.Duration) bool
 }
 
 // source is one client IP address: its rate limiter and its byte count.
@@ -91,7 +147,9 @@ func New(cfg Config) *Server {
 		unavailLeft: cfg.Quirks.UnavailableFirst,
 		sources:     make(map[string]*source),
 		slice:       32 << 10,
+		quit:        make(chan struct{}),
 	}
+	s.wait = s.pause
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -166,16 +224,19 @@ func (s *Server) BytesBySource() map[string]int64 {
 func (s *Server) Requests() int { return int(s.requests.Load()) }
 
 // SetQuirks changes how the server misbehaves from the next request on.
-// UnavailableFirst counts from this call.
+// UnavailableFirst and the counted quirks count from this call.
 func (s *Server) SetQuirks(q Quirks) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.quirks = q
 	s.unavailLeft = q.UnavailableFirst
+	s.bodies, s.labels = 0, 0
 }
 
-// Close stops the server and drops every connection at once.
+// Close stops the server and drops every connection at once, trickling,
+// stalled and unanswered ones included; their handlers end soon after.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
 	if s.srv == nil {
 		return nil
 	}
@@ -275,22 +336,28 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
 	q, unavailable := s.begin()
 	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "range", r.Header.Get("Range"), "from", r.RemoteAddr)
 
-	if d := s.cfg.Latency; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if q.NoAnswer {
+		s.log.Debug("not answering", "from", r.RemoteAddr)
+		s.wait(r.Context(), -1)
+		// Aborting sends nothing at all, where returning would send 200.
+		panic(http.ErrAbortHandler)
+	}
+	if d := s.cfg.Latency; d > 0 && !s.pause(r.Context(), d) {
+		return
 	}
 	switch {
 	case q.Status != 0:
+		if q.Status == http.StatusServiceUnavailable && q.RetryAfterValue != "" {
+			w.Header().Set("Retry-After", q.RetryAfterValue)
+		}
 		http.Error(w, http.StatusText(q.Status), q.Status)
 		return
 	case unavailable:
-		secs := int64(math.Ceil(q.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+		v := q.RetryAfterValue
+		if v == "" {
+			v = strconv.FormatInt(max(int64(math.Ceil(q.RetryAfter.Seconds())), 1), 10)
+		}
+		w.Header().Set("Retry-After", v)
 		http.Error(w, "try again later", http.StatusServiceUnavailable)
 		return
 	case hop < q.Redirects:
@@ -316,7 +383,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
 	size := s.cfg.Size
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	if etag := s.etagFor(version); etag != "" {
+	if etag := s.etagHeader(version, s.count(&s.labels), q); etag != "" {
 		h.Set("ETag", etag)
 	}
 	if !s.cfg.LastModified.IsZero() {
@@ -329,6 +396,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
 		h.Set("Accept-Ranges", "bytes")
 		if rh := r.Header.Get("Range"); rh != "" {
 			start, length, res := parseRange(rh, size)
+			if res == rangeOK && q.WholeForZeroZero && isZeroZero(rh) {
+				// The whole file, honestly labelled as such.
+				start, length = 0, size
+			}
 			switch res {
 			case rangeOK:
 				off, n, status = start, length, http.StatusPartialContent
@@ -341,11 +412,70 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, hop int) {
 		}
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	var p pace
+	if r.Method == http.MethodGet && n > 0 {
+		p = paceFor(s.count(&s.bodies), q)
+	}
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
 	}
-	s.writeBody(w, r, s.cfg.Seed+version, off, n, q)
+	s.writeBody(w, r, s.cfg.Seed+version, off, n, q, p)
+}
+
+// pace slows a body down: after its first after bytes it sends one byte
+// per every, or nothing more (every < 0). The zero pace is full speed.
+type pace struct {
+	on    bool
+	after int64
+	every time.Duration
+}
+
+// paceFor picks the pace of the body response numbered k.
+func paceFor(k int, q Quirks) pace {
+	switch {
+	case q.StallEvery > 0 && k%q.StallEvery == 0:
+		return pace{on: true, after: stallAfter, every: -1}
+	case q.TrickleEvery > 0 && k%q.TrickleEvery == 0:
+		after := q.TrickleAfter
+		if after <= 0 {
+			after = defaultTrickleAfter
+		}
+		return pace{on: true, after: after, every: time.Second}
+	}
+	return pace{}
+}
+
+// count advances one of the response counters and returns its new value.
+func (s *Server) count(c *int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*c++
+	return *c
+}
+
+// pause waits d (forever if d < 0) and reports true, or false as soon as
+// the request ends or the server closes.
+func (s *Server) pause(ctx context.Context, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.quit:
+		return false
+	}
+}
+
+// isZeroZero reports whether a Range header asks for exactly "bytes=0-0".
+func isZeroZero(h string) bool {
+	return strings.EqualFold(strings.ReplaceAll(h, " ", ""), "bytes=0-0")
 }
 
 // begin takes a consistent view of the quirks for one request.
@@ -359,14 +489,32 @@ func (s *Server) begin() (q Quirks, unavailable bool) {
 	return s.quirks, unavailable
 }
 
-func (s *Server) etagFor(version int64) string {
-	if s.etag == "" || version == 0 {
-		return s.etag
+// etagHeader is the ETag of a version, as the labelled response numbered
+// label carries it under q; "" for none.
+func (s *Server) etagHeader(version int64, label int, q Quirks) string {
+	switch {
+	case s.etag == "", q.DropETagEvery > 0 && label%q.DropETagEvery == 0:
+		return ""
 	}
-	if base, ok := strings.CutSuffix(s.etag, `"`); ok && len(base) > 0 {
-		return fmt.Sprintf(`%s-v%d"`, base, version+1)
+	etag := s.etag
+	if version > 0 {
+		etag = withSuffix(etag, fmt.Sprintf("-v%d", version+1))
 	}
-	return fmt.Sprintf("%s-v%d", s.etag, version+1)
+	if q.AlternateETags && label%2 == 0 {
+		etag = withSuffix(etag, "-alt")
+	}
+	if q.WeakETag && !strings.HasPrefix(etag, "W/") {
+		etag = "W/" + etag
+	}
+	return etag
+}
+
+// withSuffix appends suffix to an entity tag's opaque part.
+func withSuffix(etag, suffix string) string {
+	if base, ok := strings.CutSuffix(etag, `"`); ok && len(base) > 0 {
+		return base + suffix + `"`
+	}
+	return etag + suffix
 }
 
 // contentRange formats the Content-Range of a 206, or a wrong one: shifted
@@ -387,8 +535,8 @@ func contentRange(off, n, size int64, wrong bool) string {
 }
 
 // writeBody writes n bytes of the content from off, paced by the client's
-// rate limiter, and carries out CutAfter and ResetAfter.
-func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, seed, off, n int64, q Quirks) {
+// rate limiter and by p, and carries out CutAfter and ResetAfter.
+func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, seed, off, n int64, q Quirks, p pace) {
 	limit, abort := n, ""
 	if q.CutAfter > 0 && q.CutAfter < limit {
 		limit, abort = q.CutAfter, "cut"
@@ -396,14 +544,31 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, seed, off, n 
 	if q.ResetAfter > 0 && q.ResetAfter < limit {
 		limit, abort = q.ResetAfter, "reset"
 	}
+	ctx := r.Context()
+	rc := http.NewResponseController(w)
 	src := s.source(r.RemoteAddr)
 	st := newStream(seed, off)
 	buf := make([]byte, s.slice)
 	for sent := int64(0); sent < limit; {
 		k := int(min(int64(len(buf)), limit-sent))
+		if p.on {
+			switch {
+			case sent < p.after:
+				k = int(min(int64(k), p.after-sent))
+			case p.every < 0:
+				s.log.Debug("stalling", "after", sent, "from", r.RemoteAddr)
+				s.wait(ctx, -1)
+				return
+			default:
+				if !s.wait(ctx, p.every) {
+					return
+				}
+				k = 1
+			}
+		}
 		st.read(buf[:k])
 		if src.lim != nil {
-			if err := src.lim.WaitN(r.Context(), k); err != nil {
+			if err := src.lim.WaitN(ctx, k); err != nil {
 				return
 			}
 		}
@@ -419,12 +584,16 @@ func (s *Server) writeBody(w http.ResponseWriter, r *http.Request, seed, off, n 
 			return
 		}
 		sent += int64(m)
+		if p.on && sent >= p.after {
+			// A paced client must see what was sent before the pause.
+			rc.Flush()
+		}
 	}
 	if abort == "" {
 		return
 	}
-	http.NewResponseController(w).Flush()
-	conn, _ := r.Context().Value(connKey{}).(net.Conn)
+	rc.Flush()
+	conn, _ := ctx.Value(connKey{}).(net.Conn)
 	if conn == nil {
 		return
 	}

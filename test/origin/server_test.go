@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -453,5 +455,435 @@ func TestLatency(t *testing.T) {
 		if took := time.Since(began); took < latency {
 			t.Errorf("response after %s, want at least %s", took, latency)
 		}
+	}
+}
+
+// TestQueryStringServesFile checks that signed-URL style query strings do
+// not change what a path serves.
+func TestQueryStringServesFile(t *testing.T) {
+	s := start(t, Config{Size: 3000, Seed: 6})
+	c := client(t, "")
+	cases := []struct {
+		query  string
+		method string
+		rng    string
+		status int
+		off, n int64
+	}{
+		{query: "?sig=abc", method: http.MethodGet, status: 200, off: 0, n: 3000},
+		{query: "?sig=abc&expires=1700000000", method: http.MethodGet, rng: "bytes=10-19", status: 206, off: 10, n: 10},
+		{query: "?", method: http.MethodGet, status: 200, off: 0, n: 3000},
+		{query: "?sig=abc", method: http.MethodHead, status: 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+tc.query+tc.rng, func(t *testing.T) {
+			resp, body, err := get(t, c, tc.method, s.URL()+tc.query, tc.rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || !bytes.Equal(body, Content(6, tc.off, tc.n)) {
+				t.Errorf("status %d with %d bytes, want %d with bytes %d+%d", resp.StatusCode, len(body), tc.status, tc.off, tc.n)
+			}
+			if resp.Header.Get("ETag") == "" {
+				t.Error("no ETag")
+			}
+		})
+	}
+}
+
+func TestRetryAfterValue(t *testing.T) {
+	cases := []struct {
+		name string
+		q    Quirks
+		code int
+		want string
+	}{
+		{name: "unavailable, delay", q: Quirks{UnavailableFirst: 1, RetryAfterValue: "1000000000"}, code: 503, want: "1000000000"},
+		{name: "unavailable, date", q: Quirks{UnavailableFirst: 1, RetryAfter: time.Second, RetryAfterValue: "Fri, 01 Jan 2100 00:00:00 GMT"}, code: 503, want: "Fri, 01 Jan 2100 00:00:00 GMT"},
+		{name: "status 503", q: Quirks{Status: 503, RetryAfterValue: "soon"}, code: 503, want: "soon"},
+		{name: "status 503 without a value", q: Quirks{Status: 503}, code: 503, want: ""},
+		{name: "status 404", q: Quirks{Status: 404, RetryAfterValue: "7"}, code: 404, want: ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := start(t, Config{Size: 10, Quirks: tc.q})
+			resp, _, err := get(t, client(t, ""), http.MethodGet, s.URL(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.code || resp.Header.Get("Retry-After") != tc.want {
+				t.Errorf("status %d, Retry-After %q; want %d, %q", resp.StatusCode, resp.Header.Get("Retry-After"), tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// TestETagQuirks checks the ETag each response carries, in order, under
+// the quirks that change how one version is labelled. The bytes must not
+// change.
+func TestETagQuirks(t *testing.T) {
+	const a, b = `"abc"`, `"abc-alt"`
+	cases := []struct {
+		name string
+		cfg  Config
+		want []string // ETag of responses 1, 2, ... ("" = none)
+	}{
+		{name: "weak", cfg: Config{ETag: a, Quirks: Quirks{WeakETag: true}}, want: []string{`W/"abc"`, `W/"abc"`, `W/"abc"`}},
+		{name: "weak, new version", cfg: Config{ETag: a, Quirks: Quirks{WeakETag: true, ChangeETagAfter: 1}}, want: []string{`W/"abc"`, `W/"abc-v2"`, `W/"abc-v2"`}},
+		{name: "weak already", cfg: Config{ETag: `W/"x"`, Quirks: Quirks{WeakETag: true}}, want: []string{`W/"x"`, `W/"x"`}},
+		{name: "alternate", cfg: Config{ETag: a, Quirks: Quirks{AlternateETags: true}}, want: []string{a, b, a, b, a}},
+		{name: "alternate weak", cfg: Config{ETag: a, Quirks: Quirks{AlternateETags: true, WeakETag: true}}, want: []string{`W/` + a, `W/` + b, `W/` + a}},
+		{name: "drop every 3rd", cfg: Config{ETag: a, Quirks: Quirks{DropETagEvery: 3}}, want: []string{a, a, "", a, a, ""}},
+		{name: "drop every one", cfg: Config{ETag: a, Quirks: Quirks{DropETagEvery: 1}}, want: []string{"", ""}},
+		{name: "no ETag stays none", cfg: Config{NoETag: true, Quirks: Quirks{AlternateETags: true, WeakETag: true}}, want: []string{"", ""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Size, tc.cfg.Seed = 1000, 4
+			s := start(t, tc.cfg)
+			c := client(t, "")
+			for i, want := range tc.want {
+				// HEAD and ranged GETs count alike.
+				method, rng := http.MethodGet, "bytes=0-99"
+				if i%3 == 2 {
+					method, rng = http.MethodHead, ""
+				}
+				resp, body, err := get(t, c, method, s.URL(), rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := resp.Header.Get("ETag"); got != want {
+					t.Errorf("response %d: ETag %q, want %q", i+1, got, want)
+				}
+				wantBody := Content(4, 0, 100)
+				if tc.cfg.Quirks.ChangeETagAfter > 0 && i > 0 {
+					wantBody = Content(5, 0, 100) // the second version
+				}
+				if method == http.MethodGet && !bytes.Equal(body, wantBody) {
+					t.Errorf("response %d: body is not the file's", i+1)
+				}
+			}
+		})
+	}
+}
+
+// TestCountersRestartOnSetQuirks checks that the counted quirks count from
+// SetQuirks, so that tests know which response is picked.
+func TestCountersRestartOnSetQuirks(t *testing.T) {
+	s := start(t, Config{Size: 10, ETag: `"e"`})
+	c := client(t, "")
+	for range 3 {
+		get(t, c, http.MethodGet, s.URL(), "")
+	}
+	s.SetQuirks(Quirks{DropETagEvery: 2})
+	var got []string
+	for range 4 {
+		resp, _, err := get(t, c, http.MethodGet, s.URL(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, resp.Header.Get("ETag"))
+	}
+	if want := []string{`"e"`, "", `"e"`, ""}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("ETags %q, want %q", got, want)
+	}
+}
+
+func TestWholeForZeroZero(t *testing.T) {
+	const size = 50000
+	s := start(t, Config{Size: size, Seed: 2, Quirks: Quirks{WholeForZeroZero: true}})
+	c := client(t, "")
+	cases := []struct {
+		rng        string
+		off, n     int64
+		contentRng string
+	}{
+		{rng: "bytes=0-0", off: 0, n: size, contentRng: "bytes 0-49999/50000"},
+		{rng: "bytes=1-1", off: 1, n: 1, contentRng: "bytes 1-1/50000"},
+		{rng: "bytes=0-1", off: 0, n: 2, contentRng: "bytes 0-1/50000"},
+		{rng: "bytes=0-", off: 0, n: size, contentRng: "bytes 0-49999/50000"},
+		{rng: "bytes=-1", off: size - 1, n: 1, contentRng: "bytes 49999-49999/50000"},
+		{rng: "bytes=100-199", off: 100, n: 100, contentRng: "bytes 100-199/50000"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.rng, func(t *testing.T) {
+			resp, body, err := get(t, c, http.MethodGet, s.URL(), tc.rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 206 || resp.Header.Get("Content-Range") != tc.contentRng || resp.ContentLength != tc.n {
+				t.Errorf("%s, Content-Range %q, length %d; want 206, %q, %d", resp.Status, resp.Header.Get("Content-Range"), resp.ContentLength, tc.contentRng, tc.n)
+			}
+			if !bytes.Equal(body, Content(2, tc.off, tc.n)) {
+				t.Errorf("body is not bytes %d+%d (%d bytes)", tc.off, tc.n, len(body))
+			}
+		})
+	}
+}
+
+func TestPaceFor(t *testing.T) {
+	trickle := pace{on: true, after: defaultTrickleAfter, every: time.Second}
+	stall := pace{on: true, after: stallAfter, every: -1}
+	cases := []struct {
+		name string
+		q    Quirks
+		want []pace // for body responses 1, 2, ...
+	}{
+		{name: "off", q: Quirks{}, want: []pace{{}, {}, {}}},
+		{name: "trickle every 2nd", q: Quirks{TrickleEvery: 2}, want: []pace{{}, trickle, {}, trickle}},
+		{name: "trickle after 10", q: Quirks{TrickleEvery: 1, TrickleAfter: 10}, want: []pace{{on: true, after: 10, every: time.Second}}},
+		{name: "stall every 3rd", q: Quirks{StallEvery: 3}, want: []pace{{}, {}, stall, {}, {}, stall}},
+		{name: "stall wins", q: Quirks{StallEvery: 2, TrickleEvery: 1}, want: []pace{trickle, stall, trickle, stall}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, want := range tc.want {
+				if got := paceFor(i+1, tc.q); got != want {
+					t.Errorf("body response %d: %+v, want %+v", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestPause checks the real clock of trickling and the ends of a pause,
+// on synctest's fake clock.
+func TestPause(t *testing.T) {
+	cases := []struct {
+		name  string
+		d     time.Duration
+		end   func(s *Server, cancel context.CancelFunc) // after 5 s, or nil
+		want  bool
+		after time.Duration
+	}{
+		{name: "one second", d: time.Second, want: true, after: time.Second},
+		{name: "request ends", d: time.Minute, end: func(_ *Server, cancel context.CancelFunc) { cancel() }, after: 5 * time.Second},
+		{name: "forever until the request ends", d: -1, end: func(_ *Server, cancel context.CancelFunc) { cancel() }, after: 5 * time.Second},
+		{name: "forever until Close", d: -1, end: func(s *Server, _ context.CancelFunc) { s.Close() }, after: 5 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(Config{Size: 10})
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				if tc.end != nil {
+					go func() {
+						time.Sleep(5 * time.Second)
+						tc.end(s, cancel)
+					}()
+				}
+				began := time.Now()
+				if got := s.pause(ctx, tc.d); got != tc.want {
+					t.Errorf("pause = %v, want %v", got, tc.want)
+				}
+				if took := time.Since(began); took != tc.after {
+					t.Errorf("pause took %s, want %s", took, tc.after)
+				}
+			})
+		})
+	}
+}
+
+// fakeClock stands in for Server.wait: every pause is reported on paused
+// and lasts until the test sends on tick (true) or the request ends.
+type fakeClock struct {
+	paused chan time.Duration
+	tick   chan struct{}
+	ended  chan struct{} // receives when a pause ends without a tick
+}
+
+func installFakeClock(s *Server) *fakeClock {
+	f := &fakeClock{paused: make(chan time.Duration, 16), tick: make(chan struct{}), ended: make(chan struct{}, 16)}
+	s.wait = func(ctx context.Context, d time.Duration) bool {
+		f.paused <- d
+		select {
+		case <-f.tick:
+			return true
+		case <-ctx.Done():
+		case <-s.quit:
+		}
+		f.ended <- struct{}{}
+		return false
+	}
+	return f
+}
+
+// receive waits for a value the server must produce; a broken server
+// fails the test instead of hanging it.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no %s after 20s", what)
+		panic("unreachable")
+	}
+}
+
+func TestTrickle(t *testing.T) {
+	const (
+		size  = 20000
+		after = 100
+	)
+	s := New(Config{Size: size, Seed: 3, Quirks: Quirks{TrickleEvery: 2, TrickleAfter: after}})
+	clock := installFakeClock(s)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c := client(t, "")
+
+	// Body response 1 is whole; HEAD does not count.
+	if resp, body, err := get(t, c, http.MethodGet, s.URL(), "bytes=0-999"); err != nil || resp.StatusCode != 206 || len(body) != 1000 {
+		t.Fatalf("response 1: %v, %d bytes", err, len(body))
+	}
+	if _, _, err := get(t, c, http.MethodHead, s.URL(), ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// Body response 2 trickles: after bytes, then one byte per tick.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL(), nil)
+	req.Header.Set("Range", "bytes=0-999")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, after+3)
+	if _, err := io.ReadFull(resp.Body, buf[:after]); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if d := receive(t, clock.paused, "pause"); d != time.Second {
+			t.Errorf("paused for %s, want 1s", d)
+		}
+		clock.tick <- struct{}{}
+	}
+	if _, err := io.ReadFull(resp.Body, buf[after:]); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, clock.paused, "fourth pause")
+	if !bytes.Equal(buf, Content(3, 0, after+3)) {
+		t.Error("trickled bytes are not the file's")
+	}
+	// The handler waits for a fourth tick: nothing more was sent.
+	if got := s.BytesServed(); got != 1000+after+3 {
+		t.Errorf("served %d bytes, want %d", got, 1000+after+3)
+	}
+
+	// Body response 3 is whole again, while 2 still trickles.
+	if _, body, err := get(t, c, http.MethodGet, s.URL(), "bytes=0-999"); err != nil || !bytes.Equal(body, Content(3, 0, 1000)) {
+		t.Fatalf("response 3: %v, %d bytes", err, len(body))
+	}
+	resp.Body.Close()
+	receive(t, clock.ended, "end of the pause when the client left")
+}
+
+// TestStall checks that a stalled response sends 4 KiB and then nothing,
+// and that Close ends it.
+func TestStall(t *testing.T) {
+	s := New(Config{Size: 50000, Seed: 7, Quirks: Quirks{StallEvery: 1}})
+	clock := installFakeClock(s)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp, err := client(t, "").Get(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if d := receive(t, clock.paused, "stall"); d >= 0 {
+		t.Errorf("stalled for %s, want forever", d)
+	}
+	if got := s.BytesServed(); got != stallAfter {
+		t.Errorf("served %d bytes before stalling, want %d", got, stallAfter)
+	}
+	s.Close()
+	receive(t, clock.ended, "end of the stall at Close")
+	body, err := io.ReadAll(resp.Body)
+	if err == nil || !bytes.Equal(body, Content(7, 0, stallAfter)) {
+		t.Errorf("read %d bytes and %v, want the first %d bytes and an error", len(body), err, stallAfter)
+	}
+}
+
+// TestCloseEndsPausedRequests runs each pausing quirk on the real clock
+// and checks that Close ends the handler and the client's request.
+func TestCloseEndsPausedRequests(t *testing.T) {
+	cases := []struct {
+		name string
+		q    Quirks
+	}{
+		{name: "trickle", q: Quirks{TrickleEvery: 1, TrickleAfter: 10}},
+		{name: "stall", q: Quirks{StallEvery: 1}},
+		{name: "no answer", q: Quirks{NoAnswer: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{Size: 1 << 20, Quirks: tc.q})
+			entered, left := make(chan struct{}, 64), make(chan bool, 64)
+			s.wait = func(ctx context.Context, d time.Duration) bool {
+				entered <- struct{}{}
+				ok := s.pause(ctx, d)
+				left <- ok
+				return ok
+			}
+			if err := s.Start("127.0.0.1:0"); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			c := client(t, "")
+			done := make(chan error, 1)
+			go func() {
+				resp, err := c.Get(s.URL())
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			receive(t, entered, "pause")
+			s.Close()
+			// A trickle may have ticked before Close; the pause that Close
+			// ends reports false.
+			for receive(t, left, "end of the pause") {
+			}
+			if err := receive(t, done, "end of the request"); err == nil {
+				t.Error("the client's request succeeded")
+			}
+		})
+	}
+}
+
+// TestNoAnswer checks that the client gets no status line at all.
+func TestNoAnswer(t *testing.T) {
+	s := New(Config{Size: 100, Quirks: Quirks{NoAnswer: true}})
+	clock := installFakeClock(s)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	c := client(t, "")
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(), nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("got %s", resp.Status)
+		}
+		done <- err
+	}()
+	receive(t, clock.paused, "request held")
+	if s.Requests() != 1 {
+		t.Errorf("Requests() = %d, want 1", s.Requests())
+	}
+	cancel()
+	receive(t, clock.ended, "end of the hold when the client left")
+	if err := receive(t, done, "end of the request"); !errors.Is(err, context.Canceled) {
+		t.Errorf("client: %v, want its own cancellation", err)
 	}
 }

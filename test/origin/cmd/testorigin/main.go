@@ -4,6 +4,10 @@
 //
 //	testorigin -listen 127.0.0.1:0 -size 256MiB -seed 1 -rate 2.5MB -latency 20ms [-name file.bin]
 //
+// Further flags switch on the quirks of testorigin.Quirks by the same
+// names (-trickle-every, -stall-every, -no-answer, -weak-etag, ...); run
+// with -h for the list.
+//
 // Once listening it prints exactly two lines to stdout,
 //
 //	url http://ADDR/NAME
@@ -44,6 +48,17 @@ func run() error {
 		noETag    = flag.Bool("no-etag", false, "send no ETag")
 		redirects = flag.Int("redirects", 0, "redirect hops before the file")
 		verbose   = flag.Bool("v", false, "log every request")
+
+		unavailable  = flag.Int("unavailable-first", 0, "answer the first N file requests with 503")
+		retryAfter   = flag.String("retry-after", "", "verbatim Retry-After of every 503 (e.g. 1000000000 or an HTTP date)")
+		trickleEvery = flag.Int("trickle-every", 0, "every Nth body response trickles one byte per second")
+		trickleAfter = flag.String("trickle-after", "4KiB", "bytes a trickling response sends at full speed first")
+		stallEvery   = flag.Int("stall-every", 0, "every Nth body response stalls after 4 KiB")
+		noAnswer     = flag.Bool("no-answer", false, "read requests but never answer them")
+		weakETag     = flag.Bool("weak-etag", false, "send the ETag as a weak tag W/\"...\"")
+		altETags     = flag.Bool("alternate-etags", false, "alternate between two strong ETags for the same bytes")
+		dropETag     = flag.Int("drop-etag-every", 0, "leave the ETag out of every Nth response")
+		wholeZero    = flag.Bool("whole-for-zero-zero", false, "answer Range: bytes=0-0 with the whole file under 206, like busybox httpd")
 	)
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -54,6 +69,10 @@ func run() error {
 		return err
 	}
 	rate, err := testorigin.ParseSize(*rateStr)
+	if err != nil {
+		return err
+	}
+	trickle, err := testorigin.ParseSize(*trickleAfter)
 	if err != nil {
 		return err
 	}
@@ -74,8 +93,21 @@ func run() error {
 		Latency:       *latency,
 		NoETag:        *noETag,
 		Name:          *name,
-		Quirks:        testorigin.Quirks{NoRange: *noRange, Redirects: *redirects},
-		Logger:        log,
+		Quirks: testorigin.Quirks{
+			NoRange:          *noRange,
+			Redirects:        *redirects,
+			UnavailableFirst: *unavailable,
+			RetryAfterValue:  *retryAfter,
+			TrickleEvery:     *trickleEvery,
+			TrickleAfter:     trickle,
+			StallEvery:       *stallEvery,
+			NoAnswer:         *noAnswer,
+			WeakETag:         *weakETag,
+			AlternateETags:   *altETags,
+			DropETagEvery:    *dropETag,
+			WholeForZeroZero: *wholeZero,
+		},
+		Logger: log,
 	})
 	if err := srv.Start(*listen); err != nil {
 		return err

@@ -1,0 +1,146 @@
+package core_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dragonload/dragonload/core"
+	testorigin "github.com/dragonload/dragonload/test/origin"
+	"github.com/dragonload/dragonload/test/testkit"
+)
+
+// TestDownloadsPersist: an engine stopped mid-download lists its downloads
+// again after a restart: the unfinished one resumes from its journal and
+// finishes without being added again, the paused one stays paused, the
+// finished one is history that can be removed or cleared.
+func TestDownloadsPersist(t *testing.T) {
+	const big, small = 16 * mib, 2 * mib
+	slow := startOrigin(t, testorigin.Config{Size: big, Seed: seed, RatePerSource: 4 * mib})
+	paused := startOrigin(t, testorigin.Config{Size: big, Seed: seed + 1, RatePerSource: mib})
+	quick := startOrigin(t, testorigin.Config{Size: small, Seed: seed + 2})
+	home, out := t.TempDir(), t.TempDir()
+	mod := func(c *core.Config) { c.Home, c.OutDir = home, out }
+
+	first, err := core.New(engineConfig(t, mod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := first.Subscribe()
+	idQuick, err := first.Add(quick.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end := finish(t, events, idQuick, time.Minute); end.State != core.StateDone {
+		t.Fatalf("quick download: %v %v", end.State, end.Err)
+	}
+	idPaused, _ := first.Add(paused.URL(), "")
+	waitState(t, events, idPaused, core.StateDownloading)
+	if err := first.Pause(idPaused); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, events, idPaused, core.StatePaused)
+	idSlow, _ := first.Add(slow.URL(), "")
+	var landed int64
+	deadline := time.After(time.Minute)
+	for landed < big/3 {
+		select {
+		case ev := <-events:
+			if c, ok := ev.(core.ChunkLanded); ok && c.ID == idSlow {
+				landed += c.Length
+			}
+		case <-deadline:
+			t.Fatal("no progress")
+		}
+	}
+	cancel()
+	first.Close()
+	servedFirst := slow.BytesServed()
+	pausedServed := paused.BytesServed()
+
+	second := newEngine(t, mod)
+	events2, cancel2 := second.Subscribe()
+	defer cancel2()
+	list := second.Downloads()
+	if len(list) != 3 || list[0].ID != idQuick || list[1].ID != idPaused || list[2].ID != idSlow {
+		t.Fatalf("after the restart the list is %+v, want the three downloads in the order added", list)
+	}
+	if list[0].State != core.StateDone || list[0].Path == "" || list[1].State != core.StatePaused {
+		t.Errorf("restored states: %v (%q), %v", list[0].State, list[0].Path, list[1].State)
+	}
+	// The unfinished one resumes by itself.
+	snap := waitFinal(t, second, idSlow)
+	if snap.State != core.StateDone {
+		t.Fatalf("resumed download ended %v: %v", snap.State, snap.Err)
+	}
+	if testkit.FileSHA256(t, snap.Path) != testorigin.SumSHA256(seed, big) {
+		t.Fatal("wrong bytes after the restart")
+	}
+	if again := slow.BytesServed() - servedFirst; again > big-landed+1 {
+		t.Errorf("the restart fetched %d bytes; only %d were missing from the journal (+1 for the probe)", again, big-landed)
+	}
+	if n := paused.BytesServed(); n != pausedServed {
+		t.Errorf("the paused download fetched %d bytes after the restart", n-pausedServed)
+	}
+	if err := second.Remove(idPaused); err == nil {
+		t.Error("removing a paused download succeeded; it must be canceled first")
+	}
+	if err := second.Remove(idQuick); err != nil {
+		t.Fatal(err)
+	}
+	gotRemoved := false
+	for !gotRemoved {
+		select {
+		case ev := <-events2:
+			r, ok := ev.(core.DownloadRemoved)
+			gotRemoved = ok && r.ID == idQuick
+		case <-time.After(10 * time.Second):
+			t.Fatal("no DownloadRemoved event")
+		}
+	}
+	if cleared := second.ClearFinished(); len(cleared) != 1 || cleared[0] != idSlow {
+		t.Errorf("ClearFinished removed %v, want [%s]", cleared, idSlow)
+	}
+	second.Close()
+
+	third := newEngine(t, mod)
+	if list := third.Downloads(); len(list) != 1 || list[0].ID != idPaused || list[0].State != core.StatePaused {
+		t.Errorf("after removing and clearing, the list on disk holds %+v", list)
+	}
+}
+
+// TestHistoryBounded: however many downloads pass through, the engine
+// keeps a bounded number of finished ones.
+func TestHistoryBounded(t *testing.T) {
+	gone := startOrigin(t, testorigin.Config{Size: mib, Quirks: testorigin.Quirks{Status: 404}})
+	e := newEngine(t, nil)
+	const n = 520
+	for i := range n {
+		id, err := e.Add(fmt.Sprintf("%s?n=%d", gone.URL(), i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := waitFinal(t, e, id); s.State != core.StateFailed {
+			t.Fatalf("download %d: %v", i, s.State)
+		}
+	}
+	if got := len(e.Downloads()); got > 500 {
+		t.Errorf("%d downloads kept after %d finished, want at most 500", got, n)
+	}
+}
+
+// waitFinal polls the engine until the download is in a final state.
+func waitFinal(t *testing.T, e *core.Engine, id core.DownloadID) core.DownloadSnapshot {
+	t.Helper()
+	var snap core.DownloadSnapshot
+	testkit.WaitFor(t, time.Minute, 20*time.Millisecond, "download "+string(id)+" to end", func() bool {
+		for _, s := range e.Downloads() {
+			if s.ID == id {
+				snap = s
+				return s.State.Final()
+			}
+		}
+		return false
+	})
+	return snap
+}

@@ -1,0 +1,46 @@
+// Package transfer runs one download's transfer: it knows the pinned version
+// of the file, the partial file and the bytes still missing, and it moves
+// bytes from a changing set of sources into place until none are missing.
+//
+// A Source is anywhere bytes can come from: this node's own HTTP client,
+// a room peer fetching from the origin for us over QUIC, and later mirrors
+// and copies on the LAN. Sources join and leave at any moment (AddSource,
+// RemoveSource); the transfer neither dials nor discovers anything. It
+// reports what happens through a small Reporter: progress about ten times
+// a second, each range once it is durable and which source fetched it,
+// notices for the user, and the time it waits until when a server asked it
+// to wait. Run returns the result.
+//
+// Nothing here knows the engine, its event bus or its download list; the
+// root package core composes those. Time comes from the time package, so
+// the tests run every scenario (trickling servers, stalls, lying ranges,
+// version changes, sources vanishing) inside a testing/synctest bubble,
+// where ten minutes of virtual time take milliseconds.
+//
+// # Rules
+//
+// The rules a transfer keeps are written down in docs/downloads.md; each has
+// a test in this package:
+//
+//   - Progress: the scheduler (core/sched) stalls a request that stays
+//     silent, or that delivers far below what its source has shown it can
+//     do; its remainder goes back to the pool for any source, and a source
+//     that keeps stalling is rested.
+//   - Give-up: a transfer that makes no durable progress for Config.GiveUp
+//     fails with one sentence naming the last cause. A server that asks to
+//     be retried later than Config.MaxWait fails at once; a shorter wait is
+//     honoured and reported.
+//   - Validators: a response whose validators differ from the pin makes
+//     the transfer ask the origin again. If the origin still describes the
+//     pinned version, the validator is merely inconsistent: it is dropped
+//     from the pin (it proves nothing) and the transfer goes on with a
+//     notice. Otherwise the file changed and Run returns a *ChangedError;
+//     bytes of two versions are never mixed.
+//   - Failure accounting: a failure counts against its bytes whichever
+//     source met it, so a download ends the same way with or without peers.
+//   - Durability: bytes are written outside every lock the sources share;
+//     a separate goroutine makes them durable (fdatasync, then the journal)
+//     every Config.CommitBytes or Config.CommitEvery, whichever comes
+//     first, so a crash refetches at most about CommitBytes plus what was
+//     in flight. Only then are they reported as durable.
+package transfer

@@ -1,0 +1,233 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// The fakes at this package's boundary: a file in memory, a reporter that
+// records, and sources whose every request can be told how to misbehave.
+// Time is virtual: the tests run inside synctest bubbles.
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+)
+
+// content is byte i of version v of the test file.
+func content(v int, i int64) byte { return byte(i*7 + int64(v)*13 + i>>9) }
+
+// memFile is a File in memory that records its commits.
+type memFile struct {
+	mu       sync.Mutex
+	data     []byte
+	durable  span.Set
+	commits  int
+	failWith error         // Commit fails with it when set
+	block    chan struct{} // WriteAt at blockAt waits on it when set
+	blockAt  int64
+	maxDirty int64 // the most bytes written and not yet durable at any commit
+	written  int64
+}
+
+func newMemFile(size int64) *memFile { return &memFile{data: make([]byte, size)} }
+
+func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
+	if f.block != nil && off <= f.blockAt && f.blockAt < off+int64(len(b)) {
+		<-f.block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	copy(f.data[off:], b)
+	f.written += int64(len(b))
+	return len(b), nil
+}
+
+func (f *memFile) Commit(rs []span.Range) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failWith != nil {
+		return f.failWith
+	}
+	f.maxDirty = max(f.maxDirty, f.written-f.durable.Size())
+	for _, r := range rs {
+		f.durable.Add(r)
+	}
+	f.commits++
+	return nil
+}
+
+// check reports the first byte that is not version v's.
+func (f *memFile) check(v int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, b := range f.data {
+		if b != content(v, int64(i)) {
+			return fmt.Errorf("byte %d is %d, want %d (version %d)", i, b, content(v, int64(i)), v)
+		}
+	}
+	if got := f.durable.Size(); got != int64(len(f.data)) {
+		return fmt.Errorf("%d of %d bytes durable", got, len(f.data))
+	}
+	return nil
+}
+
+// recorder is a Reporter that keeps what it heard.
+type recorder struct {
+	mu      sync.Mutex
+	durable map[string]int64 // bytes by source
+	ranges  span.Set
+	notices []string
+	waits   []time.Time
+	last    Progress
+}
+
+func newRecorder() *recorder { return &recorder{durable: make(map[string]int64)} }
+
+func (r *recorder) Progress(p Progress) { r.mu.Lock(); r.last = p; r.mu.Unlock() }
+func (r *recorder) Notice(s string)     { r.mu.Lock(); r.notices = append(r.notices, s); r.mu.Unlock() }
+func (r *recorder) Waiting(t time.Time) { r.mu.Lock(); r.waits = append(r.waits, t); r.mu.Unlock() }
+func (r *recorder) Durable(rg span.Range, src string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ranges.Overlaps(rg) {
+		panic(fmt.Sprintf("range %v reported durable twice", rg))
+	}
+	r.ranges.Add(rg)
+	r.durable[src] += rg.Len()
+}
+
+// act is what a fake source does with one request.
+type act struct {
+	fail    error // fail at once (after sending sendFirst bytes)
+	trickle bool  // send sendFirst bytes, then 1 byte per second
+	silent  bool  // send sendFirst bytes, then nothing until cancelled
+	version int   // which version's bytes to send
+	first   int64 // bytes sent before misbehaving
+}
+
+// fakeSource serves the test file at rate bytes per second, asking its
+// behave function what to do with the nth request (from 1).
+type fakeSource struct {
+	id, name string
+	rate     int64
+	behave   func(n int, req Request) act
+	requests atomic.Int64
+	bytes    atomic.Int64
+	mu       sync.Mutex
+	urls     []string
+}
+
+func (s *fakeSource) ID() string   { return s.id }
+func (s *fakeSource) Name() string { return s.name }
+
+func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) error) error {
+	n := int(s.requests.Add(1))
+	s.mu.Lock()
+	s.urls = append(s.urls, req.Pin.URL)
+	s.mu.Unlock()
+	a := act{}
+	if s.behave != nil {
+		a = s.behave(n, req)
+	}
+	limit := req.Range.Len()
+	if a.fail != nil || a.trickle || a.silent {
+		limit = min(limit, a.first)
+	}
+	if err := s.send(ctx, req.Range.Off, limit, a.version, s.rate, sink); err != nil {
+		return err
+	}
+	off := req.Range.Off + limit
+	switch {
+	case a.fail != nil:
+		return a.fail
+	case a.trickle:
+		for off < req.Range.End {
+			if err := s.send(ctx, off, 1, a.version, 1, sink); err != nil {
+				return err
+			}
+			off++
+		}
+	case a.silent:
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+// send passes n bytes from off at rate, in slices of up to 64 KiB.
+func (s *fakeSource) send(ctx context.Context, off, n int64, v int, rate int64, sink func([]byte) error) error {
+	buf := make([]byte, 64*kib)
+	for n > 0 {
+		k := min(n, int64(len(buf)), max(rate/10, 1))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(float64(k) / float64(rate) * float64(time.Second))):
+		}
+		for i := range k {
+			buf[i] = content(v, off+i)
+		}
+		if err := sink(buf[:k]); err != nil {
+			return err
+		}
+		s.bytes.Add(k)
+		off += k
+		n -= k
+	}
+	return nil
+}
+
+func (s *fakeSource) seenURLs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.urls...)
+}
+
+// every returns a behave function that applies a to every nth request.
+func every(n int, a act) func(int, Request) act {
+	return func(k int, _ Request) act {
+		if k%n == 0 {
+			return a
+		}
+		return act{}
+	}
+}
+
+func testPin(size int64) Pin {
+	return Pin{URL: "http://origin.test/file.bin", Identity: origin.Identity{Size: size, ETag: `"v1"`}}
+}
+
+// run runs a transfer of a size-byte file with the sources and returns the
+// file, the reporter, the virtual time it took and the result.
+func run(t *testing.T, size int64, cfg Config, sources ...Source) (*memFile, *recorder, time.Duration, error) {
+	t.Helper()
+	f := newMemFile(size)
+	if cfg.File == nil {
+		cfg.File = f
+	}
+	if cfg.Pin.URL == "" {
+		cfg.Pin = testPin(size)
+	}
+	rec := newRecorder()
+	cfg.Reporter = rec
+	tr := New(cfg)
+	for _, s := range sources {
+		tr.AddSource(s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	start := time.Now()
+	err := tr.Run(ctx)
+	return f, rec, time.Since(start), err
+}
+
+var errWrongRange = errors.New("answered bytes 1-… to a request for bytes 0-…")

@@ -1,0 +1,838 @@
+package transfer
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/sched"
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// Pin is the one version of the file a transfer fetches: where to ask for
+// it and how to recognise it.
+type Pin struct {
+	URL      string // final URL after redirects
+	Headers  map[string]string
+	Identity origin.Identity
+}
+
+// Request asks a source for bytes Range of the pinned file.
+type Request struct {
+	Pin   Pin
+	Range span.Range
+}
+
+// Source is one place bytes can come from.
+type Source interface {
+	// ID names the source uniquely within a transfer.
+	ID() string
+	// Name is for people.
+	Name() string
+	// Fetch passes the bytes of req.Range, in order, to sink, in slices
+	// valid only during the call. It stops when sink returns an error and
+	// returns that error. A failure should be a *Failure saying its Kind.
+	Fetch(ctx context.Context, req Request, sink func([]byte) error) error
+}
+
+// File is where bytes go: the partial file (core/store.Partial).
+type File interface {
+	// WriteAt writes b at off. Calls run in parallel.
+	WriteAt(b []byte, off int64) (int, error)
+	// Commit makes the ranges durable, then records them in the journal.
+	Commit(rs []span.Range) error
+}
+
+// Reporter hears what a transfer does. Its methods are called from the
+// transfer's own goroutine, never concurrently, and must not block long.
+type Reporter interface {
+	// Progress is called about ten times a second.
+	Progress(Progress)
+	// Durable reports bytes [r.Off, r.End) durable, fetched by source.
+	Durable(r span.Range, source string)
+	// Notice is a sentence for the user about this download.
+	Notice(text string)
+	// Waiting reports that the server asked to wait until the given time,
+	// and nothing else is fetching; the zero time ends the wait.
+	Waiting(until time.Time)
+}
+
+// Progress is a transfer's state at one moment.
+type Progress struct {
+	Written int64 // bytes in the partial file, durable or not
+	Size    int64
+	Sources []SourceStats // every source that took part, in order of joining
+}
+
+// SourceStats is one source's share.
+type SourceStats struct {
+	ID       string
+	Name     string
+	Bytes    int64
+	Rate     float64 // bytes per second, recent
+	InFlight int
+	Present  bool // false once it left the transfer
+}
+
+// Config describes one transfer. Zero durations and sizes take defaults.
+type Config struct {
+	Pin      Pin
+	File     File
+	Done     []span.Range // bytes already durable (from the journal)
+	Reporter Reporter
+	// Probe asks the origin again: the fresh pin (a new redirect target,
+	// the validators it serves now). It settles validator mismatches and
+	// expired links. Nil: every mismatch counts as a change.
+	Probe func(ctx context.Context) (Pin, error)
+	Log   *slog.Logger
+
+	GiveUp      time.Duration // no durable progress for this long fails the transfer (default 2 min)
+	MaxWait     time.Duration // longest Retry-After honoured (default 5 min)
+	CommitBytes int64         // journal at least every this many bytes (default 4 MiB)
+	CommitEvery time.Duration // and at least this often (default 1 s)
+	Sched       sched.Config  // scheduler tuning; Size and Done are set here
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultGiveUp      = 2 * time.Minute
+	DefaultMaxWait     = 5 * time.Minute
+	DefaultCommitBytes = 4 << 20
+	DefaultCommitEvery = time.Second
+)
+
+// Tunables that are not settings.
+const (
+	progressEvery = 100 * time.Millisecond // front ends draw at most ~10 times a second
+	probeTimeout  = 30 * time.Second       // one re-probe
+	reprobes      = 5                      // re-probes before a validator change counts as real
+)
+
+// Transfer runs one download's transfer. Make it with New, feed it sources,
+// and Run it once.
+type Transfer struct {
+	cfg Config
+	log *slog.Logger
+
+	// ctl carries AddSource/RemoveSource to the loop without blocking the
+	// caller.
+	ctlMu   sync.Mutex
+	ctl     []control
+	ctlWake chan struct{}
+
+	// mu guards what the sinks of running fetches share with the loop.
+	mu      sync.Mutex
+	s       *sched.Scheduler
+	pin     Pin
+	pending []landed // written, not yet committed
+	pendBy  int64
+	written int64
+
+	// Owned by the loop goroutine.
+	sources    map[sched.PeerID]Source
+	benched    map[sched.PeerID]string
+	workers    map[uint64]*worker
+	results    chan result
+	nudge      chan struct{}
+	committed  chan commitDone
+	committing bool
+	lastCommit time.Time
+	quietSince time.Time // last durable progress, the start, or the end of a wait
+	waitUntil  time.Time // a Retry-After in force
+	lastErr    error
+	expiredAt  int64 // bytes received when a link last expired; -1 never
+	giveUpErr  error // the scheduler gave up on some bytes
+	reported   bool  // waiting was reported
+}
+
+type control struct {
+	add    Source
+	remove string
+	why    string
+}
+
+type worker struct {
+	a      sched.Assignment
+	cancel context.CancelFunc
+	orphan bool // the scheduler already took its range back
+}
+
+type result struct {
+	a   sched.Assignment
+	err error
+}
+
+type landed struct {
+	r      span.Range
+	source string
+}
+
+type commitDone struct {
+	batch []landed
+	err   error
+}
+
+// errSplit ends a fetch whose range was shortened by an end-game split.
+var errSplit = errors.New("range handed to a faster source")
+
+// New returns a transfer of cfg.Pin into cfg.File.
+func New(cfg Config) *Transfer {
+	if cfg.GiveUp <= 0 {
+		cfg.GiveUp = DefaultGiveUp
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.CommitBytes <= 0 {
+		cfg.CommitBytes = DefaultCommitBytes
+	}
+	if cfg.CommitEvery <= 0 {
+		cfg.CommitEvery = DefaultCommitEvery
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Transfer{
+		cfg:       cfg,
+		log:       log,
+		pin:       cfg.Pin,
+		ctlWake:   make(chan struct{}, 1),
+		sources:   make(map[sched.PeerID]Source),
+		benched:   make(map[sched.PeerID]string),
+		workers:   make(map[uint64]*worker),
+		results:   make(chan result, 16),
+		nudge:     make(chan struct{}, 1),
+		committed: make(chan commitDone, 1),
+		expiredAt: -1,
+	}
+}
+
+// AddSource lets src take part from now on. Adding a source that is
+// present, or that left after refusing this download, does nothing.
+func (t *Transfer) AddSource(src Source) { t.control(control{add: src}) }
+
+// RemoveSource takes the source out; its unfinished ranges go back to the
+// pool at once, uncharged, and its requests are cancelled.
+func (t *Transfer) RemoveSource(id, why string) { t.control(control{remove: id, why: why}) }
+
+// Pin is the pin in force: the configured one, with a fresher URL after an
+// expired link, and without validators found inconsistent.
+func (t *Transfer) Pin() Pin {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pin
+}
+
+// Run moves every missing byte into the file, or fails. It returns nil once
+// every byte is durable; the cause of ctx's end when ctx ends (what was
+// written is committed first); a *ChangedError when the file changed on
+// the server; a *StuckError, *WaitError or *WriteError; or the fatal
+// failure of this node's own source.
+func (t *Transfer) Run(ctx context.Context) (err error) {
+	now := time.Now()
+	sc := t.cfg.Sched
+	sc.Size, sc.Done = t.cfg.Pin.Identity.Size, t.cfg.Done
+	t.s = sched.New(sc, now)
+	t.lastCommit, t.quietSince = now, now
+	received, _ := t.s.Progress()
+	t.written = received
+
+	wctx, cancelWorkers := context.WithCancel(ctx)
+	defer func() {
+		cancelWorkers()
+		t.drain()
+		if cerr := t.commitNow(); cerr != nil && err == nil {
+			err = cerr
+		}
+		t.report(time.Now())
+	}()
+
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+	for {
+		t.applyControls()
+		t.mu.Lock()
+		finished := t.s.Finished()
+		t.mu.Unlock()
+		if finished && len(t.workers) == 0 && !t.committing {
+			return nil
+		}
+		t.assign(wctx)
+		t.mu.Lock()
+		if at, ok := t.s.Wake(time.Now()); ok {
+			wake.Reset(max(time.Until(at), time.Millisecond))
+		}
+		t.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case res := <-t.results:
+			if err := t.handle(ctx, res); err != nil {
+				return err
+			}
+		case <-t.ctlWake:
+		case <-t.nudge:
+			t.maybeCommit(time.Now())
+		case c := <-t.committed:
+			if err := t.afterCommit(c); err != nil {
+				return err
+			}
+		case now := <-tick.C:
+			if err := t.tick(now); err != nil {
+				return err
+			}
+		case <-wake.C:
+		}
+	}
+}
+
+func (t *Transfer) control(c control) {
+	t.ctlMu.Lock()
+	t.ctl = append(t.ctl, c)
+	t.ctlMu.Unlock()
+	select {
+	case t.ctlWake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *Transfer) applyControls() {
+	t.ctlMu.Lock()
+	cs := t.ctl
+	t.ctl = nil
+	t.ctlMu.Unlock()
+	for _, c := range cs {
+		if c.add != nil {
+			t.addSource(c.add)
+		} else {
+			t.removeSource(sched.PeerID(c.remove), c.why)
+		}
+	}
+}
+
+func (t *Transfer) addSource(src Source) {
+	id := sched.PeerID(src.ID())
+	if _, ok := t.sources[id]; ok {
+		return
+	}
+	if _, ok := t.benched[id]; ok {
+		return
+	}
+	t.sources[id] = src
+	t.mu.Lock()
+	t.s.AddPeer(id, time.Now())
+	t.mu.Unlock()
+	t.log.Info("source joins", "source", src.Name())
+}
+
+func (t *Transfer) removeSource(id sched.PeerID, why string) {
+	src, ok := t.sources[id]
+	if !ok {
+		return
+	}
+	delete(t.sources, id)
+	t.mu.Lock()
+	t.s.RemovePeer(id, time.Now())
+	t.mu.Unlock()
+	for _, w := range t.workers {
+		if w.a.Peer == id {
+			w.orphan = true
+			w.cancel()
+		}
+	}
+	t.log.Info("source leaves", "source", src.Name(), "why", why)
+}
+
+// assign starts a fetch for every assignment the scheduler hands out.
+func (t *Transfer) assign(ctx context.Context) {
+	now := time.Now()
+	ids := make([]sched.PeerID, 0, len(t.sources))
+	for id := range t.sources {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // deterministic order, for reproducible tests
+	for _, id := range ids {
+		src := t.sources[id]
+		for {
+			t.mu.Lock()
+			a, ok := t.s.Next(id, now)
+			pin := t.pin
+			t.mu.Unlock()
+			if !ok {
+				break
+			}
+			t.cutIfDead(a.From)
+			wctx, cancel := context.WithCancel(ctx)
+			t.workers[a.ID] = &worker{a: a, cancel: cancel}
+			go t.work(wctx, a, src, pin)
+		}
+	}
+}
+
+// cutIfDead cancels the fetch of assignment id at once when a split left it
+// nothing more to fetch, so its source stops pulling from the origin.
+func (t *Transfer) cutIfDead(id uint64) {
+	if id == 0 {
+		return
+	}
+	t.mu.Lock()
+	dead := t.s.End(id) < 0
+	t.mu.Unlock()
+	if w, ok := t.workers[id]; ok && dead {
+		w.orphan = true
+		w.cancel()
+	}
+}
+
+// work runs one fetch. Bytes are written outside t.mu: the lock is held
+// only to ask where the assignment ends now and to record what landed.
+// A split may shorten the assignment between the two; the bytes written
+// past the new end are then the same bytes of the same pinned version that
+// the new holder writes, and only the holder's count.
+func (t *Transfer) work(ctx context.Context, a sched.Assignment, src Source, pin Pin) {
+	off := a.Range.Off
+	sink := func(b []byte) error {
+		t.mu.Lock()
+		n := max(min(int64(len(b)), t.s.End(a.ID)-off), 0)
+		t.mu.Unlock()
+		if n > 0 {
+			if _, err := t.cfg.File.WriteAt(b[:n], off); err != nil {
+				return &WriteError{Err: err}
+			}
+		}
+		t.mu.Lock()
+		n = max(min(n, t.s.End(a.ID)-off), 0)
+		stop := t.s.Received(a.ID, n, time.Now())
+		if n > 0 {
+			t.pending = append(t.pending, landed{r: span.Range{Off: off, End: off + n}, source: string(a.Peer)})
+			t.pendBy += n
+			t.written += n
+		}
+		full := t.pendBy >= t.cfg.CommitBytes
+		t.mu.Unlock()
+		off += n
+		if full {
+			select {
+			case t.nudge <- struct{}{}:
+			default:
+			}
+		}
+		if stop && off < a.Range.End {
+			return errSplit
+		}
+		return nil
+	}
+	err := src.Fetch(ctx, Request{Pin: pin, Range: a.Range}, sink)
+	if errors.Is(err, errSplit) {
+		err = nil
+	}
+	t.results <- result{a: a, err: err}
+}
+
+// handle acts on a finished fetch.
+func (t *Transfer) handle(ctx context.Context, res result) error {
+	w := t.workers[res.a.ID]
+	delete(t.workers, res.a.ID)
+	w.cancel()
+	if w.orphan {
+		return nil
+	}
+	now := time.Now()
+	if res.err == nil {
+		t.mu.Lock()
+		err := t.s.Complete(res.a.ID, now)
+		t.mu.Unlock()
+		if err != nil {
+			return t.gaveUp(err)
+		}
+		// A finished request is journaled soon: a crash must not fetch it again.
+		t.maybeCommit(now)
+		return nil
+	}
+	var we *WriteError
+	if errors.As(res.err, &we) {
+		return we
+	}
+	t.mu.Lock()
+	live := t.s.End(res.a.ID) >= 0
+	t.mu.Unlock()
+	if !live {
+		// Split away, stalled or cut: its bytes are elsewhere already.
+		return nil
+	}
+	f := classify(res.err)
+	id := res.a.Peer
+	self := t.isSelf(id)
+	t.log.Info("fetch failed", "source", t.name(id), "off", res.a.Range.Off, "kind", f.Kind, "err", res.err)
+	switch f.Kind {
+	case Gone:
+		t.removeSource(id, res.err.Error())
+		return nil
+	case Refused:
+		t.benched[id] = res.err.Error()
+		t.removeSource(id, res.err.Error())
+		return nil
+	case Fatal:
+		if self {
+			return f.Err
+		}
+		t.fail(res, 0, now)
+		t.benched[id] = res.err.Error()
+		t.removeSource(id, res.err.Error())
+		return t.checkGiveUp()
+	case Changed:
+		if err := t.settleMismatch(ctx, f); err != nil {
+			return err
+		}
+		t.fail(res, 0, now)
+		return t.checkGiveUp()
+	case Expired:
+		if err := t.refreshLink(ctx, f); err != nil {
+			return err
+		}
+		t.fail(res, 0, now)
+		return t.checkGiveUp()
+	}
+	var wait time.Duration
+	if !f.RetryAt.IsZero() {
+		if f.RetryAt.Sub(now) > t.cfg.MaxWait {
+			return &WaitError{Until: f.RetryAt, Max: t.cfg.MaxWait}
+		}
+		wait = max(f.RetryAt.Sub(now), 0)
+		if f.RetryAt.After(t.waitUntil) {
+			t.waitUntil = f.RetryAt
+		}
+	}
+	t.fail(res, wait, now)
+	return t.checkGiveUp()
+}
+
+// fail charges the failed assignment's rest and backs its source off.
+func (t *Transfer) fail(res result, wait time.Duration, now time.Time) {
+	t.lastErr = res.err
+	t.mu.Lock()
+	err := t.s.Fail(res.a.ID, res.err, wait, now)
+	t.mu.Unlock()
+	if err != nil {
+		t.giveUpErr = err
+	}
+}
+
+func (t *Transfer) checkGiveUp() error {
+	if t.giveUpErr != nil {
+		return t.gaveUp(t.giveUpErr)
+	}
+	return nil
+}
+
+func (t *Transfer) gaveUp(err error) error {
+	var g *sched.GiveUpError
+	if errors.As(err, &g) {
+		return fmt.Errorf("bytes %d to %d failed %d times; the last time: %w", g.Range.Off, g.Range.End, g.Attempts, g.Err)
+	}
+	return err
+}
+
+// settleMismatch asks the origin again after a response's validators
+// differed from the pin. If the origin still describes the pinned version,
+// the validator that differed is dropped (it proves nothing on this
+// server); if it describes another version, the file changed.
+func (t *Transfer) settleMismatch(ctx context.Context, f *Failure) error {
+	pin := t.Pin()
+	if t.cfg.Probe == nil {
+		return &ChangedError{Why: f.Err.Error()}
+	}
+	var seen []origin.Identity
+	for range reprobes {
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		fresh, err := t.cfg.Probe(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			// Cannot tell now: count it as a failure and look again later.
+			t.lastErr = err
+			return nil
+		}
+		switch v := judge(pin.Identity, fresh.Identity, f.Field); v {
+		case sameVersion:
+			t.dropValidator(f, pin.Identity)
+			return nil
+		case otherVersion:
+			seen = append(seen, fresh.Identity)
+		}
+	}
+	if len(seen) == 0 {
+		// Every answer left the validator out: absence proves nothing.
+		t.dropValidator(f, pin.Identity)
+		return nil
+	}
+	return &ChangedError{Why: describeChange(pin.Identity, seen[len(seen)-1])}
+}
+
+// dropValidator stops checking the validator that was found inconsistent,
+// for every source from the next request on.
+func (t *Transfer) dropValidator(f *Failure, was origin.Identity) {
+	field := f.Field
+	t.mu.Lock()
+	switch field {
+	case origin.FieldETag:
+		t.pin.Identity.ETag, t.pin.Identity.WeakETag = "", ""
+	case origin.FieldLastModified:
+		t.pin.Identity.LastModified = ""
+	default:
+		t.mu.Unlock()
+		return // a peer's report without a field: just a failed request
+	}
+	t.mu.Unlock()
+	t.log.Warn("the server's validators are inconsistent; no longer relying on one", "field", field, "pinned", was)
+	t.cfg.Reporter.Notice(fmt.Sprintf("This server's validators are inconsistent (%s differs between answers for the same file); "+
+		"going on without relying on it: the size%s still guard against mixing versions.", field, alsoGuards(was, field)))
+}
+
+func alsoGuards(id origin.Identity, dropped string) string {
+	var more []string
+	if dropped != origin.FieldETag && (id.ETag != "" || id.WeakETag != "") {
+		more = append(more, "ETag")
+	}
+	if dropped != origin.FieldLastModified && id.LastModified != "" {
+		more = append(more, "Last-Modified")
+	}
+	if len(more) == 0 {
+		return " and the link's SHA-256, when it has one,"
+	}
+	return " and the " + more[0]
+}
+
+// refreshLink asks the original URL again after the redirect target
+// stopped working, and continues with the fresh link if it serves the
+// pinned version. A link that expires again before anything more became
+// durable is refused for good.
+func (t *Transfer) refreshLink(ctx context.Context, f *Failure) error {
+	received, _ := t.progress()
+	if t.cfg.Probe == nil || received <= t.expiredAt {
+		return f.Err
+	}
+	t.expiredAt = received
+	pin := t.Pin()
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	fresh, err := t.cfg.Probe(pctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return fmt.Errorf("the download link stopped working and asking again failed: %w", err)
+	}
+	if why := differs(pin.Identity, fresh.Identity); why != "" {
+		return &ChangedError{Why: why}
+	}
+	t.mu.Lock()
+	t.pin.URL = fresh.URL
+	t.mu.Unlock()
+	t.log.Info("the redirected URL stopped working; continuing with a fresh one", "err", f.Err)
+	return nil
+}
+
+func (t *Transfer) progress() (received, size int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.s.Progress()
+}
+
+// tick runs ten times a second: stalls, give-up, commits and progress.
+func (t *Transfer) tick(now time.Time) error {
+	t.mu.Lock()
+	stalls, err := t.s.Tick(now)
+	t.mu.Unlock()
+	for _, st := range stalls {
+		w, ok := t.workers[st.ID]
+		if !ok {
+			continue
+		}
+		w.orphan = true
+		w.cancel()
+		if st.Slow {
+			t.lastErr = fmt.Errorf("%s delivered only %.0f bytes/s, far below what it had shown it can", t.name(st.Peer), st.Rate)
+		} else {
+			t.lastErr = fmt.Errorf("%s: %w", t.name(st.Peer), errNoAnswer)
+		}
+		t.log.Info("request stalled; its range goes to other sources", "source", t.name(st.Peer), "slow", st.Slow, "off", w.a.Range.Off)
+	}
+	if err != nil {
+		return t.gaveUp(err)
+	}
+	if !t.waitUntil.IsZero() && !now.Before(t.waitUntil) {
+		// The give-up clock starts again once a wait the server asked for is over.
+		t.quietSince = later(t.quietSince, t.waitUntil)
+		t.waitUntil = time.Time{}
+	}
+	if now.Sub(later(t.quietSince, t.waitUntil)) >= t.cfg.GiveUp {
+		return &StuckError{For: t.cfg.GiveUp, Cause: t.lastErr}
+	}
+	t.maybeCommit(now)
+	t.report(now)
+	return nil
+}
+
+// maybeCommit starts a commit when enough was written or enough time
+// passed, unless one is running.
+func (t *Transfer) maybeCommit(now time.Time) {
+	if t.committing {
+		return
+	}
+	t.mu.Lock()
+	due := len(t.pending) > 0 && (t.pendBy >= t.cfg.CommitBytes || now.Sub(t.lastCommit) >= t.cfg.CommitEvery || t.s.Finished())
+	var batch []landed
+	if due {
+		batch = t.pending
+		t.pending, t.pendBy = nil, 0
+	}
+	t.mu.Unlock()
+	if !due {
+		return
+	}
+	t.committing = true
+	t.lastCommit = now
+	go func() {
+		t.committed <- commitDone{batch: batch, err: t.cfg.File.Commit(merge(batch))}
+	}()
+}
+
+// afterCommit reports a finished commit's ranges as durable.
+func (t *Transfer) afterCommit(c commitDone) error {
+	t.committing = false
+	if c.err != nil {
+		return &WriteError{Err: c.err}
+	}
+	for _, l := range mergeBySource(c.batch) {
+		t.cfg.Reporter.Durable(l.r, l.source)
+	}
+	t.quietSince = later(time.Now(), t.quietSince)
+	t.lastErr = nil
+	t.mu.Lock()
+	more := t.pendBy >= t.cfg.CommitBytes || (t.s.Finished() && len(t.pending) > 0)
+	t.mu.Unlock()
+	if more {
+		t.maybeCommit(time.Now())
+	}
+	return nil
+}
+
+// commitNow waits for a running commit and commits the rest, for the end
+// of Run.
+func (t *Transfer) commitNow() error {
+	var first error
+	if t.committing {
+		c := <-t.committed
+		if err := t.afterCommit(c); err != nil {
+			first = err
+		}
+	}
+	t.mu.Lock()
+	batch := t.pending
+	t.pending, t.pendBy = nil, 0
+	t.mu.Unlock()
+	if len(batch) == 0 {
+		return first
+	}
+	if err := t.cfg.File.Commit(merge(batch)); err != nil {
+		if first == nil {
+			first = &WriteError{Err: err}
+		}
+		return first
+	}
+	for _, l := range mergeBySource(batch) {
+		t.cfg.Reporter.Durable(l.r, l.source)
+	}
+	return first
+}
+
+// drain waits for every fetch to report after they were cancelled.
+func (t *Transfer) drain() {
+	for len(t.workers) > 0 {
+		res := <-t.results
+		delete(t.workers, res.a.ID)
+	}
+}
+
+// report publishes progress and the waiting state.
+func (t *Transfer) report(now time.Time) {
+	t.mu.Lock()
+	written := t.written
+	stats := t.s.Stats(now)
+	_, size := t.s.Progress()
+	live := t.s.Live()
+	t.mu.Unlock()
+	out := make([]SourceStats, 0, len(stats))
+	for _, st := range stats {
+		out = append(out, SourceStats{
+			ID: string(st.Peer), Name: t.name(st.Peer), Bytes: st.Bytes,
+			Rate: st.Rate, InFlight: st.InFlight, Present: st.Present,
+		})
+	}
+	t.cfg.Reporter.Progress(Progress{Written: written, Size: size, Sources: out})
+	waiting := !t.waitUntil.IsZero() && now.Before(t.waitUntil) && live == 0
+	if waiting != t.reported {
+		t.reported = waiting
+		if waiting {
+			t.cfg.Reporter.Waiting(t.waitUntil)
+		} else {
+			t.cfg.Reporter.Waiting(time.Time{})
+		}
+	}
+}
+
+func (t *Transfer) name(id sched.PeerID) string {
+	if src, ok := t.sources[id]; ok {
+		return src.Name()
+	}
+	return string(id)
+}
+
+// SelfID is the ID of this node's own origin source, whose fatal failures
+// end the transfer.
+const SelfID = "self"
+
+func (t *Transfer) isSelf(id sched.PeerID) bool { return id == SelfID }
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// merge turns landed runs into sorted, coalesced ranges for the journal.
+func merge(batch []landed) []span.Range {
+	var set span.Set
+	for _, l := range batch {
+		set.Add(l.r)
+	}
+	return set.Ranges()
+}
+
+// mergeBySource joins adjacent runs of the same source, in file order.
+func mergeBySource(batch []landed) []landed {
+	sorted := slices.Clone(batch)
+	slices.SortFunc(sorted, func(a, b landed) int { return cmp.Compare(a.r.Off, b.r.Off) })
+	var out []landed
+	for _, l := range sorted {
+		if n := len(out); n > 0 && out[n-1].source == l.source && out[n-1].r.End == l.r.Off {
+			out[n-1].r.End = l.r.End
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
