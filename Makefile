@@ -54,6 +54,7 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) sh test/fuzz.sh
 
 bench: deps-bench build
+	$(GO) test -run '^$$' -bench BenchmarkCommit -benchtime 50x -count 5 ./core/store/ > test/bench/commit.txt
 	$(GO) run ./test/loopbench -size 256MiB -rate 8MiB -runs 3 -out test/bench/loopback.md
 	$(GO) run ./test/bench -out test/bench
 

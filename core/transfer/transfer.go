@@ -370,6 +370,7 @@ func (t *Transfer) assign(ctx context.Context) {
 			if !ok {
 				break
 			}
+			t.log.Debug("request", "source", src.Name(), "off", a.Range.Off, "len", a.Range.Len())
 			t.cutIfDead(a.From)
 			wctx, cancel := context.WithCancel(ctx)
 			t.workers[a.ID] = &worker{a: a, cancel: cancel}
