@@ -41,6 +41,10 @@ type Source interface {
 	Fetch(ctx context.Context, req Request, sink func([]byte) error) error
 }
 
+// SelfID is the ID of this node's own origin source, whose fatal failures
+// end the transfer.
+const SelfID = "self"
+
 // File is where bytes go: the partial file (core/store.Partial).
 type File interface {
 	// WriteAt writes b at off. Calls run in parallel.
@@ -506,7 +510,14 @@ func (t *Transfer) handle(ctx context.Context, res result) error {
 	var wait time.Duration
 	if !f.RetryAt.IsZero() {
 		if f.RetryAt.Sub(now) > t.cfg.MaxWait {
-			return &WaitError{Until: f.RetryAt, Max: t.cfg.MaxWait}
+			if self {
+				return &WaitError{Until: f.RetryAt, Max: t.cfg.MaxWait}
+			}
+			// A lender's origin route asks it to wait too long: the
+			// download goes on without it.
+			t.fail(res, 0, now)
+			t.removeSource(id, res.err.Error())
+			return t.checkGiveUp()
 		}
 		wait = max(f.RetryAt.Sub(now), 0)
 		if f.RetryAt.After(t.waitUntil) {
@@ -541,108 +552,6 @@ func (t *Transfer) gaveUp(err error) error {
 		return fmt.Errorf("bytes %d to %d failed %d times; the last time: %w", g.Range.Off, g.Range.End, g.Attempts, g.Err)
 	}
 	return err
-}
-
-// settleMismatch asks the origin again after a response's validators
-// differed from the pin. If the origin still describes the pinned version,
-// the validator that differed is dropped (it proves nothing on this
-// server); if it describes another version, the file changed.
-func (t *Transfer) settleMismatch(ctx context.Context, f *Failure) error {
-	pin := t.Pin()
-	if t.cfg.Probe == nil {
-		return &ChangedError{Why: f.Err.Error()}
-	}
-	var seen []origin.Identity
-	for range reprobes {
-		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-		fresh, err := t.cfg.Probe(pctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return context.Cause(ctx)
-			}
-			// Cannot tell now: count it as a failure and look again later.
-			t.lastErr = err
-			return nil
-		}
-		switch v := judge(pin.Identity, fresh.Identity, f.Field); v {
-		case sameVersion:
-			t.dropValidator(f, pin.Identity)
-			return nil
-		case otherVersion:
-			seen = append(seen, fresh.Identity)
-		}
-	}
-	if len(seen) == 0 {
-		// Every answer left the validator out: absence proves nothing.
-		t.dropValidator(f, pin.Identity)
-		return nil
-	}
-	return &ChangedError{Why: describeChange(pin.Identity, seen[len(seen)-1])}
-}
-
-// dropValidator stops checking the validator that was found inconsistent,
-// for every source from the next request on.
-func (t *Transfer) dropValidator(f *Failure, was origin.Identity) {
-	field := f.Field
-	t.mu.Lock()
-	switch field {
-	case origin.FieldETag:
-		t.pin.Identity.ETag, t.pin.Identity.WeakETag = "", ""
-	case origin.FieldLastModified:
-		t.pin.Identity.LastModified = ""
-	default:
-		t.mu.Unlock()
-		return // a peer's report without a field: just a failed request
-	}
-	t.mu.Unlock()
-	t.log.Warn("the server's validators are inconsistent; no longer relying on one", "field", field, "pinned", was)
-	t.cfg.Reporter.Notice(fmt.Sprintf("This server's validators are inconsistent (%s differs between answers for the same file); "+
-		"going on without relying on it: the size%s still guard against mixing versions.", field, alsoGuards(was, field)))
-}
-
-func alsoGuards(id origin.Identity, dropped string) string {
-	var more []string
-	if dropped != origin.FieldETag && (id.ETag != "" || id.WeakETag != "") {
-		more = append(more, "ETag")
-	}
-	if dropped != origin.FieldLastModified && id.LastModified != "" {
-		more = append(more, "Last-Modified")
-	}
-	if len(more) == 0 {
-		return " and the link's SHA-256, when it has one,"
-	}
-	return " and the " + more[0]
-}
-
-// refreshLink asks the original URL again after the redirect target
-// stopped working, and continues with the fresh link if it serves the
-// pinned version. A link that expires again before anything more became
-// durable is refused for good.
-func (t *Transfer) refreshLink(ctx context.Context, f *Failure) error {
-	received, _ := t.progress()
-	if t.cfg.Probe == nil || received <= t.expiredAt {
-		return f.Err
-	}
-	t.expiredAt = received
-	pin := t.Pin()
-	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	fresh, err := t.cfg.Probe(pctx)
-	cancel()
-	if err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		return fmt.Errorf("the download link stopped working and asking again failed: %w", err)
-	}
-	if why := differs(pin.Identity, fresh.Identity); why != "" {
-		return &ChangedError{Why: why}
-	}
-	t.mu.Lock()
-	t.pin.URL = fresh.URL
-	t.mu.Unlock()
-	t.log.Info("the redirected URL stopped working; continuing with a fresh one", "err", f.Err)
-	return nil
 }
 
 func (t *Transfer) progress() (received, size int64) {
@@ -800,10 +709,6 @@ func (t *Transfer) name(id sched.PeerID) string {
 	}
 	return string(id)
 }
-
-// SelfID is the ID of this node's own origin source, whose fatal failures
-// end the transfer.
-const SelfID = "self"
 
 func (t *Transfer) isSelf(id sched.PeerID) bool { return id == SelfID }
 

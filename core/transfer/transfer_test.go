@@ -500,3 +500,24 @@ func TestFailedFetchKeepsPrefix(t *testing.T) {
 		}
 	})
 }
+
+// TestLenderAskedToWaitTooLong: a lender whose origin route asks for a
+// wait beyond MaxWait leaves the download; this node finishes it.
+func TestLenderAskedToWaitTooLong(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		until := time.Now().Add(time.Hour)
+		busy := lender("peer-a", 4*mib, func(int, Request) act {
+			return act{fail: &Failure{Kind: Transient, RetryAt: until, Err: errors.New("peer refused fetch: busy")}}
+		})
+		f, _, _, err := run(t, 8*mib, Config{}, self(2*mib, nil), busy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.check(0); err != nil {
+			t.Fatal(err)
+		}
+		if n := busy.requests.Load(); n > sched.DefaultInFlight {
+			t.Errorf("the lender was asked %d times after asking to wait an hour", n)
+		}
+	})
+}

@@ -6,8 +6,13 @@
 // test origin), that a second launch hands its link to the first and exits
 // 0, that closing the window hides it while a tray exists, that the tray's
 // Quit ends the app, and that without a session bus the app runs with no
-// tray and closing the window quits. Screenshots of each stage are written
-// to test/gui/artifacts/ (override with DRAGONLOAD_E2E_ARTIFACTS).
+// tray and closing the window quits. TestDesktopRestartResumes kills the
+// app (SIGKILL) mid-download and starts it again without the link: the
+// download must be restored from the list under --home, show in the
+// window, resume from its partial file's journal (the origin serves about
+// the file once, not again from zero) and finish with the right SHA-256.
+// Screenshots of each stage are written to test/gui/artifacts/ (override
+// with DRAGONLOAD_E2E_ARTIFACTS).
 //
 // It needs Xvfb, xdotool, dbus-daemon and ImageMagick's import; it skips
 // without them, except under CI=true, where it fails.
