@@ -166,14 +166,14 @@ func New(cfg Config) (*Engine, error) {
 		UserAgent:    "Dragonload/1",
 		Logger:       log.With("pkg", "origin"),
 	})
-	e.peers = newPeerTable(e)
+	e.peers = e.newPeerTable()
 	e.lender = lend.New(lend.Options{
 		Origin:      e.origin,
 		Lending:     lending,
 		Rate:        e.limits.LendRate,
 		Concurrency: e.limits.LendConcurrency,
 		Logger:      log.With("pkg", "lend"),
-		OnLent:      e.peers.lent,
+		OnLent:      e.peers.LentTo,
 	})
 	if err := e.startNode(); err != nil {
 		return nil, err
@@ -202,7 +202,7 @@ func New(cfg Config) (*Engine, error) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.peers.tick(e.ctx)
+		e.peers.Run(e.ctx)
 	}()
 	return e, nil
 }
@@ -232,6 +232,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	e.stop()
+	e.peers.Close()
 	e.wg.Wait()
 	e.mu.Lock()
 	node := e.node
@@ -338,7 +339,7 @@ func (e *Engine) SetRoom(code string) error {
 	old := e.node
 	e.room = code
 	e.mu.Unlock()
-	e.peers.dropAll("room changed")
+	e.peers.DropAll("room changed")
 	if old != nil {
 		old.Close()
 	}
@@ -356,7 +357,7 @@ func (e *Engine) SetRoom(code string) error {
 			return err
 		}
 	}
-	e.peers.redialAll()
+	e.peers.RedialAll()
 	e.updateSettings(func(s *config.Settings) { s.Room = code })
 	return nil
 }
@@ -436,14 +437,14 @@ func (e *Engine) SetWatchDir(dir string) error {
 }
 
 // Peers lists the room peers this node knows, ready or not.
-func (e *Engine) Peers() []PeerInfo { return e.peers.list() }
+func (e *Engine) Peers() []PeerInfo { return peerInfos(e.peers.List()) }
 
 // AddPeer adds a peer by address and remembers it.
 func (e *Engine) AddPeer(addr string) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("peer address %q is not host:port: %w", addr, err)
 	}
-	e.peers.want(addr, "config")
+	e.peers.Want(addr, "config")
 	e.updateSettings(func(s *config.Settings) {
 		if !slices.Contains(s.Peers, addr) {
 			s.Peers = append(s.Peers, addr)

@@ -81,6 +81,9 @@ func TestOriginQuirks(t *testing.T) {
 		// Like a CDN link that expires minutes after the redirect: the
 		// engine asks the original URL again and resumes.
 		{name: "signed URL expires mid-download", quirks: testorigin.Quirks{Redirects: 1, SignedURLBytes: 2 * mib}, wantSum: testorigin.SumSHA256(seed, size)},
+		// A single stream has nobody to hand a trickle to: it is given up
+		// after a 30 s window below 1 KiB/s instead of hanging.
+		{name: "no range support, trickling", quirks: testorigin.Quirks{NoRange: true, TrickleEvery: 1}, wantErr: "sent only"},
 		{name: "404", quirks: testorigin.Quirks{Status: 404}, wantErr: "404"},
 		{name: "403", quirks: testorigin.Quirks{Status: 403}, wantErr: "403"},
 		{name: "503 with retry-after", quirks: testorigin.Quirks{UnavailableFirst: 2, RetryAfter: time.Second}, wantSum: testorigin.SumSHA256(seed, size)},

@@ -20,6 +20,9 @@ const (
 	rateWindow    = 3 * time.Second
 	probeBackoff  = time.Second // first pause between probe attempts; doubles up to probeMaxPause
 	probeMaxPause = 30 * time.Second
+	// The progress rule of a download from an origin without ranges.
+	singleWindow  = 30 * time.Second
+	singleMinRate = 1 << 10 // bytes per second
 )
 
 // fetch probes the origin, opens (or resumes) the partial file, fetches
@@ -102,9 +105,11 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 	giveUp := e.giveUp()
 	deadline := time.Now().Add(giveUp)
 	pause := probeBackoff
+	var last error
 	for {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
 		info, err := e.origin.Probe(pctx, d.link.URL, d.link.Headers)
+		timedOut := pctx.Err() != nil
 		cancel()
 		if err == nil {
 			d.setWaiting(time.Time{})
@@ -113,6 +118,13 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 		if ctx.Err() != nil {
 			return origin.Info{}, context.Cause(ctx)
 		}
+		if timedOut {
+			if last == nil {
+				last = err
+			}
+			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, last)
+		}
+		last = err
 		if !origin.Retryable(err) {
 			return origin.Info{}, err
 		}
@@ -158,8 +170,8 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 
 	// Peers join and leave through the bus, like for every other subscriber.
 	events, unsubscribe := e.Subscribe()
-	for _, peer := range e.peers.ready() {
-		tr.AddSource(peerSource{peer: peer, received: e.peers.received})
+	for _, peer := range e.peers.Ready() {
+		tr.AddSource(peerSource{peer: peer, received: e.peers.Received})
 	}
 	stop := make(chan struct{})
 	followed := make(chan struct{})
@@ -189,22 +201,22 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 func (e *Engine) followPeer(tr *transfer.Transfer, ev Event) {
 	switch ev := ev.(type) {
 	case PeerReady:
-		if p := e.peers.get(ev.Peer.ID); p != nil && ev.Peer.Lending {
-			tr.AddSource(peerSource{peer: p, received: e.peers.received})
+		if p, ok := e.peers.Get(ev.Peer.ID); ok && ev.Peer.Lending {
+			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
 		}
 	case PeerUpdated:
 		if !ev.Peer.Lending {
 			tr.RemoveSource(ev.Peer.ID, "stopped lending")
-		} else if p := e.peers.get(ev.Peer.ID); p != nil {
-			tr.AddSource(peerSource{peer: p, received: e.peers.received})
+		} else if p, ok := e.peers.Get(ev.Peer.ID); ok {
+			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
 		}
 	case PeerLost:
 		tr.RemoveSource(ev.Peer.ID, "lost: "+ev.Reason)
 	case Resync:
 		// Peer events were lost: add every lending peer again (a present
 		// one is ignored). One that left fails its fetches as gone.
-		for _, p := range e.peers.ready() {
-			tr.AddSource(peerSource{peer: p, received: e.peers.received})
+		for _, p := range e.peers.Ready() {
+			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
 		}
 	}
 }
@@ -260,12 +272,22 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 	prog := newProgress(d)
 	var off int64
 	lastCommit := time.Now()
+	// A single stream has nobody to hand a trickle to; one that delivers
+	// less than singleMinRate over a whole window is given up (the origin
+	// client already gives up on one that goes silent).
+	window, windowStart := time.Now(), int64(0)
 	err := d.e.origin.Whole(ctx, info.URL, d.link.Headers, info.Identity, func(b []byte) error {
 		if _, err := p.WriteAt(b, off); err != nil {
 			return &transfer.WriteError{Err: fmt.Errorf("cannot write the partial file in %s: %w", d.outDir, err)}
 		}
 		off += int64(len(b))
 		now := time.Now()
+		if el := now.Sub(window); el >= singleWindow {
+			if got := off - windowStart; float64(got) < singleMinRate*el.Seconds() {
+				return fmt.Errorf("the server sent only %d bytes in %s over the single stream it allows; giving up", got, el.Round(time.Second))
+			}
+			window, windowStart = now, off
+		}
 		prog.maybePublish(now, off)
 		if now.Sub(lastCommit) >= commitEvery {
 			lastCommit = now

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/dragonload/dragonload/core/discover"
+	"github.com/dragonload/dragonload/core/peers"
 	"github.com/dragonload/dragonload/core/watch"
+	"github.com/dragonload/dragonload/quicwire"
 )
 
 // ProtocolVersion is announced in discovery and checked in the hello.
@@ -43,14 +46,60 @@ func (s StaticPeers) Run(ctx context.Context, found func(string), _ func(string,
 	return nil
 }
 
+// peerTable is the engine's peer table: room peers reached over QUIC.
+type peerTable = peers.Table[*quicwire.Peer]
+
+// newPeerTable builds the peer table: it dials through the QUIC node of the
+// moment (a new one after each room change) and its events go out on the
+// bus as the engine's own. Downloads learn of ready and lost peers through
+// the bus like every other subscriber.
+func (e *Engine) newPeerTable() *peerTable {
+	return peers.New(peers.Options[*quicwire.Peer]{
+		Dialer: peers.DialFunc[*quicwire.Peer](func(ctx context.Context, addr string) (*quicwire.Peer, error) {
+			return e.currentNode().Dial(ctx, addr)
+		}),
+		Observe: func(ev peers.Event) {
+			switch ev := ev.(type) {
+			case peers.Seen:
+				e.bus.publish(PeerSeen{Peer: peerInfo(ev.Peer)})
+			case peers.Ready:
+				e.bus.publish(PeerReady{Peer: peerInfo(ev.Peer)})
+			case peers.Lost:
+				e.bus.publish(PeerLost{Peer: peerInfo(ev.Peer), Reason: ev.Reason})
+			case peers.Updated:
+				e.bus.publish(PeerUpdated{Peer: peerInfo(ev.Peer)})
+			case peers.Lent:
+				e.bus.publish(Lent{Peer: ev.Peer, Bytes: ev.Bytes, Rate: ev.Rate})
+			}
+		},
+		Logger: e.log.With("pkg", "peers"),
+	})
+}
+
+func peerInfo(p peers.Info) PeerInfo {
+	return PeerInfo{
+		ID: p.ID, Name: p.Name, Addr: p.Addr, Lending: p.Lending, RTT: p.RTT, Source: p.Source,
+		Ready: p.Ready, Received: p.Received, Lent: p.Lent, Rate: p.Rate,
+	}
+}
+
+// peerInfos converts the peer table's list (nil stays nil).
+func peerInfos(list []peers.Info) []PeerInfo {
+	var out []PeerInfo
+	for _, p := range list {
+		out = append(out, peerInfo(p))
+	}
+	return out
+}
+
 // runSource feeds one source into the peer table until the engine stops.
 func (e *Engine) runSource(ctx context.Context, src PeerSource) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		err := src.Run(ctx,
-			func(addr string) { e.peers.want(addr, src.Name()) },
-			func(addr, reason string) { e.peers.forget(addr, reason) })
+			func(addr string) { e.peers.Want(addr, src.Name()) },
+			func(addr, reason string) { e.peers.Forget(addr, reason) })
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("peer source stopped", "source", src.Name(), "err", err)
 			e.bus.publish(Notice{Level: "error", Text: fmt.Sprintf("Finding peers by %s stopped: %v. Add peers by address instead.", src.Name(), err)})
@@ -161,4 +210,16 @@ func (e *Engine) startWatch(dir string) error {
 		}
 	}()
 	return nil
+}
+
+// sleep waits d or until ctx ends; it reports whether ctx is still alive.
+func sleep(ctx context.Context, d time.Duration) bool {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C:
+		return true
+	}
 }

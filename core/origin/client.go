@@ -459,11 +459,18 @@ func (c *Client) statusError(resp *http.Response) error {
 }
 
 // drain reads a little of a body so that a small answer leaves its
-// connection reusable, then closes it. Large unread bodies just close.
+// connection reusable, then closes it. Large unread bodies just close, and
+// so does one that trickles: the reading stops after drainFor, since a
+// body sending a byte a second would otherwise hold the caller for an hour.
 func drain(resp *http.Response) {
+	stop := time.AfterFunc(drainFor, func() { resp.Body.Close() })
 	io.CopyN(io.Discard, resp.Body, 4<<10)
+	stop.Stop()
 	resp.Body.Close()
 }
+
+// drainFor bounds how long drain reads.
+const drainFor = 500 * time.Millisecond
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {

@@ -382,6 +382,40 @@ func TestIdleBody(t *testing.T) {
 	}
 }
 
+// TestSinkStopsTrickle: a caller that stops reading a body that trickles
+// (a byte a second) gets its answer at once, not after the 4 KiB that drain
+// would otherwise wait an hour for.
+func TestSinkStopsTrickle(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Range", "bytes 0-9999/10000")
+		w.Header().Set("Content-Length", "10000")
+		w.WriteHeader(http.StatusPartialContent)
+		for range 10000 {
+			if _, err := w.Write([]byte{1}); err != nil {
+				return
+			}
+			http.NewResponseController(w).Flush()
+			select {
+			case <-time.After(time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c := loopbackClient(t)
+	stop := errors.New("enough")
+	begin := time.Now()
+	err := c.Range(t.Context(), srv.URL, nil, Identity{Size: 10000}, 0, 10000, func([]byte) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v, want the sink's", err)
+	}
+	// drain gives up after drainFor; an hour-long wait is what this catches.
+	if took := time.Since(begin); took > 20*time.Second {
+		t.Errorf("Range returned %s after its sink stopped", took)
+	}
+}
+
 func TestHeadersSent(t *testing.T) {
 	got := make(chan http.Header, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
