@@ -187,4 +187,7 @@ type DownloadSnapshot struct {
 	Chunks []ChunkLanded // what is durable so far, by peer
 	// WaitUntil is set while the server asked to wait (see DownloadProgress).
 	WaitUntil time.Time
+	// Added is when the download was added; Ended when it reached a final
+	// state (zero before).
+	Added, Ended time.Time
 }

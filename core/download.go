@@ -352,6 +352,12 @@ func (d *download) stopRun(cause error) {
 // setStateLocked records and announces a state; d.mu must be held.
 func (d *download) setStateLocked(st State, err error) {
 	d.state, d.err = st, err
+	switch {
+	case !st.Final():
+		d.ended = time.Time{} // a retried download runs again
+	case d.ended.IsZero():
+		d.ended = time.Now()
+	}
 	d.e.bus.publish(DownloadStateChanged{ID: d.id, State: st, Err: err, Path: d.path})
 	d.recordLocked(false)
 }
@@ -378,6 +384,7 @@ func (d *download) snapshot() DownloadSnapshot {
 		ID: d.id, Source: d.source, Name: d.name, OutDir: d.outDir,
 		State: d.state, Err: d.err, Path: d.path, Size: d.size, Done: d.done,
 		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks), WaitUntil: d.waitUntil,
+		Added: d.added, Ended: d.ended,
 	}
 }
 

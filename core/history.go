@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/dragonload/dragonload/core/dlist"
 )
@@ -144,9 +143,6 @@ func (d *download) recordLocked(flush bool) {
 	errText := ""
 	if d.err != nil {
 		errText = d.err.Error()
-	}
-	if d.state.Final() && d.ended.IsZero() {
-		d.ended = time.Now()
 	}
 	h.Put(dlist.Entry{
 		ID: string(d.id), Source: d.source, Link: dlist.FromLink(d.link), OutDir: d.outDir,
