@@ -190,4 +190,7 @@ type DownloadSnapshot struct {
 	// Added is when the download was added; Ended when it reached a final
 	// state (zero before).
 	Added, Ended time.Time
+	// Note is the last notice about this download (why it started over,
+	// an inconsistent server), for a front end that starts after it.
+	Note string
 }

@@ -187,6 +187,7 @@ type download struct {
 	// For the download list on disk.
 	added, ended time.Time
 	watchPath    string // the watched link file it answers first, if any
+	note         string // the last notice about it
 }
 
 func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (DownloadID, error) {
@@ -285,7 +286,7 @@ func (d *download) run(ctx context.Context) {
 	var ce *transfer.ChangedError
 	if ctx.Err() == nil && errors.As(err, &ce) {
 		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL, "why", ce.Why)
-		d.e.bus.publish(Notice{Level: "warn", Download: d.id, Text: fmt.Sprintf("%s changed on the server during the download (%s); starting over so no bytes of two versions are mixed.", d.displayName(), ce.Why)})
+		d.notify(fmt.Sprintf("%s changed on the server during the download (%s); starting over so no bytes of two versions are mixed.", d.displayName(), ce.Why))
 		err = d.fetch(ctx)
 		if ctx.Err() == nil && errors.As(err, &ce) {
 			err = fmt.Errorf("the file keeps changing on the server (%s); try again later", ce.Why)
@@ -362,6 +363,15 @@ func (d *download) setStateLocked(st State, err error) {
 	d.recordLocked(false)
 }
 
+// notify tells the user something about this download: a Notice now, and
+// the snapshot's Note for a front end that starts later.
+func (d *download) notify(text string) {
+	d.mu.Lock()
+	d.note = text
+	d.mu.Unlock()
+	d.e.bus.publish(Notice{Level: "warn", Download: d.id, Text: text})
+}
+
 func (d *download) setState(st State) {
 	d.mu.Lock()
 	d.setStateLocked(st, nil)
@@ -384,7 +394,7 @@ func (d *download) snapshot() DownloadSnapshot {
 		ID: d.id, Source: d.source, Name: d.name, OutDir: d.outDir,
 		State: d.state, Err: d.err, Path: d.path, Size: d.size, Done: d.done,
 		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks), WaitUntil: d.waitUntil,
-		Added: d.added, Ended: d.ended,
+		Added: d.added, Ended: d.ended, Note: d.note,
 	}
 }
 

@@ -69,7 +69,7 @@ func (d *download) fetch(ctx context.Context) error {
 	}
 	if why := p.RestartReason(); why != "" {
 		log.Warn("starting over", "why", why)
-		e.bus.publish(Notice{Level: "warn", Text: fmt.Sprintf("%s starts over: %s.", name, why)})
+		d.notify(fmt.Sprintf("%s starts over: %s.", name, why))
 	}
 	if !pooled {
 		log.Info("the origin does not serve ranges: downloading in one stream")
@@ -246,7 +246,7 @@ func (r *reporter) Durable(rg span.Range, source string) {
 
 func (r *reporter) Notice(text string) {
 	r.d.e.log.Warn(text, "id", r.d.id)
-	r.d.e.bus.publish(Notice{Level: "warn", Download: r.d.id, Text: r.d.displayName() + ": " + text})
+	r.d.notify(r.d.displayName() + ": " + text)
 }
 
 func (r *reporter) Waiting(until time.Time) { r.d.setWaiting(until) }

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,4 +144,45 @@ func waitFinal(t *testing.T, e *core.Engine, id core.DownloadID) core.DownloadSn
 		return false
 	})
 	return snap
+}
+
+// TestStartOverSaysWhy: a resume that has to start over (the file changed
+// on the server while the engine was stopped) says why, in a notice the
+// CLI and the window show.
+func TestStartOverSaysWhy(t *testing.T) {
+	const size = 12 * mib
+	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 4 * mib})
+	home, out := t.TempDir(), t.TempDir()
+	mod := func(c *core.Config) { c.Home, c.OutDir = home, out }
+	first, err := core.New(engineConfig(t, mod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := first.Subscribe()
+	id, _ := first.Add(o.URL(), "")
+	for landed := int64(0); landed == 0; {
+		select {
+		case ev := <-events:
+			if c, ok := ev.(core.ChunkLanded); ok && c.ID == id {
+				landed += c.Length
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("no progress")
+		}
+	}
+	cancel()
+	first.Close()
+	// From now on the server serves a second version of the file.
+	o.SetQuirks(testorigin.Quirks{ChangeETagAfter: 1})
+
+	// The notice may go out before anyone subscribes (the download resumes
+	// as the engine starts): the snapshot keeps it for front ends.
+	second := newEngine(t, mod)
+	snap := waitFinal(t, second, id)
+	if snap.State != core.StateDone || testkit.FileSHA256(t, snap.Path) != testorigin.SumSHA256(seed+1, size) {
+		t.Fatalf("after starting over: %v %v", snap.State, snap.Err)
+	}
+	if !strings.Contains(snap.Note, "starts over") || !strings.Contains(snap.Note, "ETag") {
+		t.Errorf("the download's note does not say why it started over: %q", snap.Note)
+	}
 }

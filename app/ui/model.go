@@ -79,6 +79,10 @@ func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, l
 		d.Source, d.Name, d.OutDir, d.Path = s.Source, s.Name, s.OutDir, s.Path
 		d.State, d.Err, d.Size, d.Done = s.State, s.Err, s.Size, s.Done
 		d.Peers, d.Wait = s.Peers, s.WaitUntil
+		if s.Note != "" {
+			// Said before the window subscribed: why it started over, say.
+			m.notice = core.Notice{Level: "warn", Download: s.ID, Text: s.Note}
+		}
 		if s.State != core.StateDownloading {
 			d.Rate, d.ETA = 0, 0 // a snapshot has no rate; only a running download has one
 		}
