@@ -255,6 +255,7 @@ func Desktop(cfg core.Config, sources []string, log *slog.Logger) error {
 	if cfg.Logger == nil {
 		cfg.Logger = log
 	}
+	cfg.KeepList = true // the app remembers its downloads across restarts
 	eng, err := core.New(cfg)
 	if err != nil {
 		return err

@@ -205,7 +205,12 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	for _, id := range e.order {
 		d := e.downloads[id]
 		d.mu.Lock()
-		same := !d.state.Final() && d.link.URL == l.URL && d.outDir == abs && d.link.Name == l.Name
+		// The same file: a newly signed URL for it (another query string)
+		// joins the download and brings the fresh link along.
+		same := !d.state.Final() && store.Place(d.link.URL) == store.Place(l.URL) && d.outDir == abs && d.link.Name == l.Name
+		if same && d.link.URL != l.URL {
+			d.link = l
+		}
 		if same && job != nil {
 			d.jobs = append(d.jobs, *job)
 			d.watcher = e.watcher
@@ -285,7 +290,7 @@ func (d *download) run(ctx context.Context) {
 	err := d.fetch(ctx)
 	var ce *transfer.ChangedError
 	if ctx.Err() == nil && errors.As(err, &ce) {
-		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.link.URL, "why", ce.Why)
+		d.e.log.Warn("file changed on the server; starting over", "id", d.id, "url", d.currentLink().URL, "why", ce.Why)
 		d.notify(fmt.Sprintf("%s changed on the server during the download (%s); starting over so no bytes of two versions are mixed.", d.displayName(), ce.Why))
 		err = d.fetch(ctx)
 		if ctx.Err() == nil && errors.As(err, &ce) {
@@ -361,6 +366,14 @@ func (d *download) setStateLocked(st State, err error) {
 	}
 	d.e.bus.publish(DownloadStateChanged{ID: d.id, State: st, Err: err, Path: d.path})
 	d.recordLocked(false)
+}
+
+// currentLink is the download's link: a newly signed URL for the same file
+// added while it runs replaces it (see add).
+func (d *download) currentLink() link.Link {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.link
 }
 
 // notify tells the user something about this download: a Notice now, and

@@ -46,7 +46,13 @@ type Config struct {
 	// GiveUp fails a download that makes no durable progress for this
 	// long; 0 = the settings file's give_up_seconds, else 2 minutes.
 	GiveUp time.Duration
-	Logger *slog.Logger
+	// KeepList keeps the download list under Home: unfinished downloads
+	// are restored (and resume) on start, and the list is saved as it
+	// changes. The app and the agent set it; one-shot commands (get,
+	// peers) leave the list alone, so they neither run the app's
+	// downloads nor overwrite its list.
+	KeepList bool
+	Logger   *slog.Logger
 }
 
 // Engine is one Dragonload node. All methods are safe for concurrent use.
@@ -165,6 +171,9 @@ func New(cfg Config) (*Engine, error) {
 		AllowPrivate: cfg.AllowPrivate,
 		UserAgent:    "Dragonload/1",
 		Logger:       log.With("pkg", "origin"),
+		// A server that never answers is told apart within the give-up
+		// time, whatever it is set to: a probe makes two requests.
+		HeaderTimeout: min(max(e.giveUp()/4, 2*time.Second), 30*time.Second),
 	})
 	e.peers = e.newPeerTable()
 	e.lender = lend.New(lend.Options{
@@ -188,9 +197,11 @@ func New(cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
-	if err := e.openHistory(); err != nil {
-		e.Close()
-		return nil, err
+	if cfg.KeepList {
+		if err := e.openHistory(); err != nil {
+			e.Close()
+			return nil, err
+		}
 	}
 	if e.settings.WatchDir != "" {
 		if err := e.startWatch(e.settings.WatchDir); err != nil {

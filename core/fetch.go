@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/origin"
 	"github.com/dragonload/dragonload/core/span"
 	"github.com/dragonload/dragonload/core/store"
@@ -30,21 +31,22 @@ const (
 func (d *download) fetch(ctx context.Context) error {
 	e := d.e
 	d.setState(StateProbing)
-	info, err := d.probe(ctx)
+	l := d.currentLink()
+	info, err := d.probe(ctx, l)
 	if err != nil {
 		return err
 	}
 	size := info.Identity.Size
-	if d.link.Size > 0 && size >= 0 && size != d.link.Size {
-		return fmt.Errorf("the origin's file is %d bytes but the link says %d: refusing a file that is not the one linked", size, d.link.Size)
+	if l.Size > 0 && size >= 0 && size != l.Size {
+		return fmt.Errorf("the origin's file is %d bytes but the link says %d: refusing a file that is not the one linked", size, l.Size)
 	}
-	name := d.link.Name
+	name := l.Name
 	if name == "" {
 		name = info.Name
 	}
 	meta := store.Meta{
 		URL: info.URL, Size: size, ETag: info.Identity.ETag, WeakETag: info.Identity.WeakETag,
-		LastModified: info.Identity.LastModified, SHA256: d.link.SHA256, Name: name,
+		LastModified: info.Identity.LastModified, SHA256: l.SHA256, Name: name,
 	}
 	d.mu.Lock()
 	d.name, d.size, d.meta = name, size, meta
@@ -73,9 +75,9 @@ func (d *download) fetch(ctx context.Context) error {
 	}
 	if !pooled {
 		log.Info("the origin does not serve ranges: downloading in one stream")
-		err = d.fetchSingle(ctx, p, info)
+		err = d.fetchSingle(ctx, p, info, l)
 	} else {
-		err = d.transfer(ctx, p, info, log)
+		err = d.transfer(ctx, p, info, l, log)
 	}
 	if err != nil {
 		var ce *transfer.ChangedError
@@ -100,7 +102,7 @@ func (d *download) fetch(ctx context.Context) error {
 // 5xx, 429) until the give-up time has passed without an answer, honours a
 // Retry-After up to transfer.DefaultMaxWait and refuses a longer one at
 // once.
-func (d *download) probe(ctx context.Context) (origin.Info, error) {
+func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) {
 	e := d.e
 	giveUp := e.giveUp()
 	deadline := time.Now().Add(giveUp)
@@ -108,7 +110,7 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 	var last error
 	for {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
-		info, err := e.origin.Probe(pctx, d.link.URL, d.link.Headers)
+		info, err := e.origin.Probe(pctx, l.URL, l.Headers)
 		timedOut := pctx.Err() != nil
 		cancel()
 		if err == nil {
@@ -120,7 +122,7 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 		}
 		if timedOut {
 			if last == nil {
-				last = err
+				return origin.Info{}, fmt.Errorf("the server did not answer within %s", giveUp)
 			}
 			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, last)
 		}
@@ -140,7 +142,7 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 		if !now.Add(wait).Before(deadline) {
 			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, err)
 		}
-		e.log.Info("origin probe failed, retrying", "url", d.link.URL, "err", err, "in", wait)
+		e.log.Info("origin probe failed, retrying", "url", l.URL, "err", err, "in", wait)
 		if !sleep(ctx, wait) {
 			return origin.Info{}, context.Cause(ctx)
 		}
@@ -150,23 +152,26 @@ func (d *download) probe(ctx context.Context) (origin.Info, error) {
 
 // transfer runs the pooled transfer: this node and every lending room peer
 // fetch ranges until the file is whole.
-func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.Info, log *slog.Logger) error {
+func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.Info, l link.Link, log *slog.Logger) error {
 	e := d.e
 	rep := &reporter{d: d, prog: newProgress(d)}
 	done := p.Done()
 	tr := transfer.New(transfer.Config{
-		Pin:      transfer.Pin{URL: info.URL, Headers: d.link.Headers, Identity: info.Identity},
+		Pin:      transfer.Pin{URL: info.URL, Headers: l.Headers, Identity: info.Identity},
 		File:     p,
 		Done:     done.Ranges(),
 		Reporter: rep,
 		Probe: func(ctx context.Context) (transfer.Pin, error) {
-			fresh, err := e.origin.Probe(ctx, d.link.URL, d.link.Headers)
-			return transfer.Pin{URL: fresh.URL, Headers: d.link.Headers, Identity: fresh.Identity}, err
+			// The link may have been renewed (a newly signed URL added for
+			// the same file) since the download started.
+			l := d.currentLink()
+			fresh, err := e.origin.Probe(ctx, l.URL, l.Headers)
+			return transfer.Pin{URL: fresh.URL, Headers: l.Headers, Identity: fresh.Identity}, err
 		},
 		Log:    log,
 		GiveUp: e.giveUp(),
 	})
-	tr.AddSource(selfSource{client: e.origin, name: e.Name(), link: d.link.URL})
+	tr.AddSource(selfSource{client: e.origin, name: e.Name(), link: l.URL})
 
 	// Peers join and leave through the bus, like for every other subscriber.
 	events, unsubscribe := e.Subscribe()
@@ -267,7 +272,7 @@ func (d *download) setWaiting(until time.Time) {
 
 // fetchSingle downloads from an origin that ignores Range: one stream from
 // the requester, from the first byte (such an origin cannot resume).
-func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origin.Info) error {
+func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origin.Info, l link.Link) error {
 	d.setState(StateDownloading)
 	prog := newProgress(d)
 	var off int64
@@ -276,7 +281,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 	// less than singleMinRate over a whole window is given up (the origin
 	// client already gives up on one that goes silent).
 	window, windowStart := time.Now(), int64(0)
-	err := d.e.origin.Whole(ctx, info.URL, d.link.Headers, info.Identity, func(b []byte) error {
+	err := d.e.origin.Whole(ctx, info.URL, l.Headers, info.Identity, func(b []byte) error {
 		if _, err := p.WriteAt(b, off); err != nil {
 			return &transfer.WriteError{Err: fmt.Errorf("cannot write the partial file in %s: %w", d.outDir, err)}
 		}

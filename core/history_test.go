@@ -21,7 +21,7 @@ func TestDownloadsPersist(t *testing.T) {
 	paused := startOrigin(t, testorigin.Config{Size: big, Seed: seed + 1, RatePerSource: mib})
 	quick := startOrigin(t, testorigin.Config{Size: small, Seed: seed + 2})
 	home, out := t.TempDir(), t.TempDir()
-	mod := func(c *core.Config) { c.Home, c.OutDir = home, out }
+	mod := func(c *core.Config) { c.Home, c.OutDir, c.KeepList = home, out, true }
 
 	first, err := core.New(engineConfig(t, mod))
 	if err != nil {
@@ -114,7 +114,7 @@ func TestDownloadsPersist(t *testing.T) {
 // keeps a bounded number of finished ones.
 func TestHistoryBounded(t *testing.T) {
 	gone := startOrigin(t, testorigin.Config{Size: mib, Quirks: testorigin.Quirks{Status: 404}})
-	e := newEngine(t, nil)
+	e := newEngine(t, func(c *core.Config) { c.KeepList = true })
 	const n = 520
 	for i := range n {
 		id, err := e.Add(fmt.Sprintf("%s?n=%d", gone.URL(), i), "")
@@ -153,7 +153,7 @@ func TestStartOverSaysWhy(t *testing.T) {
 	const size = 12 * mib
 	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 4 * mib})
 	home, out := t.TempDir(), t.TempDir()
-	mod := func(c *core.Config) { c.Home, c.OutDir = home, out }
+	mod := func(c *core.Config) { c.Home, c.OutDir, c.KeepList = home, out, true }
 	first, err := core.New(engineConfig(t, mod))
 	if err != nil {
 		t.Fatal(err)

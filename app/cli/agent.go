@@ -35,6 +35,7 @@ func runAgent(args []string, env Env) int {
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultAgentListen
 	}
+	cfg.KeepList = true // the agent remembers its downloads across restarts
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	eng, err := core.New(cfg)

@@ -60,6 +60,11 @@ func sameFile(old, cur Meta) string {
 // fragment. It also serves to show a URL in a message, as a query may hold
 // a signature that must not reach the logs. Text that does not parse as an
 // absolute URL is cut before its query.
+// Place is where a URL points, for telling whether two URLs name the same
+// file: scheme, host and path, without the query (a newly signed link
+// differs only there), fragment, user info or default port.
+func Place(rawURL string) string { return place(rawURL) }
+
 func place(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,4 +177,87 @@ func lines(s string) []string {
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, timeout, 20*time.Millisecond, what, cond)
+}
+
+// waitExit waits up to timeout for p to end and returns its exit code;
+// exited is false (and p still runs) when it did not end in time. Unlike
+// wait it does not fail the test, so a caller can report a hang and go on.
+func (p *proc) waitExit(timeout time.Duration) (code int, exited bool) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		return -1, false
+	}
+	if p.err == nil {
+		return 0, true
+	}
+	if ee, ok := p.err.(*exec.ExitError); ok {
+		return ee.ExitCode(), true
+	}
+	p.t.Errorf("%s: %v", p.name, p.err)
+	return -1, true
+}
+
+// exited reports whether p has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeHomeConfig writes home/config.toml before the first start in home:
+// the test room and the given extra lines (TOML, e.g. "give_up_seconds = 20").
+func writeHomeConfig(t *testing.T, home string, extra ...string) {
+	t.Helper()
+	s := fmt.Sprintf("room = %q\n", testRoom) + strings.Join(extra, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(home, "config.toml"), []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitAgentUp waits until an agent logged that it runs (it then listens).
+func waitAgentUp(t *testing.T, p *proc) {
+	t.Helper()
+	waitFor(t, 30*time.Second, p.name+" to run", func() bool {
+		return strings.Contains(p.out.String(), "agent running")
+	})
+}
+
+// errorSentence is the one-sentence error a failed command printed last:
+// its last line starting "dragonload: ", without that prefix; "" if none.
+func errorSentence(out string) string {
+	ls := lines(out)
+	for i := len(ls) - 1; i >= 0; i-- {
+		if s, ok := strings.CutPrefix(ls[i], "dragonload: "); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// durableBytes sums the "done OFF END" ranges of the journal of the
+// partial download of name into dir: the bytes a resume will not fetch
+// again. No journal (or an unreadable one) counts as 0.
+func durableBytes(dir, name string) int64 {
+	b, err := os.ReadFile(filepath.Join(dir, "."+name+".dlpart.journal"))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "done" {
+			continue
+		}
+		off, err1 := strconv.ParseInt(f[1], 10, 64)
+		end, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 == nil && err2 == nil && end > off {
+			n += end - off
+		}
+	}
+	return n
 }
