@@ -235,13 +235,15 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	}
 	e.downloads[d.id] = d
 	e.order = append(e.order, d.id)
+	// Announced before e.mu is let go: once listed, a dispatch elsewhere
+	// may start it at once, and its first state must follow these.
 	d.mu.Lock()
 	d.recordLocked(true)
+	e.bus.publish(DownloadAdded{ID: d.id, Source: source, Name: d.name, OutDir: abs})
+	e.bus.publish(DownloadStateChanged{ID: d.id, State: StateQueued})
 	d.mu.Unlock()
 	e.mu.Unlock()
 	e.log.Info("download added", "id", d.id, "url", l.URL, "out", abs)
-	e.bus.publish(DownloadAdded{ID: d.id, Source: source, Name: d.name, OutDir: abs})
-	e.bus.publish(DownloadStateChanged{ID: d.id, State: StateQueued})
 	e.dispatch()
 	return d.id, nil
 }
