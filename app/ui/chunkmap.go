@@ -19,6 +19,10 @@ type ChunkMap struct {
 
 	size  int64
 	spans []span
+	// whole is set for a finished file: every byte is there, so cells no
+	// span covers (fetched before a restart, by whom nobody recorded) are
+	// drawn full in unknownColor.
+	whole bool
 }
 
 // cellSize and cellGap are a cell's side and the space between cells, in
@@ -35,10 +39,16 @@ func newChunkMap() *ChunkMap {
 	return c
 }
 
-// set replaces what the map shows; size < 0 draws an empty grid.
-func (c *ChunkMap) set(size int64, spans []span) {
-	c.size, c.spans = size, spans
+// set replaces what the map shows; size < 0 draws an empty grid. whole
+// says the file is complete.
+func (c *ChunkMap) set(size int64, spans []span, whole bool) {
+	c.size, c.spans, c.whole = size, spans, whole
 	c.Refresh()
+}
+
+// unknownColor is the colour of bytes whose fetcher nobody recorded.
+func unknownColor(th fyne.Theme, v fyne.ThemeVariant) color.NRGBA {
+	return toNRGBA(th.Color(theme.ColorNamePlaceHolder, v))
 }
 
 // CreateRenderer implements fyne.Widget.
@@ -77,9 +87,19 @@ func (r *chunkMapRenderer) draw(w, h int) image.Image {
 	// grid reads on the light theme too.
 	empty := mixColor(toNRGBA(theme.Color(theme.ColorNameInputBorder)), toNRGBA(theme.Color(theme.ColorNameForeground)), 0.08)
 	fills := cellFills(r.m.size, r.m.spans, g.cols*g.rows)
+	unknown := unknownColor(r.m.Theme(), fyne.CurrentApp().Settings().ThemeVariant())
 	for i, f := range fills {
 		x0, y0, x1, y1 := g.cell(i)
-		fillRect(img, x0, y0, x1, y1, f.shade(empty))
+		c := f.shade(empty)
+		if r.m.whole && r.m.size > 0 {
+			switch {
+			case f.color < 0:
+				c = unknown
+			case f.frac < 0.999:
+				c = colorFor(f.color) // the rest of the cell is there too
+			}
+		}
+		fillRect(img, x0, y0, x1, y1, c)
 	}
 	return img
 }
@@ -187,4 +207,63 @@ func toNRGBA(c color.Color) color.NRGBA {
 func mixColor(a, b color.NRGBA, t float64) color.NRGBA {
 	l := func(x, y uint8) uint8 { return uint8(math.Round(float64(x) + (float64(y)-float64(x))*t)) }
 	return color.NRGBA{l(a.R, b.R), l(a.G, b.G), l(a.B, b.B), l(a.A, b.A)}
+}
+
+// over composites fg (with its alpha) onto an opaque bg.
+func over(bg, fg color.NRGBA) color.NRGBA {
+	a := float64(fg.A) / 255
+	m := func(b, f uint8) uint8 { return uint8(math.Round(float64(b)*(1-a) + float64(f)*a)) }
+	return color.NRGBA{m(bg.R, fg.R), m(bg.G, fg.G), m(bg.B, fg.B), 0xff}
+}
+
+// luminance is a colour's relative luminance (WCAG 2).
+func luminance(c color.NRGBA) float64 {
+	ch := func(v uint8) float64 {
+		x := float64(v) / 255
+		if x <= 0.04045 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(c.R) + 0.7152*ch(c.G) + 0.0722*ch(c.B)
+}
+
+// contrast is the WCAG 2 contrast ratio of two opaque colours, 1 to 21.
+func contrast(a, b color.NRGBA) float64 {
+	x, y := luminance(a)+0.05, luminance(b)+0.05
+	if x < y {
+		x, y = y, x
+	}
+	return x / y
+}
+
+// minContrast is what text needs against its background (WCAG AA).
+const minContrast = 4.5
+
+// readable returns c, or c moved toward black (on light surfaces) or
+// white (on dark ones) just enough that it reads on every surface: theme
+// colours such as the success green or the warning orange are too pale
+// for text on the light theme.
+func readable(c color.NRGBA, surfaces ...color.NRGBA) color.NRGBA {
+	if len(surfaces) == 0 {
+		return c
+	}
+	ink := color.NRGBA{0, 0, 0, 0xff}
+	if luminance(surfaces[0]) < 0.18 {
+		ink = color.NRGBA{0xff, 0xff, 0xff, 0xff}
+	}
+	c.A = 0xff
+	worst := func(c color.NRGBA) float64 {
+		r := 21.0
+		for _, s := range surfaces {
+			r = math.Min(r, contrast(c, s))
+		}
+		return r
+	}
+	for t := 0.0; t <= 1; t += 0.05 {
+		if m := mixColor(c, ink, t); worst(m) >= minContrast {
+			return m
+		}
+	}
+	return ink
 }

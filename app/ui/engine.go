@@ -11,6 +11,8 @@ type Engine interface {
 	Cancel(id core.DownloadID) error
 	Downloads() []core.DownloadSnapshot
 	ShareLink(id core.DownloadID) (string, error)
+	Remove(id core.DownloadID) error
+	ClearFinished() []core.DownloadID
 
 	SetLending(on bool)
 	Lending() bool

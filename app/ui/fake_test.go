@@ -50,8 +50,10 @@ func (f *fakeEngine) Pause(id core.DownloadID) error {
 	f.paused = append(f.paused, id)
 	return nil
 }
-func (f *fakeEngine) Resume(core.DownloadID) error { return nil }
-func (f *fakeEngine) Cancel(core.DownloadID) error { return nil }
+func (f *fakeEngine) Resume(core.DownloadID) error     { return nil }
+func (f *fakeEngine) Cancel(core.DownloadID) error     { return nil }
+func (f *fakeEngine) Remove(core.DownloadID) error     { return nil }
+func (f *fakeEngine) ClearFinished() []core.DownloadID { return nil }
 func (f *fakeEngine) Downloads() []core.DownloadSnapshot {
 	return nil
 }

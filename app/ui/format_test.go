@@ -155,3 +155,26 @@ func TestProgressTextWaiting(t *testing.T) {
 		}
 	}
 }
+
+func TestFinishedText(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name         string
+		size         int64
+		added, ended time.Time
+		want         string
+	}{
+		{"whole", 210_000_000, t0, t0.Add(200 * time.Second), "210 MB · took 3m 20s · 1.05 MB/s average"},
+		{"an hour", 4_700_000_000, t0, t0.Add(time.Hour + 5*time.Minute), "4.70 GB · took 1h 05m · 1.21 MB/s average"},
+		{"days", 1_000, t0, t0.Add(50 * time.Hour), "1.00 kB · took 2 days 2h"},
+		{"instant", 1_000, t0, t0.Add(300 * time.Millisecond), "1.00 kB · took under a second"},
+		{"no times", 1_000, time.Time{}, time.Time{}, "1.00 kB"},
+		{"clock went back", 1_000, t0, t0.Add(-time.Second), "1.00 kB"},
+		{"unknown size", -1, t0, t0.Add(5 * time.Second), "took 5s"},
+	}
+	for _, tc := range cases {
+		if got := finishedText(tc.size, tc.added, tc.ended); got != tc.want {
+			t.Errorf("%s: finishedText = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

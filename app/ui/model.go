@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"cmp"
+	"container/heap"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -27,6 +29,10 @@ type model struct {
 	// What changed since the last redraw.
 	listDirty, peersDirty, statusDirty bool
 	chunksDirty                        map[core.DownloadID]bool
+
+	// now is the model's clock, for when a download was added and ended
+	// as seen by a window that was open then; tests replace it.
+	now func() time.Time
 }
 
 // download is one row of the list and the source of the chunk map.
@@ -44,10 +50,22 @@ type download struct {
 	ETA    time.Duration
 	Peers  []core.PeerShare
 	Wait   time.Time // the server asked to wait until then (Retry-After)
+	// Added is when the download was added; Ended when it reached a final
+	// state (zero before).
+	Added, Ended time.Time
 
-	spans  []span // what has landed, by colour; adjacent pieces merged
-	colors peerIndex
-	names  map[string]string // peer id → display name, from progress
+	spans []span // what has landed, by colour; adjacent pieces merged
+	// prior counts bytes already in the file before the chunk map began:
+	// after a restart the engine knows how much a download holds but not
+	// who fetched it.
+	prior int64
+	// rev counts changes to spans; counts caches byColor for it.
+	rev        int
+	counts     map[int]int64
+	countsRev  int
+	countsSize int64
+	colors     peerIndex
+	names      map[string]string // peer id → display name, from progress
 }
 
 // span is a landed byte range and the colour slot of the peer that fetched it.
@@ -65,6 +83,7 @@ func newModel() *model {
 		peers:       make(map[string]core.PeerInfo),
 		lendRates:   make(map[string]float64),
 		chunksDirty: make(map[core.DownloadID]bool),
+		now:         time.Now,
 	}
 }
 
@@ -76,22 +95,47 @@ func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, l
 	// Oldest first, as the engine lists them: ensure puts each new one on top.
 	for _, s := range downloads {
 		d := m.ensure(s.ID)
-		d.Source, d.Name, d.OutDir, d.Path = s.Source, s.Name, s.OutDir, s.Path
+		d.Source, d.OutDir, d.Path = s.Source, s.OutDir, s.Path
+		switch {
+		case s.Path != "":
+			d.Name = filepath.Base(s.Path) // the name it was saved under
+		case s.Name != "":
+			d.Name = s.Name
+		case s.Source != "":
+			// Never probed (it failed first): a name from the link.
+			d.Name = nameFromSource(s.Source)
+		}
 		d.State, d.Err, d.Size, d.Done = s.State, s.Err, s.Size, s.Done
 		d.Peers, d.Wait = s.Peers, s.WaitUntil
-		if s.Note != "" {
-			// Said before the window subscribed: why it started over, say.
-			m.notice = core.Notice{Level: "warn", Download: s.ID, Text: s.Note}
-		}
+		d.learnNames(s.Peers)
+		// The engine's times win over the window's; zero for a list saved
+		// before times were kept.
+		d.Added, d.Ended = s.Added, s.Ended
 		if s.State != core.StateDownloading {
 			d.Rate, d.ETA = 0, 0 // a snapshot has no rate; only a running download has one
 		}
 		d.spans = nil
+		d.rev++
 		for _, c := range s.Chunks {
 			d.land(c)
 		}
+		// What the file holds beyond the chunk list was fetched before
+		// the engine last started. While a run writes, its own bytes are
+		// not all durable yet; its shares say how many it wrote.
+		var run int64
+		if s.State == core.StateDownloading || s.State == core.StateVerifying {
+			for _, p := range s.Peers {
+				run += p.Bytes
+			}
+		}
+		d.prior = max(0, s.Done-max(d.covered(), run))
 		m.chunksDirty[s.ID] = true
 	}
+	// Newest first by when they were added; the engine's order breaks
+	// ties, and downloads from a list that predates the time stamp go last.
+	slices.SortStableFunc(m.order, func(a, b core.DownloadID) int {
+		return m.downloads[b].Added.Compare(m.downloads[a].Added)
+	})
 	// The engine's list of peers is whole: one missing from it was lost.
 	clear(m.peers)
 	for _, p := range peers {
@@ -114,8 +158,11 @@ func (m *model) apply(ev core.Event) *notification {
 	case core.DownloadAdded:
 		d := m.ensure(ev.ID)
 		d.Source, d.OutDir = ev.Source, ev.OutDir
-		if ev.Name != "" {
+		switch {
+		case ev.Name != "":
 			d.Name = ev.Name
+		case d.Name == string(ev.ID) && ev.Source != "":
+			d.Name = nameFromSource(ev.Source) // until the origin is probed
 		}
 		m.listDirty, m.statusDirty = true, true
 	case core.DownloadStateChanged:
@@ -123,7 +170,15 @@ func (m *model) apply(ev core.Event) *notification {
 		before := d.State
 		d.State, d.Err = ev.State, ev.Err
 		if ev.Path != "" {
-			d.Path = ev.Path
+			// The name it was saved under: "blob (1).bin" when blob.bin
+			// was taken.
+			d.Path, d.Name = ev.Path, filepath.Base(ev.Path)
+		}
+		switch {
+		case !ev.State.Final():
+			d.Ended = time.Time{} // retried
+		case d.Ended.IsZero():
+			d.Ended = m.now()
 		}
 		if ev.State != core.StateDownloading {
 			d.Rate, d.ETA, d.Wait = 0, 0, time.Time{}
@@ -134,6 +189,11 @@ func (m *model) apply(ev core.Event) *notification {
 		if ev.State == core.StateDone && d.Size >= 0 {
 			d.Done = d.Size
 		}
+		if !writing(ev.State) {
+			// Between runs every byte written is durable: what the chunk
+			// map lacks came from before it began.
+			d.prior = max(0, d.Done-d.covered())
+		}
 		m.listDirty, m.statusDirty = true, true
 		m.chunksDirty[ev.ID] = true
 		if before != ev.State {
@@ -141,18 +201,11 @@ func (m *model) apply(ev core.Event) *notification {
 		}
 	case core.DownloadProgress:
 		d := m.ensure(ev.ID)
-		if ev.Name != "" {
+		if ev.Name != "" && d.Path == "" {
 			d.Name = ev.Name
 		}
 		d.Size, d.Done, d.Rate, d.ETA, d.Peers, d.Wait = ev.Size, ev.Done, ev.Rate, ev.ETA, ev.Peers, ev.WaitUntil
-		for _, p := range ev.Peers {
-			if p.Name != "" {
-				if d.names == nil {
-					d.names = make(map[string]string)
-				}
-				d.names[p.Peer] = p.Name
-			}
-		}
+		d.learnNames(ev.Peers)
 		m.listDirty, m.statusDirty = true, true
 		m.chunksDirty[ev.ID] = true
 	case core.DownloadRemoved:
@@ -202,7 +255,7 @@ func (m *model) ensure(id core.DownloadID) *download {
 	if d, ok := m.downloads[id]; ok {
 		return d
 	}
-	d := &download{ID: id, Size: -1, Name: string(id)}
+	d := &download{ID: id, Size: -1, Name: string(id), Added: m.now()}
 	m.downloads[id] = d
 	m.order = append([]core.DownloadID{id}, m.order...)
 	m.listDirty = true
@@ -281,6 +334,7 @@ func (d *download) land(c core.ChunkLanded) {
 	if c.Length <= 0 {
 		return
 	}
+	d.rev++
 	col := d.colors.of(c.Peer)
 	for i := len(d.spans) - 1; i >= 0 && i >= len(d.spans)-8; i-- {
 		s := &d.spans[i]
@@ -290,6 +344,147 @@ func (d *download) land(c core.ChunkLanded) {
 		}
 	}
 	d.spans = append(d.spans, span{off: c.Offset, n: c.Length, color: col})
+}
+
+// writing reports whether a download in state s is writing bytes that are
+// not all durable yet.
+func writing(s core.State) bool { return s == core.StateDownloading }
+
+// byColor counts the bytes of the chunk map by colour slot. Where pieces
+// overlap (a file that started over), the later one counts. It sweeps the
+// pieces' edges in order, O(n log n), and keeps the answer until the map
+// or the size changes.
+func (d *download) byColor() map[int]int64 {
+	if d.counts != nil && d.countsRev == d.rev && d.countsSize == d.Size {
+		return d.counts
+	}
+	type edge struct {
+		at    int64
+		piece int
+		start bool
+	}
+	edges := make([]edge, 0, 2*len(d.spans))
+	for i, s := range d.spans {
+		lo, hi := s.off, s.off+s.n
+		if d.Size >= 0 {
+			hi = min(hi, d.Size)
+		}
+		if hi > lo {
+			edges = append(edges, edge{lo, i, true}, edge{hi, i, false})
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.at, b.at) })
+	out := make(map[int]int64)
+	var live pieceHeap // the pieces covering the sweep, latest on top
+	ended := make([]bool, len(d.spans))
+	var prev int64
+	for i := 0; i < len(edges); {
+		at := edges[i].at
+		if len(live) > 0 {
+			out[d.spans[live[0]].color] += at - prev
+		}
+		for ; i < len(edges) && edges[i].at == at; i++ {
+			if edges[i].start {
+				heap.Push(&live, edges[i].piece)
+			} else {
+				ended[edges[i].piece] = true
+			}
+		}
+		for len(live) > 0 && ended[live[0]] {
+			heap.Pop(&live)
+		}
+		prev = at
+	}
+	d.counts, d.countsRev, d.countsSize = out, d.rev, d.Size
+	return out
+}
+
+// pieceHeap is a max-heap of chunk-map indexes: the latest piece on top.
+type pieceHeap []int
+
+func (h pieceHeap) Len() int           { return len(h) }
+func (h pieceHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h pieceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *pieceHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *pieceHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// covered is how many bytes the chunk map holds.
+func (d *download) covered() int64 {
+	var n int64
+	for _, b := range d.byColor() {
+		n += b
+	}
+	return n
+}
+
+// priorPeer names the bytes fetched before a restart in a share list.
+const priorPeer = "\x00prior"
+
+// shares is who fetched how much of the file, from the chunk map, so the
+// counts hold across pauses and restarts (the engine's progress reports
+// count only the current run). Rates and names come from the last report.
+// Bytes from before a restart, whose fetcher nobody recorded, are one
+// more entry, priorPeer, listed last.
+func (d *download) shares() []core.PeerShare {
+	counts := d.byColor()
+	run := make(map[string]core.PeerShare, len(d.Peers))
+	for _, p := range d.Peers {
+		run[p.Peer] = p
+	}
+	var out []core.PeerShare
+	listed := make(map[string]bool)
+	for _, peer := range d.colors.peers() {
+		listed[peer] = true
+		p := run[peer]
+		p.Peer, p.Bytes = peer, counts[d.colors.of(peer)]
+		if p.Name == "" {
+			p.Name = d.names[peer]
+		}
+		out = append(out, p)
+	}
+	// Peers of the current run that have not landed a chunk yet.
+	for _, p := range d.Peers {
+		if !listed[p.Peer] {
+			listed[p.Peer] = true
+			p.Bytes = 0
+			out = append(out, p)
+		}
+	}
+	if n := d.priorBytes(); n > 0 {
+		out = append(out, core.PeerShare{Peer: priorPeer, Name: "before a restart", Bytes: n})
+	}
+	return out
+}
+
+// priorBytes is what the file held before the chunk map began. While a
+// run writes, bytes not yet durable are missing from the map too; they
+// are not the prior ones, so the count made between runs holds.
+func (d *download) priorBytes() int64 {
+	if d.State == core.StateCanceled {
+		return 0
+	}
+	if writing(d.State) {
+		return min(d.prior, max(0, d.Done-d.covered()))
+	}
+	return d.prior
+}
+
+// learnNames remembers the display names a report gives for peers, so a
+// peer keeps its name after it leaves the current run.
+func (d *download) learnNames(peers []core.PeerShare) {
+	for _, p := range peers {
+		if p.Name != "" {
+			if d.names == nil {
+				d.names = make(map[string]string)
+			}
+			d.names[p.Peer] = p.Name
+		}
+	}
 }
 
 // peerName is the best name known for a peer of this download.

@@ -105,8 +105,8 @@ func TestProgressAndChunkMapFromEvents(t *testing.T) {
 	if row.share.Text != "this machine 50% · attic 50%" {
 		t.Errorf("share %q", row.share.Text)
 	}
-	if row.state.Text != "Downloading" {
-		t.Errorf("state %q", row.state.Text)
+	if row.state.state != core.StateDownloading {
+		t.Errorf("state %v", row.state.state)
 	}
 
 	cm := h.u.list.chunks
