@@ -70,7 +70,19 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 	desk, isDesktop := a.(desktop.App)
 	busErr := tray.SessionBus()
 	withTray := busErr == nil && isDesktop
-	closeWindow := a.Quit
+	// quit stops the window and the tray from drawing before it asks the
+	// Fyne loop to end: once the loop has ended, Fyne runs what they queue
+	// on their own goroutines, off the main thread.
+	var u *ui.UI
+	var tr *tray.Tray
+	quit := func() {
+		u.Detach()
+		if tr != nil {
+			tr.Detach()
+		}
+		a.Quit()
+	}
+	closeWindow := quit
 	if withTray {
 		closeWindow = func() {
 			log.Info("window closed; still running in the tray")
@@ -79,18 +91,17 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 	} else {
 		log.Info("no tray icon: closing the window quits", "reason", errOr(busErr, "not a desktop driver"))
 	}
-	u := ui.New(a, w, eng, ui.Options{
+	u = ui.New(a, w, eng, ui.Options{
 		Logger:    log.With("part", "window"),
 		Icon:      a.Icon(),
 		Onboard:   !eng.Onboarded(),
 		Onboarded: eng.SetOnboarded,
-		Quit:      a.Quit,
+		Quit:      quit,
 		Close:     closeWindow,
 	})
 
-	var tr *tray.Tray
 	if withTray {
-		tr = tray.New(eng, tray.Options{Open: show, Quit: a.Quit, Logger: log.With("part", "tray")})
+		tr = tray.New(eng, tray.Options{Open: show, Quit: quit, Logger: log.With("part", "tray")})
 		tr.Install(desk, fyne.NewStaticResource("dragonload-tray.png", assets.TrayIcon))
 		// Clicking the icon shows the window; this also sets a close
 		// intercept, which the next line replaces with ours (same effect,
@@ -116,6 +127,14 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 		}()
 	}
 
+	// However the loop ends (a signal, the desktop session), nothing may
+	// touch a widget or the tray menu once it has.
+	a.Lifecycle().SetOnStopped(func() {
+		u.Detach()
+		if tr != nil {
+			tr.Detach()
+		}
+	})
 	a.Lifecycle().SetOnStarted(func() {
 		u.Start()
 		if tr != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -68,6 +69,7 @@ type Tray struct {
 	shown     string // the status line and switches the menu last showed
 	cancel    func()
 	done      chan struct{}
+	stopped   atomic.Bool // set by Stop: a queued refresh is dropped
 }
 
 // New builds the tray menu for eng. It touches no tray yet: see Install.
@@ -147,8 +149,13 @@ func (t *Tray) Start() {
 	go t.pump(events, done)
 }
 
+// Detach stops updating the menu at once, without waiting: call it before
+// the Fyne loop is asked to end.
+func (t *Tray) Detach() { t.stopped.Store(true) }
+
 // Stop ends the event subscription and waits for the pump to finish.
 func (t *Tray) Stop() {
+	t.stopped.Store(true)
 	t.mu.Lock()
 	cancel, done := t.cancel, t.done
 	t.cancel = nil
@@ -244,6 +251,9 @@ func (t *Tray) apply(ev core.Event) {
 
 // refresh redraws the menu if what it shows changed. Main goroutine only.
 func (t *Tray) refresh() {
+	if t.stopped.Load() {
+		return
+	}
 	if t.update() {
 		t.menu.Refresh()
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -72,6 +73,9 @@ type UI struct {
 	mu     sync.Mutex
 	cancel func()
 	done   chan struct{}
+	// stopped is set by Stop: a batch queued for the main goroutine
+	// before then is dropped rather than drawn into a closing window.
+	stopped atomic.Bool
 }
 
 // New builds the window's content into w. Call Start to connect it to the
@@ -104,8 +108,14 @@ func (u *UI) Start() {
 	}
 }
 
+// Detach stops drawing at once, without waiting: call it before the Fyne
+// loop is asked to end, since after it has ended Fyne runs queued
+// functions on whatever goroutine queues them.
+func (u *UI) Detach() { u.stopped.Store(true) }
+
 // Stop ends the event subscription and waits for the pump to finish.
 func (u *UI) Stop() {
+	u.stopped.Store(true)
 	u.mu.Lock()
 	cancel, done := u.cancel, u.done
 	u.cancel = nil
@@ -360,6 +370,9 @@ func (u *UI) pump(events <-chan core.Event, done chan struct{}) {
 
 // applyBatch folds events into the model and redraws; main goroutine only.
 func (u *UI) applyBatch(events []core.Event) {
+	if u.stopped.Load() {
+		return
+	}
 	for _, ev := range events {
 		if n := u.m.apply(ev); n != nil {
 			u.app.SendNotification(fyne.NewNotification(n.title, n.body))

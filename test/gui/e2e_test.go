@@ -191,6 +191,9 @@ func TestDesktop(t *testing.T) {
 	if code := app.wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("app exited %d after Quit: %s", code, app.log())
 	}
+	if strings.Contains(app.log(), "Error in Fyne call thread") {
+		t.Fatalf("the app touched widgets off the main goroutine:\n%s", app.log())
+	}
 	if strings.Contains(app.log(), "panic") {
 		t.Fatalf("app log mentions a panic:\n%s", app.log())
 	}
