@@ -19,18 +19,18 @@ func runAgent(args []string, env Env) int {
 	fs, c := newFlags("agent", env)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "agent", err)
 	}
 	if len(pos) > 0 {
-		return usageError(env, fmt.Errorf("agent takes no arguments, got %q", pos[0]))
+		return usageError(env, "agent", fmt.Errorf("agent takes no arguments, got %q", pos[0]))
 	}
 	log, err := c.logger(env, slog.LevelInfo)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "agent", err)
 	}
 	cfg, err := c.config(log)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "agent", err)
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultAgentListen

@@ -9,6 +9,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -69,7 +70,7 @@ func (d *barDisplay) progress(p core.DownloadProgress) {
 					defer d.mu.Unlock()
 					for _, x := range d.last.Peers {
 						if x.Peer == share.Peer {
-							return fmt.Sprintf("%9s %10s/s  %d in flight", bytesStr(x.Bytes), bytesStr(int64(x.Rate)), x.InFlight)
+							return fmt.Sprintf("%9s %11s  %d in flight", units.Bytes(x.Bytes), units.Rate(x.Rate), x.InFlight)
 						}
 					}
 					return "left"
@@ -84,16 +85,16 @@ func (d *barDisplay) progress(p core.DownloadProgress) {
 
 func totalLine(p core.DownloadProgress) string {
 	if !p.WaitUntil.IsZero() {
-		return fmt.Sprintf("%9s / %-9s %s", bytesStr(p.Done), bytesStr(max(p.Size, 0)), waitingText(p.WaitUntil))
+		return fmt.Sprintf("%9s / %-9s %s", units.Bytes(p.Done), units.Bytes(max(p.Size, 0)), waitingText(p.WaitUntil))
 	}
 	if p.Size <= 0 {
-		return bytesStr(p.Done)
+		return units.Bytes(p.Done)
 	}
 	eta := "--"
 	if p.ETA > 0 {
-		eta = p.ETA.Round(time.Second).String()
+		eta = durationText(p.ETA)
 	}
-	return fmt.Sprintf("%9s / %-9s %10s/s  ETA %s", bytesStr(p.Done), bytesStr(p.Size), bytesStr(int64(p.Rate)), eta)
+	return fmt.Sprintf("%9s / %-9s %11s  ETA %s", units.Bytes(p.Done), units.Bytes(p.Size), units.Rate(p.Rate), eta)
 }
 
 func peerLabel(s core.PeerShare) string {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dragonload/dragonload/core"
@@ -34,58 +36,71 @@ type Env struct {
 
 // Main runs the command line args (without the program name) and returns
 // the process exit code.
+//
+// A first word that names a command runs it; -h, --help and --version are
+// answered at once. Anything else is for the desktop app, which starts
+// only when every remaining argument is something it can queue (a URL, a
+// dragon:// link or an existing file): a mistyped command ends with exit 2
+// before the engine (and its mDNS) or the toolkit (which needs a display)
+// start.
 func Main(args []string, env Env, desktop Desktop) int {
-	cmd := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 {
 		switch args[0] {
-		case "agent", "get", "peers", "link", "help":
-			cmd, args = args[0], args[1:]
+		case "-h", "-help", "--help":
+			return printHelp(env, "")
+		case "-version", "--version":
+			return runVersion(args[1:], env)
 		}
-	}
-	if cmd != "" && cmd != "help" {
-		limitMemory()
-	}
-	switch cmd {
-	case "agent":
-		return runAgent(args, env)
-	case "get":
-		return runGet(args, env)
-	case "peers":
-		return runPeers(args, env)
-	case "link":
-		return runLink(args, env)
-	case "help":
-		fmt.Fprint(env.Stdout, usage)
-		return ExitOK
+		if c := lookup(args[0]); c != nil {
+			return c.run(args[1:], env)
+		}
+		// Before the app's flags are parsed: "peer --wait 1s" is a
+		// mistyped command, not an unknown flag.
+		if w := args[0]; !strings.HasPrefix(w, "-") && strings.TrimSpace(w) != "" && !isSource(w) {
+			return unknownCommand(env, w)
+		}
 	}
 	return runDesktop(args, env, desktop)
 }
 
-const usage = `Dragonload pools the internet links of the machines on your LAN to download one file faster.
+// command is one subcommand of the contract in DESIGN.md.
+type command struct {
+	name string
+	run  func(args []string, env Env) int
+	help string // its whole help text, for `help CMD` and `CMD --help`
+}
 
-Usage:
-  dragonload [SOURCE...]                 open the desktop app; SOURCEs (URL, .dragon file, dragon:// link) are queued
-  dragonload agent                       headless: lend bandwidth, watch the folder, serve peers
-  dragonload get SOURCE                  download one SOURCE now, with a progress display
-  dragonload peers [--wait DUR]          list the peers of this room seen on the LAN
-  dragonload link URL [--sha256 H] [--name N] [--size N]   print a .dragon file for URL
+// commands lists the subcommands in the order help lists them.
+var commands []command
 
-Flags every command takes:
-  --home DIR                 config and state (default: $DRAGONLOAD_HOME or the user config folder)
-  --room CODE                join this room (a shared secret) and remember it; default: the stored one, created on first run
-  --name NAME                display name shown to peers (default: host name)
-  --listen ADDR              UDP address for QUIC (default :4700 for agent, any port otherwise)
-  --peer ADDR                a peer to use besides the ones mDNS finds (repeatable)
-  --no-mdns                  do not use LAN discovery
-  --iface NAME               network interface for LAN discovery
-  --source IP                local address for fetches from origins
-  --out DIR                  where finished files go
-  --watch DIR                folder watched for .dragon files
-  --allow-private-origins    allow origins on loopback/private addresses (test beds, LAN mirrors)
-  --log-level LEVEL          debug, info, warn or error
+func init() {
+	commands = []command{
+		{"agent", headless(runAgent), agentHelp},
+		{"get", headless(runGet), getHelp},
+		{"peers", headless(runPeers), peersHelp},
+		{"link", runLink, linkHelp},
+		{"version", runVersion, versionHelp},
+		{"help", runHelp, helpHelp},
+	}
+}
 
-Exit codes: 0 success, 1 failure, 2 bad usage or input, 130 interrupted (run again to resume).
-`
+// lookup finds a command by its exact name.
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// headless wraps a command that runs the engine: it bounds the heap first.
+func headless(run func([]string, Env) int) func([]string, Env) int {
+	return func(args []string, env Env) int {
+		limitMemory()
+		return run(args, env)
+	}
+}
 
 // common holds the flags every command takes.
 type common struct {
@@ -118,26 +133,70 @@ func newFlags(name string, env Env) (*flag.FlagSet, *common) {
 	return fs, c
 }
 
-// parse accepts flags before and after positional arguments.
+// parse accepts flags before and after positional arguments. It returns
+// flag.ErrHelp for -h, -help or --help anywhere, and other flag errors as
+// sentences (see flagError).
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
+	pos, _, err := parseAt(fs, args)
+	return pos, err
+}
+
+// parseAt is parse that also returns where in args each positional
+// argument was.
+func parseAt(fs *flag.FlagSet, args []string) (pos []string, at []int, err error) {
+	n := len(args)
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, errors.New("see `dragonload help` for usage")
+				return nil, nil, flag.ErrHelp
 			}
-			return nil, err
+			return nil, nil, flagError(fs, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return pos, nil
+			return pos, at, nil
 		}
 		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
+			for i, a := range args[1:] {
+				pos, at = append(pos, a), append(at, n-len(args)+1+i)
+			}
+			return pos, at, nil
 		}
-		pos = append(pos, args[0])
+		pos, at = append(pos, args[0]), append(at, n-len(args))
 		args = args[1:]
 	}
+}
+
+// flagError rewrites the flag package's errors as sentences in the
+// documented spelling of flags (--out, not -out).
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		if near := closest(name, names); near != "" {
+			return fmt.Errorf("unknown flag --%s; did you mean --%s?", name, near)
+		}
+		return fmt.Errorf("unknown flag --%s", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return fmt.Errorf("--%s needs a value", name)
+	}
+	// invalid value "x" for flag -wait: parse error
+	// invalid boolean value "x" for -no-mdns: parse error
+	for _, p := range []string{"invalid value ", "invalid boolean value "} {
+		rest, ok := strings.CutPrefix(msg, p)
+		if !ok {
+			continue
+		}
+		val, name, ok := strings.Cut(rest, " for ")
+		if !ok {
+			break
+		}
+		name, _, _ = strings.Cut(strings.TrimPrefix(name, "flag "), ":")
+		return fmt.Errorf("%s is not a valid value for --%s", val, strings.TrimLeft(name, "-"))
+	}
+	return err
 }
 
 // config turns the common flags into an engine configuration.
@@ -155,11 +214,24 @@ func (c *common) config(log *slog.Logger) (core.Config, error) {
 		cfg.Source = ip
 	}
 	for _, p := range c.peers {
-		if _, _, err := net.SplitHostPort(p); err != nil {
-			return cfg, fmt.Errorf("--peer %q is not host:port", p)
+		if err := checkPeerAddr(p); err != nil {
+			return cfg, err
 		}
 	}
 	return cfg, nil
+}
+
+// checkPeerAddr says in one sentence what is wrong with a --peer address,
+// without the parser's own error glued on.
+func checkPeerAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("--peer %q is not HOST:PORT (for example 192.168.1.20:4700 or [fe80::1%%eth0]:4700)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("--peer %q has no valid port: it must be a number from 1 to 65535", addr)
+	}
+	return nil
 }
 
 // logger writes structured lines to stderr at the chosen level.
@@ -173,22 +245,45 @@ func (c *common) logger(env Env, fallback slog.Level) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-// fail prints one clear sentence to stderr and returns code.
+// fail prints one clear sentence to stderr and returns code. The message
+// is printed as the error gives it, after "dragonload: " as Unix tools do:
+// its first word may be a URL, a file name or a field of a link file, and
+// those are never re-cased.
 func fail(env Env, code int, err error) int {
-	msg := err.Error()
-	if msg != "" {
-		msg = strings.ToUpper(msg[:1]) + msg[1:]
-	}
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	fmt.Fprintln(env.Stderr, "dragonload: "+msg)
+	fmt.Fprintln(env.Stderr, "dragonload: "+sentence(err.Error()))
 	return code
 }
 
-func usageError(env Env, err error) int {
-	fail(env, ExitUsage, err)
-	fmt.Fprintln(env.Stderr, "Run `dragonload help` for usage.")
+// sentence ends msg with a full stop unless it ends with punctuation.
+func sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return "failed."
+	}
+	if strings.HasSuffix(msg, ".") || strings.HasSuffix(msg, "?") || strings.HasSuffix(msg, "!") {
+		return msg
+	}
+	return msg + "."
+}
+
+// usageError reports bad usage of command cmd ("" = the app) as one
+// sentence that points to the command's help, and returns ExitUsage. For
+// -h or --help (flag.ErrHelp) it prints the command's help and returns
+// ExitOK.
+func usageError(env Env, cmd string, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return printHelp(env, cmd)
+	}
+	help := "dragonload help"
+	if cmd != "" {
+		help += " " + cmd
+	}
+	msg := strings.TrimRight(strings.TrimSpace(err.Error()), ".")
+	if strings.HasSuffix(msg, "?") {
+		fmt.Fprintf(env.Stderr, "dragonload: %s\n", msg)
+	} else {
+		fmt.Fprintf(env.Stderr, "dragonload: %s; see `%s`.\n", msg, help)
+	}
 	return ExitUsage
 }
 
@@ -199,25 +294,77 @@ func printJoinHint(env Env, eng *core.Engine) {
 
 func runDesktop(args []string, env Env, desktop Desktop) int {
 	fs, c := newFlags("dragonload", env)
-	sources, err := parse(fs, args)
+	sources, at, err := parseAt(fs, args)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "", err)
+	}
+	// A command after flags common to all ("--no-mdns agent") runs as if
+	// it came first.
+	if len(sources) > 0 {
+		if cmd := lookup(sources[0]); cmd != nil {
+			return cmd.run(slices.Delete(slices.Clone(args), at[0], at[0]+1), env)
+		}
+	}
+	var queue []string
+	for i, s := range sources {
+		switch {
+		case strings.TrimSpace(s) == "":
+			// Nothing to queue (the window skips blank ones too).
+		case isSource(s):
+			queue = append(queue, s)
+		case i == 0:
+			return unknownCommand(env, s)
+		default:
+			return fail(env, ExitUsage, fmt.Errorf("%q is not a URL, a dragon:// link or an existing file", s))
+		}
 	}
 	log, err := c.logger(env, slog.LevelInfo)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "", err)
 	}
 	cfg, err := c.config(log)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "", err)
 	}
 	if desktop == nil {
 		return fail(env, ExitFailed, errors.New("this build has no desktop front end; use `dragonload agent` or `dragonload get`"))
 	}
-	if err := desktop(cfg, sources, log); err != nil {
+	if err := desktop(cfg, queue, log); err != nil {
 		return fail(env, ExitFailed, err)
 	}
 	return ExitOK
+}
+
+// isSource reports whether the app can queue s: a URL or link with a
+// scheme (the window itself explains the schemes it cannot download), or
+// the path of an existing file (a .dragon file, a text file of links).
+func isSource(s string) bool {
+	s = strings.TrimSpace(s)
+	if scheme, rest, ok := strings.Cut(s, ":"); ok && validScheme(scheme) {
+		switch strings.ToLower(scheme) {
+		case "http", "https", "dragon", "file":
+			return true
+		}
+		if strings.HasPrefix(rest, "//") {
+			return true
+		}
+	}
+	_, err := os.Stat(s)
+	return err == nil
+}
+
+// validScheme: a letter, then letters, digits, "+", "-" or "." (RFC 3986).
+func validScheme(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return true
 }
 
 // headlessMemoryLimit is the Go heap's soft limit for the headless

@@ -87,30 +87,50 @@ func TestDesktopMissing(t *testing.T) {
 
 func TestSummary(t *testing.T) {
 	p := core.DownloadProgress{
-		Name: "f", Size: 100 << 20, Done: 50 << 20, Rate: 2 << 20, ETA: 25 * time.Second,
-		Peers: []core.PeerShare{{Peer: core.SelfPeer, Name: "me", Bytes: 30 << 20}, {Peer: "x", Name: "lab-2", Bytes: 20 << 20}},
+		Name: "f", Size: 100e6, Done: 50e6, Rate: 2.4e6, ETA: 25 * time.Second,
+		Peers: []core.PeerShare{{Peer: core.SelfPeer, Name: "me", Bytes: 30e6}, {Peer: "x", Name: "lab-2", Bytes: 20e6}},
 	}
 	got := summary(p)
-	for _, want := range []string{"50.0 MiB of 100.0 MiB (50.0%)", "2.0 MiB/s", "25s left", "me 60%", "lab-2 40%"} {
+	for _, want := range []string{"50.0 MB of 100 MB (50.0%)", "at 2.40 MB/s", "25s left", "me 60%", "lab-2 40%"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary %q lacks %q", got, want)
 		}
 	}
-}
-
-func TestBytesStr(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3 << 30: "3.0 GiB", 5 << 40: "5.0 TiB"} {
-		if got := bytesStr(n); got != want {
-			t.Errorf("bytesStr(%d) = %q, want %q", n, got, want)
-		}
+	if strings.Contains(got, "iB") {
+		t.Errorf("summary %q uses binary units", got)
 	}
 }
 
-func TestFailIsOneSentence(t *testing.T) {
-	var b bytes.Buffer
-	fail(Env{Stderr: &b}, ExitFailed, errString("the origin answered 404"))
-	if got := b.String(); got != "dragonload: The origin answered 404.\n" {
-		t.Fatalf("got %q", got)
+// TestBarUnits: the bar's text uses the window's decimal units.
+func TestBarUnits(t *testing.T) {
+	p := core.DownloadProgress{Name: "f", Size: 25_165_824, Done: 9_437_184, Rate: 6_291_456, ETA: 3 * time.Second}
+	if got, want := totalLine(p), "  9.44 MB / 25.2 MB     6.29 MB/s  ETA 3s"; got != want {
+		t.Errorf("totalLine = %q, want %q", got, want)
+	}
+	p.Rate, p.ETA = 0, 0
+	if got, want := totalLine(p), "  9.44 MB / 25.2 MB             –  ETA --"; got != want {
+		t.Errorf("idle totalLine = %q, want %q", got, want)
+	}
+}
+
+// TestFailKeepsNames: the sentence keeps the error's first word as it
+// was (a URL, a file name, a field of a link file) and ends with a stop.
+func TestFailKeepsNames(t *testing.T) {
+	tests := []struct{ err, want string }{
+		{"the origin answered 404", "dragonload: the origin answered 404.\n"},
+		{"http://127.0.0.1:8080/nope.bin answered 404 Not Found", "dragonload: http://127.0.0.1:8080/nope.bin answered 404 Not Found.\n"},
+		{"url has no host name", "dragonload: url has no host name.\n"},
+		{"blob.bin is corrupt", "dragonload: blob.bin is corrupt.\n"},
+		{"Blob.bin is corrupt", "dragonload: Blob.bin is corrupt.\n"},
+		{"is it there?", "dragonload: is it there?\n"},
+		{"done.", "dragonload: done.\n"},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		fail(Env{Stderr: &b}, ExitFailed, errString(tc.err))
+		if got := b.String(); got != tc.want {
+			t.Errorf("fail(%q) printed %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
 

@@ -13,16 +13,16 @@ func runLink(args []string, env Env) int {
 	size := fs.String("size", "", "")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "link", err)
 	}
 	if len(pos) != 1 {
-		return usageError(env, fmt.Errorf("link takes exactly one URL, got %d arguments", len(pos)))
+		return usageError(env, "link", fmt.Errorf("link takes exactly one URL, got %d arguments", len(pos)))
 	}
 	l := link.Link{URL: pos[0], Name: c.name, SHA256: *sha}
 	if *size != "" {
 		n, err := strconv.ParseInt(*size, 10, 64)
 		if err != nil || n <= 0 {
-			return usageError(env, fmt.Errorf("--size %q is not a positive number of bytes", *size))
+			return usageError(env, "link", fmt.Errorf("--size %q is not a positive number of bytes", *size))
 		}
 		l.Size = n
 	}

@@ -18,21 +18,21 @@ func runPeers(args []string, env Env) int {
 	wait := fs.Duration("wait", 3*time.Second, "")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "peers", err)
 	}
 	if len(pos) > 0 {
-		return usageError(env, fmt.Errorf("peers takes no arguments, got %q", pos[0]))
+		return usageError(env, "peers", fmt.Errorf("peers takes no arguments, got %q", pos[0]))
 	}
 	if *wait < 0 || *wait > time.Hour {
-		return usageError(env, fmt.Errorf("--wait %v is out of range (0 to 1h)", *wait))
+		return usageError(env, "peers", fmt.Errorf("--wait %v is out of range (0 to 1h)", *wait))
 	}
 	log, err := c.logger(env, slog.LevelWarn)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "peers", err)
 	}
 	cfg, err := c.config(log)
 	if err != nil {
-		return usageError(env, err)
+		return usageError(env, "peers", err)
 	}
 	lend := false
 	cfg.Lending = &lend

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -388,10 +389,10 @@ func (l *downloadList) refreshLegend(d *download) {
 			text = p.Name
 		}
 		if total > 0 {
-			text += fmt.Sprintf("  ·  %d%%  ·  %s", percent(p.Bytes, total), sizeText(p.Bytes))
+			text += fmt.Sprintf("  ·  %d%%  ·  %s", percent(p.Bytes, total), units.Bytes(p.Bytes))
 		}
 		if p.Rate >= 1 {
-			text += "  ·  " + rateText(p.Rate)
+			text += "  ·  " + units.Rate(p.Rate)
 		}
 		var c color.Color
 		if p.Peer == priorPeer {

@@ -10,42 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
-
-// sizeText writes a byte count the way file managers do: decimal units,
-// three significant digits.
-func sizeText(n int64) string {
-	if n < 0 {
-		return "unknown size"
-	}
-	if n < 1000 {
-		return fmt.Sprintf("%d B", n)
-	}
-	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
-	v := float64(n)
-	i := -1
-	for v >= 999.5 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	switch {
-	case v < 9.995:
-		return fmt.Sprintf("%.2f %s", v, units[i])
-	case v < 99.95:
-		return fmt.Sprintf("%.1f %s", v, units[i])
-	default:
-		return fmt.Sprintf("%.0f %s", v, units[i])
-	}
-}
-
-// rateText writes a transfer rate; an idle or unknown rate is a dash.
-func rateText(bps float64) string {
-	if bps < 1 || math.IsNaN(bps) || math.IsInf(bps, 0) {
-		return "–"
-	}
-	return sizeText(int64(bps)) + "/s"
-}
 
 // etaText writes time left in the two largest units, or "" when unknown.
 func etaText(d time.Duration) string {
@@ -152,14 +119,14 @@ func progressText(size, done int64, rate float64, eta time.Duration, state core.
 	var parts []string
 	switch {
 	case size >= 0 && state == core.StateDone:
-		parts = append(parts, sizeText(size))
+		parts = append(parts, units.Bytes(size))
 	case size > 0:
 		parts = append(parts, fmt.Sprintf("%d%%", min(100, int(float64(done)*100/float64(size)))),
-			sizeText(done)+" of "+sizeText(size))
+			units.Bytes(done)+" of "+units.Bytes(size))
 	case size == 0:
-		parts = append(parts, sizeText(done)+" of "+sizeText(size))
+		parts = append(parts, units.Bytes(done)+" of "+units.Bytes(size))
 	case done > 0:
-		parts = append(parts, sizeText(done))
+		parts = append(parts, units.Bytes(done))
 	}
 	switch state {
 	case core.StateQueued:
@@ -173,7 +140,7 @@ func progressText(size, done int64, rate float64, eta time.Duration, state core.
 		return strings.Join(append(parts, waitText(wait)), " · ")
 	}
 	if state == core.StateDownloading {
-		parts = append(parts, rateText(rate))
+		parts = append(parts, units.Rate(rate))
 		if e := etaText(eta); e != "" {
 			parts = append(parts, e)
 		}
@@ -231,7 +198,7 @@ func durationText(d time.Duration) string {
 func finishedText(size int64, added, ended time.Time) string {
 	parts := []string{}
 	if size >= 0 {
-		parts = append(parts, sizeText(size))
+		parts = append(parts, units.Bytes(size))
 	}
 	if added.IsZero() || ended.IsZero() || ended.Before(added) {
 		return strings.Join(parts, " · ")
@@ -239,7 +206,7 @@ func finishedText(size int64, added, ended time.Time) string {
 	took := ended.Sub(added)
 	parts = append(parts, "took "+durationText(took))
 	if rate := float64(size) / took.Seconds(); size > 0 && took >= time.Second && rate >= 1 {
-		parts = append(parts, rateText(rate)+" average")
+		parts = append(parts, units.Rate(rate)+" average")
 	}
 	return strings.Join(parts, " · ")
 }

@@ -1,54 +1,11 @@
 package ui
 
 import (
-	"math"
 	"testing"
 	"time"
 
 	"github.com/dragonload/dragonload/core"
 )
-
-func TestSizeText(t *testing.T) {
-	cases := []struct {
-		n    int64
-		want string
-	}{
-		{-1, "unknown size"},
-		{0, "0 B"},
-		{999, "999 B"},
-		{1000, "1.00 kB"},
-		{1536, "1.54 kB"},
-		{99_940, "99.9 kB"},
-		{999_400, "999 kB"},
-		{999_600, "1.00 MB"},
-		{12_345_678, "12.3 MB"},
-		{4_700_000_000, "4.70 GB"},
-		{math.MaxInt64, "9.22 EB"},
-	}
-	for _, tc := range cases {
-		if got := sizeText(tc.n); got != tc.want {
-			t.Errorf("sizeText(%d) = %q, want %q", tc.n, got, tc.want)
-		}
-	}
-}
-
-func TestRateText(t *testing.T) {
-	cases := []struct {
-		bps  float64
-		want string
-	}{
-		{0, "–"},
-		{0.5, "–"},
-		{math.NaN(), "–"},
-		{math.Inf(1), "–"},
-		{2_400_000, "2.40 MB/s"},
-	}
-	for _, tc := range cases {
-		if got := rateText(tc.bps); got != tc.want {
-			t.Errorf("rateText(%v) = %q, want %q", tc.bps, got, tc.want)
-		}
-	}
-}
 
 func TestEtaText(t *testing.T) {
 	cases := []struct {

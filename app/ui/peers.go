@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -148,11 +149,11 @@ func peerCell(pi core.PeerInfo, col int) string {
 		}
 		return pi.RTT.Round(100 * time.Microsecond).String()
 	case 5:
-		return rateText(pi.Rate)
+		return units.Rate(pi.Rate)
 	case 6:
-		return sizeText(pi.Received)
+		return units.Bytes(pi.Received)
 	case 7:
-		return sizeText(pi.Lent)
+		return units.Bytes(pi.Lent)
 	case 8:
 		return pi.Source
 	}

@@ -11,6 +11,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/dragonload/dragonload/app/units"
 )
 
 // settingsPane is the Settings tab: the room, the folders and lending.
@@ -146,7 +148,7 @@ func (s *settingsPane) applyCap() {
 	if rate == 0 {
 		s.capNote.SetText("Lending without a cap.")
 	} else {
-		s.capNote.SetText("Lending at most " + rateText(float64(rate)) + ".")
+		s.capNote.SetText("Lending at most " + units.Rate(float64(rate)) + ".")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -422,10 +423,10 @@ func (u *UI) refreshStatus() {
 		parts = append(parts, "Lending off")
 	}
 	if active > 0 && down >= 1 {
-		parts = append(parts, fmt.Sprintf("↓ %s", rateText(down)))
+		parts = append(parts, fmt.Sprintf("↓ %s", units.Rate(down)))
 	}
 	if u.m.lending && up > 0 {
-		parts = append(parts, fmt.Sprintf("↑ %s", rateText(up)))
+		parts = append(parts, fmt.Sprintf("↑ %s", units.Rate(up)))
 	}
 	u.status.SetText(strings.Join(parts, "  ·  "))
 	if u.m.notice.Text != "" {
