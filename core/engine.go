@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -452,8 +453,8 @@ func (e *Engine) Peers() []PeerInfo { return peerInfos(e.peers.List()) }
 
 // AddPeer adds a peer by address and remembers it.
 func (e *Engine) AddPeer(addr string) error {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("peer address %q is not host:port: %w", addr, err)
+	if err := CheckPeerAddr(addr); err != nil {
+		return fmt.Errorf("peer address %w", err)
 	}
 	e.peers.Want(addr, "config")
 	e.updateSettings(func(s *config.Settings) {
@@ -461,6 +462,20 @@ func (e *Engine) AddPeer(addr string) error {
 			s.Peers = append(s.Peers, addr)
 		}
 	})
+	return nil
+}
+
+// CheckPeerAddr says what is wrong with a peer address, or returns nil for
+// a usable HOST:PORT. The error starts with the quoted address, for the
+// caller to put what it is in front: "--peer %w", "peer address %w".
+func CheckPeerAddr(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q is not HOST:PORT (for example 192.168.1.20:4700 or [fe80::1%%eth0]:4700)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q has no valid port: it must be a number from 1 to 65535", addr)
+	}
 	return nil
 }
 

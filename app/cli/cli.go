@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/dragonload/dragonload/core"
@@ -224,12 +223,8 @@ func (c *common) config(log *slog.Logger) (core.Config, error) {
 // checkPeerAddr says in one sentence what is wrong with a --peer address,
 // without the parser's own error glued on.
 func checkPeerAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
-		return fmt.Errorf("--peer %q is not HOST:PORT (for example 192.168.1.20:4700 or [fe80::1%%eth0]:4700)", addr)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("--peer %q has no valid port: it must be a number from 1 to 65535", addr)
+	if err := core.CheckPeerAddr(addr); err != nil {
+		return fmt.Errorf("--peer %w", err)
 	}
 	return nil
 }
