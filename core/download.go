@@ -92,14 +92,10 @@ func (e *Engine) Cancel(id DownloadID) error {
 		d.mu.Unlock()
 		return nil
 	}
-	meta, name := d.meta, d.name
+	name := d.name
 	d.setStateLocked(StateCanceled, nil)
 	d.mu.Unlock()
-	if meta.URL != "" {
-		if p, _, err := store.Open(d.outDir, name, meta); err == nil {
-			p.Discard()
-		}
-	}
+	d.removePartial(name)
 	d.notifyWatcher(StateCanceled, "", errCanceled)
 	return nil
 }
@@ -177,7 +173,6 @@ type download struct {
 	name   string
 	size   int64
 	done   int64
-	meta   store.Meta
 	shares []PeerShare
 	chunks []ChunkLanded
 	cancel context.CancelCauseFunc
@@ -300,6 +295,14 @@ func (d *download) run(ctx context.Context) {
 		}
 	}
 	cause := context.Cause(ctx)
+	if errors.Is(cause, errCanceled) {
+		// Canceled before its partial file was open (while probing, say):
+		// the files an earlier run left go before the state says canceled.
+		d.mu.Lock()
+		name := d.name
+		d.mu.Unlock()
+		d.removePartial(name)
+	}
 	d.mu.Lock()
 	d.cancel = nil
 	d.waitUntil = time.Time{}
@@ -368,6 +371,16 @@ func (d *download) setStateLocked(st State, err error) {
 	}
 	d.e.bus.publish(DownloadStateChanged{ID: d.id, State: st, Err: err, Path: d.path})
 	d.recordLocked(false)
+}
+
+// removePartial deletes what a canceled download left in its folder.
+func (d *download) removePartial(name string) {
+	if name == "" {
+		return
+	}
+	if err := store.Remove(d.outDir, name); err != nil {
+		d.e.log.Error("cannot remove a canceled download's partial file", "id", d.id, "err", err)
+	}
 }
 
 // currentLink is the download's link: a newly signed URL for the same file

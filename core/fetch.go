@@ -49,7 +49,7 @@ func (d *download) fetch(ctx context.Context) error {
 		LastModified: info.Identity.LastModified, SHA256: l.SHA256, Name: name,
 	}
 	d.mu.Lock()
-	d.name, d.size, d.meta = name, size, meta
+	d.name, d.size = name, size
 	d.mu.Unlock()
 
 	pooled := info.Ranges && size > 0

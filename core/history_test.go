@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,40 @@ func TestStartOverSaysWhy(t *testing.T) {
 	}
 	if !strings.Contains(snap.Note, "starts over") || !strings.Contains(snap.Note, "ETag") {
 		t.Errorf("the download's note does not say why it started over: %q", snap.Note)
+	}
+}
+
+// TestCancelWhileProbing: a download resumed and then canceled before its
+// partial file is open again (while it asks the origin) leaves nothing in
+// the folder.
+func TestCancelWhileProbing(t *testing.T) {
+	const size = 16 * mib
+	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 2 * mib, Latency: 300 * time.Millisecond})
+	e := newEngine(t, nil)
+	events, cancel := e.Subscribe()
+	defer cancel()
+	id, err := e.Add(o.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, events, id, core.StateDownloading)
+	testkit.WaitFor(t, 30*time.Second, 20*time.Millisecond, "a partial file", func() bool {
+		matches, _ := filepath.Glob(filepath.Join(e.OutDir(), ".*.dlpart*"))
+		return len(matches) > 0 && o.BytesServed() > mib
+	})
+	if err := e.Pause(id); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, events, id, core.StatePaused)
+	if err := e.Resume(id); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, events, id, core.StateProbing)
+	if err := e.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, events, id, core.StateCanceled)
+	if left, _ := filepath.Glob(filepath.Join(e.OutDir(), ".*")); len(left) != 0 {
+		t.Errorf("a canceled download left %v", left)
 	}
 }

@@ -326,6 +326,16 @@ func (p *Partial) Close() error {
 	return p.closeLocked()
 }
 
+// Remove deletes the partial file and journal that a download named name
+// left in dir, if any: for a canceled download whose partial is not open.
+func Remove(dir, name string) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("cannot remove the partial files of %q: %w", name, err)
+	}
+	p := &Partial{fs: osFS{}, dir: dir, name: name, dataPath: dataPath(dir, name), jrnPath: journalPath(dir, name)}
+	return p.removeFiles()
+}
+
 // Find reports the name of a partial in dir downloaded from url, if there
 // is one, so a repeated download picks up where the last one stopped. Only
 // the scheme, host and path of the URLs count, so a newly signed link to
