@@ -13,7 +13,9 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/dragonload/dragonload/app/cli"
 	"github.com/dragonload/dragonload/app/instance"
+	"github.com/dragonload/dragonload/app/rpc"
 	"github.com/dragonload/dragonload/app/ui"
 	"github.com/dragonload/dragonload/assets"
 	"github.com/dragonload/dragonload/core"
@@ -262,7 +264,7 @@ func errOr(err error, s string) string {
 // Desktop is the whole desktop start-up in the shape cli.Desktop takes:
 // hand off to a running app, or build the engine, run the app and close
 // the engine when the user quits. main.go passes it to cli.Main.
-func Desktop(cfg core.Config, sources []string, log *slog.Logger) error {
+func Desktop(cfg core.Config, sources []string, rpcAddr string, log *slog.Logger) error {
 	handled, err := HandOff(cfg.Home, sources)
 	if err != nil {
 		if log != nil {
@@ -279,7 +281,18 @@ func Desktop(cfg core.Config, sources []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var srv *rpc.Server
+	if rpcAddr != "" {
+		srv, err = rpc.Start(eng, eng.Home(), rpcAddr, cli.VersionString(), log.With("pkg", "rpc"))
+		if err != nil {
+			eng.Close()
+			return fmt.Errorf("cannot serve the aria2 RPC on %s: %w", rpcAddr, err)
+		}
+	}
 	runErr := Run(eng, sources, Options{Logger: log})
+	if srv != nil {
+		srv.Close() // before the engine it serves
+	}
 	if err := eng.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("cannot shut the engine down cleanly: %w", err)
 	}

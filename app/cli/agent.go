@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/dragonload/dragonload/app/rpc"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -32,6 +33,11 @@ func runAgent(args []string, env Env) int {
 	if err != nil {
 		return usageError(env, "agent", err)
 	}
+	if c.rpc != "" {
+		if err := rpc.CheckAddr(c.rpc); err != nil {
+			return usageError(env, "agent", fmt.Errorf("--rpc %w", err))
+		}
+	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultAgentListen
 	}
@@ -45,6 +51,13 @@ func runAgent(args []string, env Env) int {
 	defer eng.Close()
 	if eng.FirstRun() {
 		printJoinHint(env, eng)
+	}
+	if c.rpc != "" {
+		srv, err := rpc.Start(eng, eng.Home(), c.rpc, VersionString(), log.With("pkg", "rpc"))
+		if err != nil {
+			return fail(env, ExitFailed, fmt.Errorf("cannot serve the aria2 RPC on %s: %w", c.rpc, err))
+		}
+		defer srv.Close() // deferred after eng.Close, so it runs first
 	}
 	if len(c.room) > 0 && roomWeak(c.room) {
 		log.Warn("the room code is short: anyone who records your traffic may guess it; prefer a generated code (run without --room once)")

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dragonload/dragonload/app/rpc"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -25,7 +26,7 @@ const (
 
 // Desktop opens the window and tray with the given sources queued. main
 // supplies it; the CLI stays free of Fyne.
-type Desktop func(cfg core.Config, sources []string, log *slog.Logger) error
+type Desktop func(cfg core.Config, sources []string, rpcAddr string, log *slog.Logger) error
 
 // Env is what a command may touch of the outside world; tests replace it.
 type Env struct {
@@ -78,6 +79,7 @@ func init() {
 		{"get", headless(runGet), getHelp},
 		{"peers", headless(runPeers), peersHelp},
 		{"link", runLink, linkHelp},
+		{"rpc-secret", runRPCSecret, rpcSecretHelp},
 		{"version", runVersion, versionHelp},
 		{"help", runHelp, helpHelp},
 	}
@@ -103,9 +105,9 @@ func headless(run func([]string, Env) int) func([]string, Env) int {
 
 // common holds the flags every command takes.
 type common struct {
-	home, room, name, listen, iface, source, out, watch, logLevel string
-	peers                                                         multi
-	noMDNS, allowPrivate                                          bool
+	home, room, name, listen, iface, source, out, watch, logLevel, rpc string
+	peers                                                              multi
+	noMDNS, allowPrivate                                               bool
 }
 
 type multi []string
@@ -129,6 +131,7 @@ func newFlags(name string, env Env) (*flag.FlagSet, *common) {
 	fs.StringVar(&c.watch, "watch", "", "")
 	fs.BoolVar(&c.allowPrivate, "allow-private-origins", false, "")
 	fs.StringVar(&c.logLevel, "log-level", "", "")
+	fs.StringVar(&c.rpc, "rpc", "", "")
 	return fs, c
 }
 
@@ -324,7 +327,12 @@ func runDesktop(args []string, env Env, desktop Desktop) int {
 	if desktop == nil {
 		return fail(env, ExitFailed, errors.New("this build has no desktop front end; use `dragonload agent` or `dragonload get`"))
 	}
-	if err := desktop(cfg, queue, log); err != nil {
+	if c.rpc != "" {
+		if err := rpc.CheckAddr(c.rpc); err != nil {
+			return usageError(env, "", fmt.Errorf("--rpc %w", err))
+		}
+	}
+	if err := desktop(cfg, queue, c.rpc, log); err != nil {
 		return fail(env, ExitFailed, err)
 	}
 	return ExitOK

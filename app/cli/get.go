@@ -40,6 +40,9 @@ func runGet(args []string, env Env) int {
 	if err != nil {
 		return usageError(env, "get", err)
 	}
+	if c.rpc != "" {
+		return usageError(env, "get", errors.New("--rpc is for the app and the agent, which keep running"))
+	}
 	cfg, err := c.config(log)
 	if err != nil {
 		return usageError(env, "get", err)

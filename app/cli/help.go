@@ -17,6 +17,7 @@ Commands:
   get SOURCE            download one SOURCE now, with a progress display
   peers [--wait DUR]    list the peers of this room seen on the LAN
   link URL              print a .dragon file for URL
+  rpc-secret            print the secret for the aria2 RPC (--rpc), made on first use
   version               print the version, commit, Go and protocol version (also --version)
   help [COMMAND]        help for one command (also COMMAND --help)
 
@@ -49,9 +50,15 @@ and downloads every .dragon file dropped into the --watch folder (into --out,
 else the folder set in the app, else ~/Downloads). Listens on UDP :4700
 unless --listen says otherwise. Runs until interrupted (Ctrl+C, SIGTERM).
 
+Flags of the agent and the app:
+  --rpc ADDR                 serve aria2's JSON-RPC on a loopback ADDR (127.0.0.1:6800) for
+                             browser extensions and aria2 front ends; the secret token is
+                             $DRAGONLOAD_RPC_SECRET or the one 'dragonload rpc-secret' prints
+
 Examples:
   dragonload agent --room THE-CODE
   dragonload agent --watch ~/Dragon --peer 192.168.1.20:4700
+  dragonload agent --rpc 127.0.0.1:6800
 
 ` + commonFlags + `
 ` + exitCodes
@@ -104,6 +111,14 @@ Example:
 
 ` + exitCodes
 
+const rpcSecretHelp = `Usage: dragonload rpc-secret [--home DIR]
+
+Prints the secret token that aria2 clients (browser extensions, AriaNg)
+must send to the JSON-RPC the app and the agent serve with --rpc ADDR:
+$DRAGONLOAD_RPC_SECRET when set, else the one stored under --home,
+made (and stored, readable only by you) on first use.
+` + "\n" + exitCodes
+
 const versionHelp = `Usage: dragonload version
 
 Prints this build's version, the commit it was built from ("+dirty" when
@@ -114,7 +129,8 @@ version it speaks (peers must speak the same). Also: dragonload --version.
 const helpHelp = `Usage: dragonload help [COMMAND]
 
 Prints the general help, or the help of one command (the same as
-dragonload COMMAND --help). Commands: agent, get, peers, link, version, help.
+dragonload COMMAND --help). Commands: agent, get, peers, link, rpc-secret,
+version, help.
 `
 
 // printHelp prints the help of cmd ("" = the general help) on stdout.

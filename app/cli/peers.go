@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -29,6 +30,9 @@ func runPeers(args []string, env Env) int {
 	log, err := c.logger(env, slog.LevelWarn)
 	if err != nil {
 		return usageError(env, "peers", err)
+	}
+	if c.rpc != "" {
+		return usageError(env, "peers", errors.New("--rpc is for the app and the agent, which keep running"))
 	}
 	cfg, err := c.config(log)
 	if err != nil {

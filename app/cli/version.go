@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/dragonload/dragonload/app/rpc"
 	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/config"
 )
 
 // Version and Commit may be set when building, for builds made without
@@ -16,6 +18,19 @@ import (
 //
 // Otherwise both come from what go build stamped into the binary.
 var Version, Commit string
+
+// VersionString is the version `dragonload version` prints first, for
+// other places that report it (the aria2 RPC's getVersion).
+func VersionString() string {
+	v := Version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+		v = moduleVersion(bi.Main.Version)
+	}
+	if v == "" {
+		v = "devel"
+	}
+	return v
+}
 
 // runVersion is `dragonload version` and `dragonload --version`.
 func runVersion(args []string, env Env) int {
@@ -94,4 +109,28 @@ func vcsCommit(settings []debug.BuildSetting) string {
 		rev += "+dirty"
 	}
 	return rev
+}
+
+// runRPCSecret is `dragonload rpc-secret`: the token for the aria2 RPC.
+func runRPCSecret(args []string, env Env) int {
+	fs, c := newFlags("rpc-secret", env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return usageError(env, "rpc-secret", err)
+	}
+	if len(pos) > 0 {
+		return usageError(env, "rpc-secret", fmt.Errorf("rpc-secret takes no arguments, got %q", pos[0]))
+	}
+	home := c.home
+	if home == "" {
+		if home, err = config.DefaultHome(); err != nil {
+			return fail(env, ExitFailed, err)
+		}
+	}
+	secret, err := rpc.LoadOrCreateSecret(home)
+	if err != nil {
+		return fail(env, ExitFailed, err)
+	}
+	fmt.Fprintln(env.Stdout, secret)
+	return ExitOK
 }

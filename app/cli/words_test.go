@@ -18,7 +18,7 @@ import (
 // runWith runs Main with a desktop that records what it was asked to open.
 func runWith(args ...string) (code int, stdout, stderr string, opened [][]string) {
 	var out, errb bytes.Buffer
-	desk := func(_ core.Config, sources []string, _ *slog.Logger) error {
+	desk := func(_ core.Config, sources []string, _ string, _ *slog.Logger) error {
 		opened = append(opened, sources)
 		return nil
 	}
