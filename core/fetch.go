@@ -143,8 +143,10 @@ func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) 
 			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, err)
 		}
 		e.log.Info("origin probe failed, retrying", "url", l.URL, "err", err, "in", wait)
-		if !sleep(ctx, wait) {
+		select {
+		case <-ctx.Done():
 			return origin.Info{}, context.Cause(ctx)
+		case <-time.After(wait):
 		}
 		pause = min(pause*2, probeMaxPause)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/dragonload/dragonload/core/discover"
 	"github.com/dragonload/dragonload/core/peers"
@@ -210,16 +209,4 @@ func (e *Engine) startWatch(dir string) error {
 		}
 	}()
 	return nil
-}
-
-// sleep waits d or until ctx ends; it reports whether ctx is still alive.
-func sleep(ctx context.Context, d time.Duration) bool {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-tm.C:
-		return true
-	}
 }

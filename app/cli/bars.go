@@ -92,7 +92,7 @@ func totalLine(p core.DownloadProgress) string {
 	}
 	eta := "--"
 	if p.ETA > 0 {
-		eta = durationText(p.ETA)
+		eta = units.Duration(p.ETA)
 	}
 	return fmt.Sprintf("%9s / %-9s %11s  ETA %s", units.Bytes(p.Done), units.Bytes(p.Size), units.Rate(p.Rate), eta)
 }

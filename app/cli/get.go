@@ -241,7 +241,7 @@ func summary(p core.DownloadProgress) string {
 		b.WriteString(" at " + units.Rate(p.Rate))
 	}
 	if p.ETA > 0 {
-		fmt.Fprintf(&b, ", %s left", durationText(p.ETA))
+		fmt.Fprintf(&b, ", %s left", units.Duration(p.ETA))
 	}
 	if len(p.Peers) > 0 && p.Done > 0 {
 		b.WriteString("; ")
@@ -299,7 +299,7 @@ func doneLine(path string, f finished, took time.Duration) string {
 	if f.size > 0 && fetched < f.size {
 		fmt.Fprintf(&b, " (%s fetched now, the rest by an earlier run)", units.Bytes(fetched))
 	}
-	b.WriteString(" in " + durationText(took))
+	b.WriteString(" in " + units.Duration(took))
 	if rate := float64(fetched) / took.Seconds(); took >= time.Second && rate >= 1 {
 		b.WriteString(" at " + units.Rate(rate) + " average")
 	}
@@ -350,22 +350,4 @@ func shortNode(id string) string {
 		return id[:8]
 	}
 	return id
-}
-
-// durationText writes a duration in its two largest units, the way the
-// window does: "under a second", "8s", "2m 05s", "1h 04m", "3 days 2h".
-func durationText(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Second:
-		return "under a second"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%d days %dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
 }

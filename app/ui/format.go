@@ -174,23 +174,6 @@ func nameFromSource(s string) string {
 	return filepath.Base(s)
 }
 
-// durationText writes how long something took in its two largest units.
-func durationText(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Second:
-		return "under a second"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%d days %dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
 // finishedText is the second line of a finished row: the size, how long
 // the download took from being added to its end (pauses and waits
 // included) and its average speed over that time. Unknown parts are left
@@ -204,7 +187,7 @@ func finishedText(size int64, added, ended time.Time) string {
 		return strings.Join(parts, " · ")
 	}
 	took := ended.Sub(added)
-	parts = append(parts, "took "+durationText(took))
+	parts = append(parts, "took "+units.Duration(took))
 	if rate := float64(size) / took.Seconds(); size > 0 && took >= time.Second && rate >= 1 {
 		parts = append(parts, units.Rate(rate)+" average")
 	}

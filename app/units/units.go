@@ -13,6 +13,7 @@ package units
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // Bytes writes a byte count: "999 B", "1.54 kB", "12.3 MB", "4.70 GB".
@@ -48,4 +49,22 @@ func Rate(bytesPerSec float64) string {
 		return "–"
 	}
 	return Bytes(int64(bytesPerSec)) + "/s"
+}
+
+// Duration writes how long something takes or took in its two largest
+// units: "under a second", "8s", "2m 05s", "1h 04m", "3 days 2h".
+func Duration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Second:
+		return "under a second"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%d days %dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
 }

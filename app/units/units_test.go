@@ -3,6 +3,7 @@ package units
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // The cases of app/ui's sizeText and rateText tests, plus the edges of
@@ -66,6 +67,24 @@ func TestRate(t *testing.T) {
 	for _, tc := range cases {
 		if got := Rate(tc.bps); got != tc.want {
 			t.Errorf("Rate(%v) = %q, want %q", tc.bps, got, tc.want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	cases := []struct {
+		d    time.Duration
+		want string
+	}{
+		{400 * time.Millisecond, "under a second"},
+		{8 * time.Second, "8s"},
+		{125 * time.Second, "2m 05s"},
+		{64 * time.Minute, "1h 04m"},
+		{74 * time.Hour, "3 days 2h"},
+	}
+	for _, tc := range cases {
+		if got := Duration(tc.d); got != tc.want {
+			t.Errorf("Duration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }
