@@ -100,8 +100,8 @@ func (d *download) fetch(ctx context.Context) error {
 
 // probe asks the origin about the file. It retries what may pass (resets,
 // 5xx, 429) until the give-up time has passed without an answer, honours a
-// Retry-After up to transfer.DefaultMaxWait and refuses a longer one at
-// once.
+// Retry-After up to transfer.DefaultMaxWait (the give-up time then counts
+// from its end) and refuses a longer one at once.
 func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) {
 	e := d.e
 	giveUp := e.giveUp()
@@ -138,6 +138,11 @@ func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) 
 			}
 			wait = max(at.Sub(now), 0)
 			d.setWaiting(at)
+			// A wait the server asked for does not count against it: the
+			// give-up clock starts again when the wait is over.
+			if later := at.Add(giveUp); later.After(deadline) {
+				deadline = later
+			}
 		}
 		if !now.Add(wait).Before(deadline) {
 			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, err)

@@ -223,3 +223,19 @@ func TestCancelWhileProbing(t *testing.T) {
 		t.Errorf("a canceled download left %v", left)
 	}
 }
+
+// TestProbeWaitBeyondGiveUp: a Retry-After on the probe longer than the
+// give-up time (but within the 5 minutes honoured) is waited for; the
+// give-up time counts from the end of the wait.
+func TestProbeWaitBeyondGiveUp(t *testing.T) {
+	o := startOrigin(t, testorigin.Config{Size: mib, Seed: seed,
+		Quirks: testorigin.Quirks{UnavailableFirst: 2, RetryAfter: 3 * time.Second}})
+	e := newEngine(t, func(c *core.Config) { c.GiveUp = 2 * time.Second })
+	id, err := e.Add(o.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := waitFinal(t, e, id); s.State != core.StateDone {
+		t.Fatalf("ended %v: %v", s.State, s.Err)
+	}
+}
