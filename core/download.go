@@ -181,7 +181,6 @@ type download struct {
 	waitUntil time.Time
 	// For the download list on disk.
 	added, ended time.Time
-	watchPath    string // the watched link file it answers first, if any
 	note         string // the last notice about it
 }
 
@@ -226,7 +225,6 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 	if job != nil {
 		d.jobs = []watch.Job{*job}
 		d.watcher = e.watcher
-		d.watchPath = job.Path
 	}
 	e.downloads[d.id] = d
 	e.order = append(e.order, d.id)

@@ -114,7 +114,7 @@ func (e *Engine) openHistory() error {
 		d := &download{
 			e: e, id: DownloadID(en.ID), source: en.Source, link: en.Link.ToLink(), outDir: en.OutDir,
 			name: en.Name, size: en.Size, done: en.Done, path: en.Path, state: st,
-			added: en.Added, ended: en.Ended, watchPath: en.Watch,
+			added: en.Added, ended: en.Ended,
 		}
 		if en.Err != "" {
 			d.err = errors.New(en.Err)
@@ -147,7 +147,7 @@ func (d *download) recordLocked(flush bool) {
 	h.Put(dlist.Entry{
 		ID: string(d.id), Source: d.source, Link: dlist.FromLink(d.link), OutDir: d.outDir,
 		Name: d.name, State: d.state.String(), Err: errText, Path: d.path, Size: d.size, Done: d.done,
-		Added: d.added, Ended: d.ended, Watch: d.watchPath,
+		Added: d.added, Ended: d.ended,
 	})
 	if flush || d.state.Final() {
 		if err := h.Flush(); err != nil {

@@ -53,14 +53,11 @@
 //     127.0.0.0/8, ::1) is refused, which defeats DNS rebinding; so is one
 //     with an Origin header that is neither a loopback http(s) origin nor a
 //     browser extension's origin (chrome-extension://, moz-extension://,
-//     safari-web-extension://), nor one listed in Options.AllowOrigins. The
+//     safari-web-extension://). The
 //     extension schemes are allowed because the extensions this serves send
 //     them; a web page cannot forge them, and an extension still needs the
 //     secret. Allowed cross-origin callers get CORS headers naming their
 //     origin only.
-//   - Options.Admit, when set, sees every download before the engine
-//     does and may refuse it (to ask the user, or confine the folders a
-//     client may name in "dir"; aria2 lets a client name any folder).
 //   - Bodies and WebSocket messages are capped at MaxBodySize (1 MiB), a
 //     batch or multicall at MaxCalls calls, WebSocket sessions at
 //     MaxSessions.

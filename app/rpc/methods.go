@@ -136,11 +136,6 @@ func (s *Server) addURI(p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.admit != nil {
-		if err := s.admit(l, outDir); err != nil {
-			return nil, err
-		}
-	}
 	id, err := s.eng.AddLink(l, outDir)
 	if err != nil {
 		return nil, err

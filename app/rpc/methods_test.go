@@ -92,31 +92,6 @@ func TestAddURI(t *testing.T) {
 	}
 }
 
-// TestAdmit: the Admit hook sees each link and folder before the engine,
-// and its refusal is the client's error.
-func TestAdmit(t *testing.T) {
-	eng := newFake()
-	var asked []string
-	_, url := startServer(t, eng, func(o *rpc.Options) {
-		o.Admit = func(l link.Link, dir string) error {
-			asked = append(asked, l.URL+" "+dir)
-			if dir != "" && !strings.HasPrefix(dir, "/home/me/") {
-				return errors.New("downloads over RPC go under /home/me only")
-			}
-			return nil
-		}
-	})
-	call(t, url, nil, "aria2.addUri", []string{"https://example.org/a"})
-	call(t, url, nil, "aria2.addUri", []string{"https://example.org/b"}, map[string]any{"dir": "/home/me/isos"})
-	if msg := callErr(t, url, "aria2.addUri", []string{"https://example.org/c"}, map[string]any{"dir": "/etc"}); msg != "downloads over RPC go under /home/me only" {
-		t.Errorf("refused by Admit: %q", msg)
-	}
-	want := []string{"https://example.org/a ", "https://example.org/b /home/me/isos", "https://example.org/c /etc"}
-	if !slices.Equal(asked, want) || len(eng.added) != 2 {
-		t.Errorf("asked %q, added %d", asked, len(eng.added))
-	}
-}
-
 func snapshots() []core.DownloadSnapshot {
 	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 	return []core.DownloadSnapshot{

@@ -57,18 +57,9 @@ type Options struct {
 	Secret string
 	// Logger receives refusals and failed calls; nil discards.
 	Logger *slog.Logger
-	// AllowOrigins are more Origin values allowed besides loopback and
-	// browser extensions, exactly as a browser sends them
-	// ("https://ariang.example"). "null" is refused unless listed here.
-	AllowOrigins []string
 	// Version is Dragonload's version, which aria2.getVersion reports
 	// beside the aria2 version it emulates.
 	Version string
-	// Admit, when set, is asked about every download before it is added
-	// (outDir "" = the engine's folder); an error refuses the call with
-	// its message. The app may use it to ask the user, or to confine the
-	// folders a client may choose. The engine's own rules apply either way.
-	Admit func(l link.Link, outDir string) error
 }
 
 // Server is an aria2-compatible JSON-RPC server in front of an engine.
@@ -77,9 +68,7 @@ type Server struct {
 	eng     Engine
 	log     *slog.Logger
 	secret  [sha256.Size]byte // SHA-256 of the secret: compared in constant time whatever its length
-	allow   map[string]bool
 	version string
-	admit   func(link.Link, string) error
 	httpSrv *http.Server
 
 	mu       sync.Mutex
@@ -112,16 +101,11 @@ func New(eng Engine, opts Options) (*Server, error) {
 		eng:      eng,
 		log:      log,
 		secret:   sha256.Sum256([]byte(opts.Secret)),
-		allow:    make(map[string]bool),
 		version:  opts.Version,
-		admit:    opts.Admit,
 		sessions: make(map[*session]struct{}),
 		states:   make(map[core.DownloadID]core.State),
 		rates:    make(map[core.DownloadID]float64),
 		loopDone: make(chan struct{}),
-	}
-	for _, o := range opts.AllowOrigins {
-		s.allow[o] = true
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s,
@@ -350,11 +334,8 @@ var extensionSchemes = map[string]bool{
 
 // originAllowed reports whether a browser page or extension with this
 // Origin may call: a loopback http(s) origin (AriaNg served locally), a
-// browser extension, or one the options allow.
+// or a browser extension.
 func (s *Server) originAllowed(origin string) bool {
-	if s.allow[origin] {
-		return true
-	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
 		return false

@@ -162,18 +162,6 @@ func TestPreflight(t *testing.T) {
 	}
 }
 
-// TestAllowOrigins: an origin listed in the options is allowed, others
-// stay refused.
-func TestAllowOrigins(t *testing.T) {
-	_, url := startServer(t, newFake(), func(o *rpc.Options) { o.AllowOrigins = []string{"https://ariang.example"} })
-	for origin, want := range map[string]int{"https://ariang.example": 200, "https://ariang.example.evil": 403} {
-		status, _, _ := post(t, url, request("aria2.getVersion"), map[string]string{"Origin": origin})
-		if status != want {
-			t.Errorf("%s: status %d, want %d", origin, status, want)
-		}
-	}
-}
-
 // TestLoopbackOnly: the server refuses to listen or serve anywhere but on
 // loopback, with a sentence that says so.
 func TestLoopbackOnly(t *testing.T) {

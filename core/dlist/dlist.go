@@ -66,7 +66,6 @@ type Entry struct {
 	Done   int64     `json:"done"`
 	Added  time.Time `json:"added,omitzero"`
 	Ended  time.Time `json:"ended,omitzero"`
-	Watch  string    `json:"watch,omitempty"` // watched-folder link file this download answers
 }
 
 // Link holds the fields of a link.Link, with names fixed for the file

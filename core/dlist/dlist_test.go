@@ -46,7 +46,7 @@ func full(id string) Entry {
 		},
 		OutDir: "/home/u/Downloads", Name: "a.iso", State: StateDone, Err: "",
 		Path: "/home/u/Downloads/a.iso", Size: 1 << 40, Done: 1 << 40,
-		Added: t0, Ended: t0.Add(time.Hour), Watch: "/home/u/Watch/" + id + ".dragon",
+		Added: t0, Ended: t0.Add(time.Hour),
 	}
 }
 
