@@ -154,7 +154,17 @@ func (l *Listener) Serve(handle func(args []string)) error {
 			c.Close()
 			continue
 		}
+		// Add under the lock that Close takes before Wait, so no Add can
+		// race with Wait on a zero counter.
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			<-sem
+			c.Close()
+			return nil
+		}
 		l.wg.Add(1)
+		l.mu.Unlock()
 		go func() {
 			defer func() { <-sem; l.wg.Done() }()
 			l.serveConn(c, handle)
