@@ -96,6 +96,18 @@ type ChunkLanded struct {
 	Peer   string
 }
 
+// ChunksReset replaces a download's chunk map: the partial file holds
+// Durable bytes, Chunks says who fetched which of them (bytes fetched
+// before the chunk map was kept have no chunk), and ChunkLanded events add
+// to that. It is sent when a run opens the partial file, so a download
+// that starts over (the file changed on the server, the partial file was
+// lost) is shown empty again.
+type ChunksReset struct {
+	ID      DownloadID
+	Durable int64
+	Chunks  []ChunkLanded
+}
+
 // PeerInfo describes one member of the room as this node sees it.
 type PeerInfo struct {
 	ID       string // node id (full, base32)
@@ -154,6 +166,7 @@ func (DownloadStateChanged) event() {}
 func (DownloadRemoved) event()      {}
 func (DownloadProgress) event()     {}
 func (ChunkLanded) event()          {}
+func (ChunksReset) event()          {}
 func (PeerSeen) event()             {}
 func (PeerReady) event()            {}
 func (PeerLost) event()             {}
@@ -185,6 +198,9 @@ type DownloadSnapshot struct {
 	Done   int64
 	Peers  []PeerShare
 	Chunks []ChunkLanded // what is durable so far, by peer
+	// Names are the display names of the peers in Chunks, as they were
+	// when their chunks landed (kept across restarts of the engine).
+	Names map[string]string
 	// WaitUntil is set while the server asked to wait (see DownloadProgress).
 	WaitUntil time.Time
 	// Added is when the download was added; Ended when it reached a final

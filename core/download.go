@@ -175,6 +175,7 @@ type download struct {
 	done   int64
 	shares []PeerShare
 	chunks []ChunkLanded
+	names  map[string]string // peer id → display name, saved with chunks
 	cancel context.CancelCauseFunc
 	// waitUntil is when the server asked to be asked again, while the
 	// download honours a Retry-After; zero otherwise.
@@ -419,7 +420,7 @@ func (d *download) snapshot() DownloadSnapshot {
 	return DownloadSnapshot{
 		ID: d.id, Source: d.source, Name: d.name, OutDir: d.outDir,
 		State: d.state, Err: d.err, Path: d.path, Size: d.size, Done: d.done,
-		Peers: slices.Clone(d.shares), Chunks: slices.Clone(d.chunks), WaitUntil: d.waitUntil,
+		Peers: slices.Clone(d.shares), Chunks: cloneChunks(d.chunks), Names: d.chunkNamesLocked(), WaitUntil: d.waitUntil,
 		Added: d.added, Ended: d.ended, Note: d.note,
 	}
 }

@@ -85,6 +85,8 @@ type Engine struct {
 	downloads map[DownloadID]*download
 	order     []DownloadID
 	history   *dlist.List // the download list on disk; set once in New
+	outDir    string      // --out for this run, not saved; "" = settings
+	watchDir  string      // --watch for this run, not saved; "" = settings
 	limits    Limits
 	closed    atomic.Bool
 }
@@ -141,12 +143,9 @@ func New(cfg Config) (*Engine, error) {
 	if e.settings.Name == "" {
 		e.settings.Name, _ = os.Hostname()
 	}
-	if cfg.OutDir != "" {
-		e.settings.OutDir = cfg.OutDir
-	}
-	if cfg.WatchDir != "" {
-		e.settings.WatchDir = cfg.WatchDir
-	}
+	// --out and --watch hold for this run only: the folders the user set
+	// in the app stay in the settings file (see OutDir and WatchDir).
+	e.outDir, e.watchDir = cfg.OutDir, cfg.WatchDir
 	if fresh || e.firstRun || joined {
 		if err := config.Save(home, e.settings); err != nil {
 			return nil, err
@@ -204,8 +203,8 @@ func New(cfg Config) (*Engine, error) {
 			return nil, err
 		}
 	}
-	if e.settings.WatchDir != "" {
-		if err := e.startWatch(e.settings.WatchDir); err != nil {
+	if w := e.WatchDir(); w != "" {
+		if err := e.startWatch(w); err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -398,11 +397,10 @@ func (e *Engine) Addr() string {
 func (e *Engine) OutDir() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.settings.OutDir != "" {
-		return e.settings.OutDir
-	}
-	if e.settings.WatchDir != "" {
-		return e.settings.WatchDir
+	for _, dir := range []string{e.outDir, e.settings.OutDir, e.watchDir, e.settings.WatchDir} {
+		if dir != "" {
+			return dir
+		}
 	}
 	return config.DefaultOutDir()
 }
@@ -413,6 +411,9 @@ func (e *Engine) SetOutDir(dir string) error {
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.outDir = "" // the user's choice replaces this run's --out
+	e.mu.Unlock()
 	e.updateSettings(func(s *config.Settings) { s.OutDir = abs })
 	return nil
 }
@@ -421,6 +422,9 @@ func (e *Engine) SetOutDir(dir string) error {
 func (e *Engine) WatchDir() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.watchDir != "" {
+		return e.watchDir
+	}
 	return e.settings.WatchDir
 }
 
@@ -438,6 +442,7 @@ func (e *Engine) SetWatchDir(dir string) error {
 		e.watchStop()
 		e.watchStop, e.watcher = nil, nil
 	}
+	e.watchDir = "" // the user's choice replaces this run's --watch
 	e.mu.Unlock()
 	if abs != "" {
 		if err := e.startWatch(abs); err != nil {

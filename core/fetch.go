@@ -64,6 +64,7 @@ func (d *download) fetch(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
+	d.resetChunks(p.Done())
 	log := e.log.With("id", d.id, "name", name)
 	if resumed && pooled {
 		have := p.Done()
@@ -251,7 +252,7 @@ func (r *reporter) Progress(p transfer.Progress) {
 func (r *reporter) Durable(rg span.Range, source string) {
 	c := ChunkLanded{ID: r.d.id, Offset: rg.Off, Length: rg.Len(), Peer: source}
 	r.d.mu.Lock()
-	r.d.chunks = appendChunk(r.d.chunks, c)
+	r.d.landChunkLocked(c)
 	r.d.mu.Unlock()
 	r.d.e.bus.publish(c)
 }
@@ -315,24 +316,14 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 			return err
 		}
 	}
+	c := ChunkLanded{ID: d.id, Offset: 0, Length: off, Peer: SelfPeer}
 	d.mu.Lock()
 	d.size = off
+	d.landChunkLocked(c)
 	d.mu.Unlock()
 	prog.publish(time.Now(), off, prog.selfShare(off))
-	d.e.bus.publish(ChunkLanded{ID: d.id, Offset: 0, Length: off, Peer: SelfPeer})
+	d.e.bus.publish(c)
 	return nil
-}
-
-// appendChunk adds c to the chunk map, extending the last entry when the
-// same peer continues it, so the map stays small for large files.
-func appendChunk(chunks []ChunkLanded, c ChunkLanded) []ChunkLanded {
-	for i := len(chunks) - 1; i >= 0 && i >= len(chunks)-8; i-- {
-		if last := &chunks[i]; last.Peer == c.Peer && last.Offset+last.Length == c.Offset {
-			last.Length += c.Length
-			return chunks
-		}
-	}
-	return append(chunks, c)
 }
 
 // progress computes rate and ETA over a sliding window and publishes

@@ -115,6 +115,7 @@ func (e *Engine) openHistory() error {
 			e: e, id: DownloadID(en.ID), source: en.Source, link: en.Link.ToLink(), outDir: en.OutDir,
 			name: en.Name, size: en.Size, done: en.Done, path: en.Path, state: st,
 			added: en.Added, ended: en.Ended,
+			chunks: chunksFromList(DownloadID(en.ID), en.Chunks), names: en.Names,
 		}
 		if en.Err != "" {
 			d.err = errors.New(en.Err)
@@ -148,6 +149,7 @@ func (d *download) recordLocked(flush bool) {
 		ID: string(d.id), Source: d.source, Link: dlist.FromLink(d.link), OutDir: d.outDir,
 		Name: d.name, State: d.state.String(), Err: errText, Path: d.path, Size: d.size, Done: d.done,
 		Added: d.added, Ended: d.ended,
+		Chunks: chunksToList(d.chunks), Names: d.chunkNamesLocked(),
 	})
 	if flush || d.state.Final() {
 		if err := h.Flush(); err != nil {

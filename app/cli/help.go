@@ -34,8 +34,8 @@ const commonFlags = `Flags every command takes:
   --no-mdns                  do not use LAN discovery
   --iface NAME               network interface for LAN discovery
   --source IP                local address for fetches from origins
-  --out DIR                  where finished files go
-  --watch DIR                folder watched for .dragon files
+  --out DIR                  where finished files go, for this run (the app's setting stays)
+  --watch DIR                folder watched for .dragon files, for this run
   --allow-private-origins    allow origins on loopback/private addresses (test beds, LAN mirrors)
   --log-level LEVEL          debug, info, warn or error
 `

@@ -107,6 +107,9 @@ func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, l
 		}
 		d.State, d.Err, d.Size, d.Done = s.State, s.Err, s.Size, s.Done
 		d.Peers, d.Wait = s.Peers, s.WaitUntil
+		for peer, name := range s.Names {
+			d.learnNames([]core.PeerShare{{Peer: peer, Name: name}})
+		}
 		d.learnNames(s.Peers)
 		// The engine's times win over the window's; zero for a list saved
 		// before times were kept.
@@ -215,6 +218,19 @@ func (m *model) apply(ev core.Event) *notification {
 		m.listDirty, m.statusDirty = true, true
 	case core.ChunkLanded:
 		m.ensure(ev.ID).land(ev)
+		m.chunksDirty[ev.ID] = true
+	case core.ChunksReset:
+		// A run opened the partial file: its chunk map is this, from
+		// before the run or from nothing when the file started over.
+		d := m.ensure(ev.ID)
+		d.spans = nil
+		d.rev++
+		for _, c := range ev.Chunks {
+			d.land(c)
+		}
+		d.Done = ev.Durable
+		d.prior = max(0, d.Done-d.covered())
+		m.listDirty = true
 		m.chunksDirty[ev.ID] = true
 	case core.PeerSeen:
 		m.upsertPeer(ev.Peer)

@@ -66,6 +66,19 @@ type Entry struct {
 	Done   int64     `json:"done"`
 	Added  time.Time `json:"added,omitzero"`
 	Ended  time.Time `json:"ended,omitzero"`
+	// Chunks say who fetched which durable bytes, and Names what those
+	// peers were called, so the chunk map and its legend survive a
+	// restart. The partial file's journal stays the authority on what is
+	// durable: a chunk it does not hold is dropped when the download runs.
+	Chunks []Chunk           `json:"chunks,omitempty"`
+	Names  map[string]string `json:"names,omitempty"`
+}
+
+// Chunk is a byte range of a download and the peer id that fetched it.
+type Chunk struct {
+	Off  int64  `json:"off"`
+	Len  int64  `json:"len"`
+	Peer string `json:"peer"`
 }
 
 // Link holds the fields of a link.Link, with names fixed for the file
@@ -411,6 +424,8 @@ func knownState(s string) bool {
 func cloneEntry(e Entry) Entry {
 	e.Link.Mirrors = cloneSlice(e.Link.Mirrors)
 	e.Link.Headers = cloneMap(e.Link.Headers)
+	e.Chunks = slices.Clone(e.Chunks)
+	e.Names = cloneMap(e.Names)
 	return e
 }
 
