@@ -1,7 +1,9 @@
 package core
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 
 	"github.com/dragonload/dragonload/core/dlist"
 	"github.com/dragonload/dragonload/core/span"
@@ -95,17 +97,77 @@ func cloneChunks(chunks []ChunkLanded) []ChunkLanded {
 	return append([]ChunkLanded(nil), chunks...)
 }
 
-// chunksToList and chunksFromList convert the chunk map for the list on
-// disk.
+// maxListChunks bounds the chunks saved per download. The whole list is
+// rewritten often and 500 finished downloads stay in it, so a large file's
+// thousands of runs must not go to disk; 256 pieces is about the chunk
+// map's resolution on screen.
+const maxListChunks = 256
+
+// chunksToList converts the chunk map for the list on disk, coarsened to
+// at most about maxListChunks pieces (see coarsen).
 func chunksToList(chunks []ChunkLanded) []dlist.Chunk {
 	if len(chunks) == 0 {
 		return nil
 	}
+	chunks = coarsen(chunks, maxListChunks)
 	out := make([]dlist.Chunk, len(chunks))
 	for i, c := range chunks {
 		out[i] = dlist.Chunk{Off: c.Offset, Len: c.Length, Peer: c.Peer}
 	}
 	return out
+}
+
+// coarsen merges touching chunks into pieces of at least 1/limit of the
+// bytes covered, each credited to the peer that fetched most of it. Only
+// touching chunks merge, so the bytes covered stay exactly the same (the
+// pieces are at most limit plus the number of gaps); who fetched what
+// becomes approximate at that resolution.
+func coarsen(chunks []ChunkLanded, limit int) []ChunkLanded {
+	if len(chunks) <= limit {
+		return chunks
+	}
+	sorted := slices.SortedFunc(slices.Values(chunks), func(a, b ChunkLanded) int { return cmp.Compare(a.Offset, b.Offset) })
+	var total int64
+	for _, c := range sorted {
+		total += c.Length
+	}
+	target := max(total/int64(limit), 1)
+	var out []ChunkLanded
+	var group ChunkLanded
+	by := map[string]int64{}
+	flush := func() {
+		if group.Length > 0 {
+			group.Peer = topPeer(by)
+			out = append(out, group)
+		}
+		clear(by)
+		group = ChunkLanded{}
+	}
+	for _, c := range sorted {
+		end := group.Offset + group.Length
+		if group.Length > 0 && (c.Offset > end || group.Length >= target) {
+			flush()
+		}
+		if group.Length == 0 {
+			group = ChunkLanded{ID: c.ID, Offset: c.Offset, Length: c.Length}
+		} else {
+			group.Length = max(end, c.Offset+c.Length) - group.Offset
+		}
+		by[c.Peer] += c.Length
+	}
+	flush()
+	return out
+}
+
+// topPeer is the peer with the most bytes, the smallest id on a tie.
+func topPeer(by map[string]int64) string {
+	var best string
+	for peer, n := range by {
+		if best == "" || n > by[best] || n == by[best] && peer < best {
+			best = peer
+		}
+	}
+	return best
 }
 
 func chunksFromList(id DownloadID, chunks []dlist.Chunk) []ChunkLanded {

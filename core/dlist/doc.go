@@ -12,7 +12,8 @@
 // link fields (URL, mirrors, expected size and hash, request headers) so a
 // download can be re-added after a restart even when its .dragon file is
 // gone. Headers may carry credentials (cookies, tokens), so the file is
-// written with mode 0600.
+// written with mode 0600. An entry may also carry its chunk map (who
+// fetched which byte ranges, and their names); the engine bounds its size.
 //
 // An entry's State is whatever was last Put. After a crash an unfinished
 // entry may still say "downloading"; what that means on the next start is
