@@ -196,6 +196,19 @@ func HandOff(home string, args []string) (handled bool, err error) {
 	return false, err
 }
 
+// sent hands args to an app running for home, if there is one; it claims
+// nothing.
+func sent(home string, args []string) bool {
+	if home == "" {
+		var err error
+		if home, err = config.DefaultHome(); err != nil {
+			return false
+		}
+	}
+	path, err := instance.Path(home)
+	return err == nil && instance.Send(path, absArgs(args)) == nil
+}
+
 // claimed holds the socket HandOff claimed until Run takes it.
 var claimed struct {
 	sync.Mutex
@@ -265,6 +278,15 @@ func errOr(err error, s string) string {
 // hand off to a running app, or build the engine, run the app and close
 // the engine when the user quits. main.go passes it to cli.Main.
 func Desktop(cfg core.Config, sources []string, rpcAddr string, log *slog.Logger) error {
+	// A running app takes the sources whether or not this session has a
+	// display (a link opened over ssh goes to the desktop's app); without
+	// one, nothing else starts.
+	if sent(cfg.Home, sources) {
+		return nil
+	}
+	if err := checkDisplay(); err != nil {
+		return err
+	}
 	handled, err := HandOff(cfg.Home, sources)
 	if err != nil {
 		if log != nil {

@@ -163,6 +163,10 @@ func TestCLIWords(t *testing.T) {
 		{[]string{"frobnicate"}, want{code: 2, sentence: `dragonload: unknown command "frobnicate", and no URL, dragon:// link or file by that name; run ` + "`dragonload help`" + ` for the commands.`}},
 		{[]string{"help", "agnet"}, want{code: 2, sentence: `dragonload: unknown command "agnet"; did you mean "agent"?`}},
 		{[]string{"https://example.org/x.iso", "nosuchfile.dragon"}, want{code: 2, sentence: `dragonload: "nosuchfile.dragon" is not a URL, a dragon:// link or an existing file.`}},
+		// A valid link for the window, but no display: one sentence, and
+		// neither the engine nor the single-instance socket started.
+		{[]string{"https://example.org/x.iso"}, want{code: 1, sentence: "dragonload: cannot open a window: no display (DISPLAY is not set); on a machine without a desktop, use `dragonload get` or `dragonload agent`."}},
+		{[]string{"--no-mdns"}, want{code: 1, sentence: "dragonload: cannot open a window: no display (DISPLAY is not set); on a machine without a desktop, use `dragonload get` or `dragonload agent`."}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
