@@ -120,6 +120,9 @@ type PeerInfo struct {
 	Received int64  // bytes this node received from the peer
 	Lent     int64  // bytes this node sent to the peer
 	Rate     float64
+	// Banned says why this node no longer uses the peer as a lender (it
+	// sent bytes that differ from the origin's); "" when it is not.
+	Banned string
 }
 
 // PeerSeen reports an address heard of but not yet proven.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -454,7 +455,7 @@ func (e *Engine) SetWatchDir(dir string) error {
 }
 
 // Peers lists the room peers this node knows, ready or not.
-func (e *Engine) Peers() []PeerInfo { return peerInfos(e.peers.List()) }
+func (e *Engine) Peers() []PeerInfo { return e.withBans(peerInfos(e.peers.List())) }
 
 // AddPeer adds a peer by address and remembers it.
 func (e *Engine) AddPeer(addr string) error {
@@ -499,6 +500,7 @@ func (e *Engine) updateSettings(change func(*config.Settings)) {
 	change(&e.settings)
 	s := e.settings
 	s.Peers = slices.Clone(s.Peers)
+	s.Banned = maps.Clone(s.Banned)
 	e.mu.Unlock()
 	if err := config.Save(e.home, s); err != nil {
 		e.log.Error("cannot save settings", "err", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/dragonload/dragonload/core/span"
 	"github.com/dragonload/dragonload/core/store"
 	"github.com/dragonload/dragonload/core/transfer"
+	"github.com/dragonload/dragonload/quicwire"
 )
 
 // Tunables of a running download.
@@ -178,13 +179,14 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		},
 		Log:    log,
 		GiveUp: e.giveUp(),
+		Checks: e.spotChecks(),
 	})
 	tr.AddSource(selfSource{client: e.origin, name: e.Name(), link: l.URL})
 
 	// Peers join and leave through the bus, like for every other subscriber.
 	events, unsubscribe := e.Subscribe()
 	for _, peer := range e.peers.Ready() {
-		tr.AddSource(peerSource{peer: peer, received: e.peers.Received})
+		e.addLender(tr, peer)
 	}
 	stop := make(chan struct{})
 	followed := make(chan struct{})
@@ -215,13 +217,18 @@ func (e *Engine) followPeer(tr *transfer.Transfer, ev Event) {
 	switch ev := ev.(type) {
 	case PeerReady:
 		if p, ok := e.peers.Get(ev.Peer.ID); ok && ev.Peer.Lending {
-			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
+			e.addLender(tr, p)
 		}
 	case PeerUpdated:
-		if !ev.Peer.Lending {
+		switch why := e.banned(ev.Peer.ID); {
+		case why != "":
+			tr.RemoveSource(ev.Peer.ID, "banned: "+why)
+		case !ev.Peer.Lending:
 			tr.RemoveSource(ev.Peer.ID, "stopped lending")
-		} else if p, ok := e.peers.Get(ev.Peer.ID); ok {
-			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
+		default:
+			if p, ok := e.peers.Get(ev.Peer.ID); ok {
+				e.addLender(tr, p)
+			}
 		}
 	case PeerLost:
 		tr.RemoveSource(ev.Peer.ID, "lost: "+ev.Reason)
@@ -229,9 +236,18 @@ func (e *Engine) followPeer(tr *transfer.Transfer, ev Event) {
 		// Peer events were lost: add every lending peer again (a present
 		// one is ignored). One that left fails its fetches as gone.
 		for _, p := range e.peers.Ready() {
-			tr.AddSource(peerSource{peer: p, received: e.peers.Received})
+			e.addLender(tr, p)
 		}
 	}
+}
+
+// addLender lets a ready room peer lend to the transfer, unless this node
+// banned it.
+func (e *Engine) addLender(tr *transfer.Transfer, p *quicwire.Peer) {
+	if e.banned(p.ID().String()) != "" {
+		return
+	}
+	tr.AddSource(peerSource{peer: p, received: e.peers.Received})
 }
 
 // reporter turns what a transfer reports into the download's state and
@@ -263,6 +279,8 @@ func (r *reporter) Notice(text string) {
 }
 
 func (r *reporter) Waiting(until time.Time) { r.d.setWaiting(until) }
+
+func (r *reporter) Banned(id, name, why string) { r.d.e.banPeer(id, name, why) }
 
 // setWaiting records (zero: clears) that the server asked to wait until a
 // time, and tells subscribers at once.

@@ -28,6 +28,12 @@ type Settings struct {
 	// GiveUpSeconds fails a download that makes no durable progress for
 	// this long (0 = two minutes). It stays resumable.
 	GiveUpSeconds int `toml:"give_up_seconds,omitempty"`
+	// Banned are room members caught sending bytes that differ from the
+	// origin's: node id → why. They are never used as lenders again.
+	Banned map[string]string `toml:"banned,omitempty"`
+	// NoSpotChecks turns off the spot checks of lenders' bytes (on by
+	// default; see core/transfer).
+	NoSpotChecks bool `toml:"no_spot_checks,omitempty"`
 }
 
 // Defaults for settings a fresh home folder starts with.

@@ -19,4 +19,6 @@
 //	max_downloads    int     downloads running at once
 //	peers            [string] peers added by hand (host:port)
 //	onboarded        bool    the first-run introduction was shown
+//	banned           table   node id → why, for members caught altering bytes
+//	no_spot_checks   bool    do not spot-check lenders' bytes against the origin
 package config

@@ -51,6 +51,12 @@ func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
 	return len(b), nil
 }
 
+func (f *memFile) ReadAt(b []byte, off int64) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return copy(b, f.data[off:]), nil
+}
+
 func (f *memFile) Commit(rs []span.Range) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -87,6 +93,7 @@ type recorder struct {
 	ranges  span.Set
 	notices []string
 	waits   []time.Time
+	banned  []string // ids
 	last    Progress
 }
 
@@ -95,6 +102,11 @@ func newRecorder() *recorder { return &recorder{durable: make(map[string]int64)}
 func (r *recorder) Progress(p Progress) { r.mu.Lock(); r.last = p; r.mu.Unlock() }
 func (r *recorder) Notice(s string)     { r.mu.Lock(); r.notices = append(r.notices, s); r.mu.Unlock() }
 func (r *recorder) Waiting(t time.Time) { r.mu.Lock(); r.waits = append(r.waits, t); r.mu.Unlock() }
+func (r *recorder) Banned(id, _, _ string) {
+	r.mu.Lock()
+	r.banned = append(r.banned, id)
+	r.mu.Unlock()
+}
 func (r *recorder) Durable(rg span.Range, src string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -112,6 +124,7 @@ type act struct {
 	silent  bool  // send sendFirst bytes, then nothing until cancelled
 	version int   // which version's bytes to send
 	first   int64 // bytes sent before misbehaving
+	flip    int64 // alter the byte at Range.Off+flip-1 (0 = none), as a liar would
 }
 
 // fakeSource serves the test file at rate bytes per second, asking its
@@ -122,6 +135,7 @@ type fakeSource struct {
 	behave   func(n int, req Request) act
 	requests atomic.Int64
 	bytes    atomic.Int64
+	altered  atomic.Int64 // requests answered with wrong bytes
 	mu       sync.Mutex
 	urls     []string
 }
@@ -138,11 +152,25 @@ func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) e
 	if s.behave != nil {
 		a = s.behave(n, req)
 	}
+	if a.version != 0 || a.flip > 0 {
+		s.altered.Add(1)
+	}
 	limit := req.Range.Len()
 	if a.fail != nil || a.trickle || a.silent {
 		limit = min(limit, a.first)
 	}
-	if err := s.send(ctx, req.Range.Off, limit, a.version, s.rate, sink); err != nil {
+	send := sink
+	if a.flip > 0 {
+		at, pos := req.Range.Off+a.flip-1, req.Range.Off
+		send = func(b []byte) error {
+			if at >= pos && at < pos+int64(len(b)) {
+				b[at-pos] ^= 0x5a
+			}
+			pos += int64(len(b))
+			return sink(b)
+		}
+	}
+	if err := s.send(ctx, req.Range.Off, limit, a.version, s.rate, send); err != nil {
 		return err
 	}
 	off := req.Range.Off + limit

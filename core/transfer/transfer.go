@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -49,6 +50,8 @@ const SelfID = "self"
 type File interface {
 	// WriteAt writes b at off. Calls run in parallel.
 	WriteAt(b []byte, off int64) (int, error)
+	// ReadAt reads back what was written, for spot checks and audits.
+	ReadAt(b []byte, off int64) (int, error)
 	// Commit makes the ranges durable, then records them in the journal.
 	Commit(rs []span.Range) error
 }
@@ -65,6 +68,9 @@ type Reporter interface {
 	// Waiting reports that the server asked to wait until the given time,
 	// and nothing else is fetching; the zero time ends the wait.
 	Waiting(until time.Time)
+	// Banned reports a lender caught sending bytes that differ from the
+	// origin's (see Checks); the transfer no longer uses it.
+	Banned(id, name, why string)
 }
 
 // Progress is a transfer's state at one moment.
@@ -101,6 +107,7 @@ type Config struct {
 	CommitBytes int64         // journal at least every this many bytes (default 4 MiB)
 	CommitEvery time.Duration // and at least this often (default 1 s)
 	Sched       sched.Config  // scheduler tuning; Size and Done are set here
+	Checks      Checks        // spot checks of lenders' bytes; zero = none
 }
 
 // Defaults for zero Config fields.
@@ -137,6 +144,8 @@ type Transfer struct {
 	pending []landed // written, not yet committed
 	pendBy  int64
 	written int64
+	// delivered is what each lender wrote, for audits after a ban.
+	delivered map[sched.PeerID]*span.Set
 
 	// Owned by the loop goroutine.
 	sources    map[sched.PeerID]Source
@@ -150,9 +159,14 @@ type Transfer struct {
 	quietSince time.Time // last durable progress, the start, or the end of a wait
 	waitUntil  time.Time // a Retry-After in force
 	lastErr    error
-	expiredAt  int64 // bytes received when a link last expired; -1 never
-	giveUpErr  error // the scheduler gave up on some bytes
-	reported   bool  // waiting was reported
+	expiredAt  int64                   // bytes received when a link last expired; -1 never
+	giveUpErr  error                   // the scheduler gave up on some bytes
+	reported   bool                    // waiting was reported
+	everName   map[sched.PeerID]string // names of every source that joined
+	bannedWhy  map[sched.PeerID]string // lenders caught altering bytes
+	checks     chan checkResult
+	checking   int // spot checks running
+	rng        *rand.Rand
 }
 
 type control struct {
@@ -169,6 +183,7 @@ type worker struct {
 
 type result struct {
 	a   sched.Assignment
+	got span.Range // what this fetch wrote
 	err error
 }
 
@@ -203,7 +218,16 @@ func New(cfg Config) *Transfer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rng := cfg.Checks.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
 	return &Transfer{
+		delivered: make(map[sched.PeerID]*span.Set),
+		everName:  make(map[sched.PeerID]string),
+		bannedWhy: make(map[sched.PeerID]string),
+		checks:    make(chan checkResult, 4),
+		rng:       rng,
 		cfg:       cfg,
 		log:       log,
 		pin:       cfg.Pin,
@@ -267,8 +291,8 @@ func (t *Transfer) Run(ctx context.Context) (err error) {
 		t.mu.Lock()
 		finished := t.s.Finished()
 		t.mu.Unlock()
-		if finished && len(t.workers) == 0 && !t.committing {
-			return nil
+		if finished && len(t.workers) == 0 && !t.committing && t.checking == 0 {
+			return t.repairBanned(ctx)
 		}
 		t.assign(wctx)
 		t.mu.Lock()
@@ -280,7 +304,7 @@ func (t *Transfer) Run(ctx context.Context) (err error) {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case res := <-t.results:
-			if err := t.handle(ctx, res); err != nil {
+			if err := t.handle(wctx, res); err != nil {
 				return err
 			}
 		case <-t.ctlWake:
@@ -290,6 +314,8 @@ func (t *Transfer) Run(ctx context.Context) (err error) {
 			if err := t.afterCommit(c); err != nil {
 				return err
 			}
+		case res := <-t.checks:
+			t.afterCheck(res)
 		case now := <-tick.C:
 			if err := t.tick(now); err != nil {
 				return err
@@ -332,6 +358,7 @@ func (t *Transfer) addSource(src Source) {
 		return
 	}
 	t.sources[id] = src
+	t.everName[id] = src.Name()
 	t.mu.Lock()
 	t.s.AddPeer(id, time.Now())
 	t.mu.Unlock()
@@ -418,9 +445,16 @@ func (t *Transfer) work(ctx context.Context, a sched.Assignment, src Source, pin
 		n = max(min(n, t.s.End(a.ID)-off), 0)
 		stop := t.s.Received(a.ID, n, time.Now())
 		if n > 0 {
-			t.pending = append(t.pending, landed{r: span.Range{Off: off, End: off + n}, source: string(a.Peer)})
+			r := span.Range{Off: off, End: off + n}
+			t.pending = append(t.pending, landed{r: r, source: string(a.Peer)})
 			t.pendBy += n
 			t.written += n
+			if !t.isSelf(a.Peer) {
+				if t.delivered[a.Peer] == nil {
+					t.delivered[a.Peer] = &span.Set{}
+				}
+				t.delivered[a.Peer].Add(r)
+			}
 		}
 		full := t.pendBy >= t.cfg.CommitBytes
 		t.mu.Unlock()
@@ -440,7 +474,7 @@ func (t *Transfer) work(ctx context.Context, a sched.Assignment, src Source, pin
 	if errors.Is(err, errSplit) {
 		err = nil
 	}
-	t.results <- result{a: a, err: err}
+	t.results <- result{a: a, got: span.Range{Off: a.Range.Off, End: off}, err: err}
 }
 
 // handle acts on a finished fetch.
@@ -448,6 +482,8 @@ func (t *Transfer) handle(ctx context.Context, res result) error {
 	w := t.workers[res.a.ID]
 	delete(t.workers, res.a.ID)
 	w.cancel()
+	// Whatever a lender wrote may be checked, however its fetch ended.
+	t.spotCheck(ctx, res.a.Peer, res.got)
 	if w.orphan {
 		return nil
 	}
@@ -668,11 +704,15 @@ func (t *Transfer) commitNow() error {
 	return first
 }
 
-// drain waits for every fetch to report after they were cancelled.
+// drain waits for every fetch and spot check to report after they were
+// cancelled.
 func (t *Transfer) drain() {
 	for len(t.workers) > 0 {
 		res := <-t.results
 		delete(t.workers, res.a.ID)
+	}
+	for ; t.checking > 0; t.checking-- {
+		<-t.checks
 	}
 }
 

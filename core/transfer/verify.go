@@ -1,0 +1,271 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/dragonload/dragonload/core/sched"
+	"github.com/dragonload/dragonload/core/span"
+)
+
+// A lender computes the end-of-stream checksum over what it sent itself, so
+// a dishonest room member can send altered bytes with a matching trailer:
+// TLS protects the bytes in transit, not their truth. Two defences follow,
+// both comparing a lender's bytes with what this node's own source (the
+// origin, over its own link) answers for the same range:
+//
+//   - Spot checks, while the transfer runs: after a lender delivers a
+//     request, this node fetches a small random slice of it from the origin
+//     and compares. A lender caught is banned: it leaves the transfer,
+//     Reporter.Banned tells the engine (which persists the ban), and every
+//     byte it delivered is fetched again by this node and rewritten where
+//     it differs (Audit) before Run returns.
+//   - Blame, after the fact: when the whole file's SHA-256 (from the link)
+//     does not match, the caller audits each lender's bytes with Audit,
+//     which names the lenders whose bytes differ and repairs the file.
+//
+// Spot checks cannot see an alteration that misses every slice checked; a
+// lender altering whole requests is caught at its first checked one. The
+// detection rates, measured against lenders that alter one request in ten
+// and every request, are in docs/protocol.md.
+
+// Checks configures spot checks of lenders' bytes. The zero value checks
+// nothing.
+type Checks struct {
+	// Rate is the share of lenders' requests checked, from 0 (off) to 1.
+	Rate float64
+	// Slice is the part of a request compared: 1/Slice of its bytes,
+	// at least MinCheck and at most MaxCheck (default 64).
+	Slice int64
+	// Rand draws which requests and where; nil uses a random source.
+	Rand *rand.Rand
+}
+
+// Spot-check slice bounds: the origin request costs a round trip whatever
+// its size, so a slice is never tiny; and never large, so a check stays
+// cheap next to the request it checks.
+const (
+	MinCheck         = 4 << 10
+	MaxCheck         = 64 << 10
+	defaultSliceFrac = 64
+)
+
+// DefaultChecks checks every lender request, comparing 1/64 of its bytes:
+// at most about 1.6 % more bytes from the origin.
+func DefaultChecks() Checks { return Checks{Rate: 1} }
+
+// ReadFile is what Audit needs of the partial file.
+type ReadFile interface {
+	ReadAt(b []byte, off int64) (int, error)
+	WriteAt(b []byte, off int64) (int, error)
+}
+
+// Audit fetches the ranges rs from src (this node's own origin source) and
+// compares them with the file, rewriting every byte that differs with the
+// origin's. It returns the ranges that differed, coalesced; the caller
+// commits them. It reads and compares in pieces of at most 1 MiB.
+func Audit(ctx context.Context, src Source, pin Pin, f ReadFile, rs []span.Range) ([]span.Range, error) {
+	const piece = 1 << 20
+	var differ span.Set
+	have := make([]byte, piece)
+	for _, r := range rs {
+		for off := r.Off; off < r.End; off += piece {
+			p := span.Range{Off: off, End: min(off+piece, r.End)}
+			pos := p.Off
+			err := src.Fetch(ctx, Request{Pin: pin, Range: p}, func(b []byte) error {
+				n := int64(len(b))
+				if pos+n > p.End {
+					return fmt.Errorf("the origin sent more than bytes %d to %d", p.Off, p.End)
+				}
+				mine := have[:n]
+				if _, err := f.ReadAt(mine, pos); err != nil {
+					return &WriteError{Err: err}
+				}
+				if !bytes.Equal(mine, b) {
+					for _, d := range differences(mine, b) {
+						if _, err := f.WriteAt(b[d.Off:d.End], pos+d.Off); err != nil {
+							return &WriteError{Err: err}
+						}
+						differ.Add(span.Range{Off: pos + d.Off, End: pos + d.End})
+					}
+				}
+				pos += n
+				return nil
+			})
+			if err == nil && pos != p.End {
+				err = fmt.Errorf("the origin sent %d of bytes %d to %d", pos-p.Off, p.Off, p.End)
+			}
+			if err != nil {
+				return differ.Ranges(), fmt.Errorf("cannot check bytes %d to %d against the origin: %w", p.Off, p.End, err)
+			}
+		}
+	}
+	return differ.Ranges(), nil
+}
+
+// differences returns the runs where a and b (of equal length) differ.
+func differences(a, b []byte) []span.Range {
+	var out []span.Range
+	for i := 0; i < len(a); {
+		if a[i] == b[i] {
+			i++
+			continue
+		}
+		j := i
+		for j < len(a) && a[j] != b[j] {
+			j++
+		}
+		out = append(out, span.Range{Off: int64(i), End: int64(j)})
+		i = j
+	}
+	return out
+}
+
+// Delivered returns, for each lender that delivered bytes in this
+// transfer, the ranges it delivered. This node's own bytes are left out.
+func (t *Transfer) Delivered() map[string][]span.Range {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string][]span.Range, len(t.delivered))
+	for id, set := range t.delivered {
+		out[string(id)] = set.Ranges()
+	}
+	return out
+}
+
+// checkResult is the outcome of one spot check.
+type checkResult struct {
+	source sched.PeerID
+	r      span.Range
+	same   bool
+	err    error // the check could not be made; says nothing of the lender
+}
+
+// spotCheck starts a check of a slice of what source delivered in got,
+// when the draw says so and this node's own source is there to ask.
+func (t *Transfer) spotCheck(ctx context.Context, source sched.PeerID, got span.Range) {
+	c := t.cfg.Checks
+	mine, ok := t.sources[SelfID]
+	if c.Rate <= 0 || t.isSelf(source) || !ok || got.Empty() {
+		return
+	}
+	if _, banned := t.bannedWhy[source]; banned {
+		return
+	}
+	if t.rng.Float64() >= c.Rate {
+		return
+	}
+	frac := c.Slice
+	if frac <= 0 {
+		frac = defaultSliceFrac
+	}
+	n := min(max(got.Len()/frac, MinCheck), MaxCheck, got.Len())
+	off := got.Off + t.rng.Int64N(got.Len()-n+1)
+	r := span.Range{Off: off, End: off + n}
+	pin := t.Pin()
+	t.checking++
+	go func() {
+		res := checkResult{source: source, r: r}
+		theirs := make([]byte, n)
+		if _, err := t.cfg.File.ReadAt(theirs, r.Off); err != nil {
+			res.err = err
+			t.checks <- res
+			return
+		}
+		var origin []byte
+		res.err = mine.Fetch(ctx, Request{Pin: pin, Range: r}, func(b []byte) error {
+			origin = append(origin, b...)
+			return nil
+		})
+		res.same = res.err == nil && bytes.Equal(origin, theirs)
+		if res.err == nil && int64(len(origin)) != n {
+			res.err = fmt.Errorf("the origin sent %d of %d bytes", len(origin), n)
+		}
+		t.checks <- res
+	}()
+}
+
+// afterCheck acts on a finished spot check: a lender whose bytes differ
+// from the origin's is banned.
+func (t *Transfer) afterCheck(res checkResult) {
+	t.checking--
+	if res.err != nil {
+		t.log.Info("spot check not made", "source", t.name(res.source), "off", res.r.Off, "err", res.err)
+		return
+	}
+	t.log.Debug("spot check", "source", t.name(res.source), "off", res.r.Off, "len", res.r.Len(), "same", res.same)
+	if !res.same {
+		t.ban(res.source, fmt.Sprintf("sent bytes %d to %d that differ from the origin's", res.r.Off, res.r.End))
+	}
+}
+
+// ban takes a lender out for good: it leaves the transfer and is refused
+// if it comes back, and everything it delivered is audited before Run
+// returns.
+func (t *Transfer) ban(id sched.PeerID, why string) {
+	if _, ok := t.bannedWhy[id]; ok {
+		return
+	}
+	name := t.name(id)
+	t.bannedWhy[id] = why
+	t.benched[id] = why
+	t.removeSource(id, why)
+	t.log.Warn("lender banned", "source", name, "why", why)
+	t.cfg.Reporter.Banned(string(id), name, why)
+}
+
+// repairBanned audits every byte the banned lenders delivered against this
+// node's own source and commits what it rewrote. It runs once every byte
+// is durable, before Run returns.
+func (t *Transfer) repairBanned(ctx context.Context) error {
+	if len(t.bannedWhy) == 0 {
+		return nil
+	}
+	mine, ok := t.sources[SelfID]
+	if !ok {
+		return fmt.Errorf("a lender sent altered bytes and this node cannot reach the origin to repair them")
+	}
+	t.mu.Lock()
+	var rs span.Set
+	ids := make([]sched.PeerID, 0, len(t.bannedWhy))
+	for id := range t.bannedWhy {
+		ids = append(ids, id)
+		for _, r := range t.delivered[id].Ranges() {
+			rs.Add(r)
+		}
+	}
+	t.mu.Unlock()
+	slices.Sort(ids)
+	differ, err := Audit(ctx, mine, t.Pin(), t.cfg.File, rs.Ranges())
+	if len(differ) > 0 {
+		if cerr := t.cfg.File.Commit(differ); cerr != nil && err == nil {
+			err = &WriteError{Err: cerr}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	var n int64
+	for _, r := range differ {
+		n += r.Len()
+	}
+	t.cfg.Reporter.Notice(fmt.Sprintf("%d bytes from %s differed from the origin's; they were fetched again and the file repaired.", n, t.namesOf(ids)))
+	return nil
+}
+
+// namesOf lists the sources' names for a sentence.
+func (t *Transfer) namesOf(ids []sched.PeerID) string {
+	var names []string
+	for _, id := range ids {
+		names = append(names, t.everName[id])
+	}
+	switch len(names) {
+	case 1:
+		return names[0]
+	default:
+		return fmt.Sprintf("%d lenders", len(names))
+	}
+}
