@@ -12,7 +12,6 @@ import (
 	"github.com/dragonload/dragonload/core/span"
 	"github.com/dragonload/dragonload/core/store"
 	"github.com/dragonload/dragonload/core/transfer"
-	"github.com/dragonload/dragonload/quicwire"
 )
 
 // Tunables of a running download.
@@ -181,12 +180,18 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		GiveUp: e.giveUp(),
 		Checks: e.spotChecks(),
 	})
-	tr.AddSource(selfSource{client: e.origin, name: e.Name(), link: l.URL})
+	me := selfSource{client: e.origin, name: e.Name(), link: l.URL}
+	tr.AddSource(me)
+	ps := newPairs(e, d, tr, me)
+	rep.pairs = ps
+	mctx, stopMirrors := context.WithCancel(ctx)
+	defer stopMirrors()
+	ps.probeMirrors(mctx, l.Mirrors, info.Identity)
 
 	// Peers join and leave through the bus, like for every other subscriber.
 	events, unsubscribe := e.Subscribe()
 	for _, peer := range e.peers.Ready() {
-		e.addLender(tr, peer)
+		ps.addLender(peer)
 	}
 	stop := make(chan struct{})
 	followed := make(chan struct{})
@@ -200,7 +205,7 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 				if !ok {
 					return
 				}
-				e.followPeer(tr, ev)
+				e.followPeer(ps, ev)
 			}
 		}
 	}()
@@ -213,48 +218,40 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 }
 
 // followPeer lets room peers join and leave a running transfer.
-func (e *Engine) followPeer(tr *transfer.Transfer, ev Event) {
+func (e *Engine) followPeer(ps *pairs, ev Event) {
 	switch ev := ev.(type) {
 	case PeerReady:
 		if p, ok := e.peers.Get(ev.Peer.ID); ok && ev.Peer.Lending {
-			e.addLender(tr, p)
+			ps.addLender(p)
 		}
 	case PeerUpdated:
 		switch why := e.banned(ev.Peer.ID); {
 		case why != "":
-			tr.RemoveSource(ev.Peer.ID, "banned: "+why)
+			ps.removeLender(ev.Peer.ID, "banned: "+why)
 		case !ev.Peer.Lending:
-			tr.RemoveSource(ev.Peer.ID, "stopped lending")
+			ps.removeLender(ev.Peer.ID, "stopped lending")
 		default:
 			if p, ok := e.peers.Get(ev.Peer.ID); ok {
-				e.addLender(tr, p)
+				ps.addLender(p)
 			}
 		}
 	case PeerLost:
-		tr.RemoveSource(ev.Peer.ID, "lost: "+ev.Reason)
+		ps.removeLender(ev.Peer.ID, "lost: "+ev.Reason)
 	case Resync:
 		// Peer events were lost: add every lending peer again (a present
 		// one is ignored). One that left fails its fetches as gone.
 		for _, p := range e.peers.Ready() {
-			e.addLender(tr, p)
+			ps.addLender(p)
 		}
 	}
-}
-
-// addLender lets a ready room peer lend to the transfer, unless this node
-// banned it.
-func (e *Engine) addLender(tr *transfer.Transfer, p *quicwire.Peer) {
-	if e.banned(p.ID().String()) != "" {
-		return
-	}
-	tr.AddSource(peerSource{peer: p, received: e.peers.Received})
 }
 
 // reporter turns what a transfer reports into the download's state and
 // the engine's events.
 type reporter struct {
-	d    *download
-	prog *progress
+	d     *download
+	prog  *progress
+	pairs *pairs
 }
 
 func (r *reporter) Progress(p transfer.Progress) {
@@ -280,7 +277,16 @@ func (r *reporter) Notice(text string) {
 
 func (r *reporter) Waiting(until time.Time) { r.d.setWaiting(until) }
 
-func (r *reporter) Banned(id, name, why string) { r.d.e.banPeer(id, name, why) }
+// Banned bans a lender caught by a spot check. A pair with a mirror is
+// not a peer to ban: the mirror or the lender may be at fault, and only
+// that pair leaves the transfer (its bytes are audited all the same).
+func (r *reporter) Banned(id, name, why string) {
+	if r.pairs.isMirrorPair(id) {
+		r.d.notify(fmt.Sprintf("%s: %s %s; that source is not used for this download.", r.d.displayName(), name, why))
+		return
+	}
+	r.d.e.banPeer(id, name, why)
+}
 
 // setWaiting records (zero: clears) that the server asked to wait until a
 // time, and tells subscribers at once.
