@@ -3,7 +3,10 @@
 // 127.0.0.x address, download one file from the test origin, which shapes
 // every source address to the same rate R. The ideal time is S/(4R); the
 // same run also times the requester alone (ideal S/R). Each scenario runs
-// several times; medians are reported. Results go to a Markdown file.
+// several times; medians are reported. A third scenario is the requester
+// alone with a link that names two mirrors besides the url: three test
+// origins, each capping every source address at R, ideal S/(3R). Results
+// go to a Markdown file.
 //
 //	go run ./test/loopbench -size 256MiB -rate 8MiB -runs 3 -out test/bench/loopback.md
 package main
@@ -44,14 +47,16 @@ func main() {
 	absBin, err := filepath.Abs(*bin)
 	check(err)
 
-	var pooled, alone []result
+	var pooled, alone, mirrored []result
 	for i := 0; i < *runs; i++ {
-		pooled = append(pooled, measure(absBin, size, rate, 3))
+		pooled = append(pooled, measure(absBin, size, rate, 3, 0))
 		fmt.Fprintf(os.Stderr, "pooled run %d: %v\n", i+1, pooled[i])
-		alone = append(alone, measure(absBin, size, rate, 0))
+		alone = append(alone, measure(absBin, size, rate, 0, 0))
 		fmt.Fprintf(os.Stderr, "alone run %d: %v\n", i+1, alone[i])
+		mirrored = append(mirrored, measure(absBin, size, rate, 0, 2))
+		fmt.Fprintf(os.Stderr, "mirrors run %d: %v\n", i+1, mirrored[i])
 	}
-	report(*out, size, rate, pooled, alone)
+	report(*out, size, rate, pooled, alone, mirrored)
 }
 
 type result struct {
@@ -64,14 +69,32 @@ func (r result) String() string {
 	return fmt.Sprintf("%.2fs, origin %d bytes %v", r.elapsed.Seconds(), r.served, r.by)
 }
 
-// measure runs one download with n agents (0 = the requester alone).
-func measure(bin string, size, rate int64, n int) result {
-	o := testorigin.New(testorigin.Config{Size: size, Seed: 11, RatePerSource: rate})
-	check(o.Start("127.0.0.1:0"))
-	defer o.Close()
+// measure runs one download with n agents (0 = the requester alone),
+// from a link naming the origin and m mirrors (each another test origin
+// with the same cap).
+func measure(bin string, size, rate int64, n, m int) result {
+	var origins []*testorigin.Server
+	for range 1 + m {
+		o := testorigin.New(testorigin.Config{Size: size, Seed: 11, RatePerSource: rate})
+		check(o.Start("127.0.0.1:0"))
+		defer o.Close()
+		origins = append(origins, o)
+	}
+	o := origins[0]
 	tmp, err := os.MkdirTemp("", "loopbench-")
 	check(err)
 	defer os.RemoveAll(tmp)
+	source := o.URL()
+	if m > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "url = %q\nmirrors = [\n", o.URL())
+		for _, mo := range origins[1:] {
+			fmt.Fprintf(&b, "  %q,\n", mo.URL())
+		}
+		b.WriteString("]\n")
+		source = filepath.Join(tmp, "file.dragon")
+		check(os.WriteFile(source, []byte(b.String()), 0o644))
+	}
 
 	var peers []string
 	var procs []*exec.Cmd
@@ -95,7 +118,7 @@ func measure(bin string, size, rate int64, n int) result {
 	}
 	outDir := filepath.Join(tmp, "out")
 	check(os.MkdirAll(outDir, 0o755))
-	args := []string{"get", o.URL(), "--home", filepath.Join(tmp, "req"), "--room", room, "--out", outDir,
+	args := []string{"get", source, "--home", filepath.Join(tmp, "req"), "--room", room, "--out", outDir,
 		"--listen", "127.0.0.20:0", "--no-mdns", "--source", "127.0.0.20", "--allow-private-origins", "--log-level", "warn"}
 	for _, p := range peers {
 		args = append(args, "--peer", p)
@@ -118,16 +141,21 @@ func measure(bin string, size, rate int64, n int) result {
 		fmt.Fprintf(os.Stderr, "loopbench: wrong sha256 %s, want %s\n", got, want)
 		os.Exit(1)
 	}
-	return result{elapsed: elapsed, served: o.BytesServed(), by: o.BytesBySource()}
+	var served int64
+	for _, o := range origins {
+		served += o.BytesServed()
+	}
+	return result{elapsed: elapsed, served: served, by: o.BytesBySource()}
 }
 
-func report(path string, size, rate int64, pooled, alone []result) {
+func report(path string, size, rate int64, pooled, alone, mirrored []result) {
 	med := func(rs []result) result {
 		s := slices.Clone(rs)
 		slices.SortFunc(s, func(a, b result) int { return int(a.elapsed - b.elapsed) })
 		return s[len(s)/2]
 	}
-	mp, ma := med(pooled), med(alone)
+	mp, ma, mm := med(pooled), med(alone), med(mirrored)
+	idealMirrored := time.Duration(float64(size) / float64(3*rate) * float64(time.Second))
 	idealPooled := time.Duration(float64(size) / float64(4*rate) * float64(time.Second))
 	idealAlone := time.Duration(float64(size) / float64(rate) * float64(time.Second))
 	var b strings.Builder
@@ -137,10 +165,11 @@ func report(path string, size, rate int64, pooled, alone []result) {
 	fmt.Fprintf(&b, "| scenario | time (median) | ideal | ratio | target | origin bytes / S |\n|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| requester + 3 agents | %.2f s | %.2f s = S/(4R) | %.3f | ≤ 1.10 | %.4f |\n", mp.elapsed.Seconds(), idealPooled.Seconds(), mp.elapsed.Seconds()/idealPooled.Seconds(), float64(mp.served)/float64(size))
 	fmt.Fprintf(&b, "| requester alone | %.2f s | %.2f s = S/R | %.3f | — | %.4f |\n", ma.elapsed.Seconds(), idealAlone.Seconds(), ma.elapsed.Seconds()/idealAlone.Seconds(), float64(ma.served)/float64(size))
+	fmt.Fprintf(&b, "| requester alone, url + 2 mirrors | %.2f s | %.2f s = S/(3R) | %.3f | ≤ 1.05 | %.4f (all three) |\n", mm.elapsed.Seconds(), idealMirrored.Seconds(), mm.elapsed.Seconds()/idealMirrored.Seconds(), float64(mm.served)/float64(size))
 	fmt.Fprintf(&b, "\nSpeed-up of pooling over the requester alone, same run: %.2f× (ideal 4×).\n\n", ma.elapsed.Seconds()/mp.elapsed.Seconds())
 	fmt.Fprintf(&b, "All runs:\n\n")
 	for i := range pooled {
-		fmt.Fprintf(&b, "- run %d: pooled %.2f s (origin %d B), alone %.2f s (origin %d B)\n", i+1, pooled[i].elapsed.Seconds(), pooled[i].served, alone[i].elapsed.Seconds(), alone[i].served)
+		fmt.Fprintf(&b, "- run %d: pooled %.2f s (origin %d B), alone %.2f s (origin %d B), mirrors %.2f s (origins %d B)\n", i+1, pooled[i].elapsed.Seconds(), pooled[i].served, alone[i].elapsed.Seconds(), alone[i].served, mirrored[i].elapsed.Seconds(), mirrored[i].served)
 	}
 	check(os.MkdirAll(filepath.Dir(path), 0o755))
 	check(os.WriteFile(path, []byte(b.String()), 0o644))
