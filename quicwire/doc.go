@@ -27,32 +27,33 @@
 //
 // # Room proof
 //
-// Each side computes, for the TLS session at hand,
-//
-//	ekm   = TLS-Exporter(label, no context, 32)
-//	proof = HMAC-SHA256(room key, label || ekm || role || sender id || receiver id)
-//
-// with label = "EXPORTER-dragonload/1 room proof", role one byte (1 for
-// the client, 2 for the server) and ids the 32 raw NodeID bytes. The
-// exporter output differs per session, so a proof relayed or replayed into
-// another session fails.
+// Both sides run CPace (package quicwire/cpace, draft-irtf-cfrg-cpace-21,
+// ristretto255 and SHA-512) with the room key as the password-related
+// string, both node ids in the channel identifier and a TLS exporter value
+// ("EXPORTER-dragonload/2 cpace", 32 bytes) as the session id, then confirm
+// the key: each side sends HMAC-SHA256 under a key HKDF-expanded from the
+// ISK over the share it sent. An exchange tests one guess of the code:
+// nothing a transcript or a fake peer holds can be checked offline, and an
+// exchange relayed into another TLS session fails. See docs/protocol.md.
 //
 // # Hello exchange (control stream)
 //
 // The first stream the client opens is the control stream:
 //
-//	client → HELLO   {version 1, client proof}
-//	server            checks the proof; on failure closes the connection
-//	                  with application error 0x1 and has sent nothing
-//	server → WELCOME {version 1, server proof, lending, name}, then FIN
-//	client            checks the proof; on failure closes with 0x1
-//	client → IDENT   {name}, then FIN
+//	client → HELLO   {version 2, client share}
+//	server → WELCOME {version 2, server share, server tag}
+//	client            checks the tag; on failure closes with 0x1
+//	client → IDENT   {client tag, name}, then FIN
+//	server            checks the tag; on failure closes with 0x1, having
+//	                  sent nothing but WELCOME
+//	server → STATUS  {lending, name}, then FIN
 //
 // Version: HELLO carries the highest version the client speaks, WELCOME
-// the one in use (the lower of the two; only 1 exists). A HELLO with
-// version 0 is refused with 0x3. The client sends nothing else before
-// WELCOME, and the server serves no other stream before IDENT. The client
-// gives TLS and the exchange together 10 s, the server the exchange 10 s.
+// the one in use; only 2 exists (1 used an HMAC proof). A HELLO with an
+// older version is refused with 0x3. The client sends nothing else before
+// STATUS, and the server serves no other stream before the client's tag
+// checked out. The client gives TLS and the exchange together 10 s, the
+// server the exchange 10 s.
 //
 // # Request streams
 //

@@ -3,17 +3,20 @@ package quicwire
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
 	"time"
 
+	"github.com/dragonload/dragonload/quicwire/cpace"
 	"github.com/dragonload/dragonload/quicwire/wire"
 	"github.com/quic-go/quic-go"
 )
@@ -21,15 +24,8 @@ import (
 const (
 	alpn = "dragonload/1"
 	// version is the protocol version this code speaks, sent in HELLO and
-	// WELCOME.
-	version = 1
-	// proofLabel is both the TLS exporter label and the first input of
-	// the room proof's HMAC.
-	proofLabel = "EXPORTER-dragonload/1 room proof"
-
-	roleClient byte = 1
-	roleServer byte = 2
-
+	// WELCOME. Version 2 replaced version 1's HMAC room proof with CPace.
+	version      = 2
 	helloTimeout = 10 * time.Second
 )
 
@@ -114,28 +110,79 @@ func connPeerID(conn *quic.Conn) (NodeID, error) {
 	return peerID(conn.ConnectionState().TLS.PeerCertificates)
 }
 
-// proof is one side's room proof for one TLS session:
+// The room proof is CPace (draft-irtf-cfrg-cpace-21, package
+// quicwire/cpace) bound to the TLS session, followed by key confirmation:
 //
-//	HMAC-SHA256(room key, label || EKM(label, no context, 32) || role || sender id || receiver id)
-func proof(room Room, ekm []byte, role byte, from, to NodeID) [wire.SumLen]byte {
-	m := hmac.New(sha256.New, room.key[:])
-	m.Write([]byte(proofLabel))
-	m.Write(ekm)
-	m.Write([]byte{role})
-	m.Write(from[:])
-	m.Write(to[:])
+//	PRS = the room key (Argon2id of the room code, see room.go)
+//	CI  = lv("dragonload/2") || lv(client id) || lv(server id)
+//	sid = TLS-Exporter("EXPORTER-dragonload/2 cpace", no context, 32)
+//	ISK = CPace-RISTR255-SHA512(PRS, CI, sid), client = initiator
+//	Kc  = HKDF-Expand-SHA256(ISK, "dragonload/2 confirm client", 32)
+//	Ks  = HKDF-Expand-SHA256(ISK, "dragonload/2 confirm server", 32)
+//	tag = HMAC-SHA256(K, the share that side sent)
+//
+// Key confirmation is the draft's section 10.4: CPace alone authenticates
+// only implicitly, and a server must not serve a client that has not shown
+// it holds ISK. A transcript, or a fake peer that runs the exchange, lets
+// nobody test guesses of the code offline: each run tests one guess.
+
+// cpaceLabel is the TLS exporter label of the CPace session id.
+const cpaceLabel = "EXPORTER-dragonload/2 cpace"
+
+// roomProof is one side's CPace exchange on one connection.
+type roomProof struct {
+	state *cpace.State
+	share []byte // what this side sends
+}
+
+// startProof begins this side's CPace exchange on conn. client and server
+// are the two ends' node ids.
+func startProof(conn *quic.Conn, room Room, role cpace.Role, client, server NodeID) (*roomProof, error) {
+	cs := conn.ConnectionState().TLS
+	sid, err := cs.ExportKeyingMaterial(cpaceLabel, nil, 32)
+	if err != nil {
+		return nil, fmt.Errorf("export TLS keying material: %w", err)
+	}
+	ci := lv(nil, []byte("dragonload/2"))
+	ci = lv(ci, client[:])
+	ci = lv(ci, server[:])
+	st, share, err := cpace.Start(role, room.key[:], ci, sid, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &roomProof{state: st, share: share}, nil
+}
+
+// finish takes the other side's share and returns the two confirmation
+// keys (client's, server's). A share that is not a valid element is a
+// protocol violation.
+func (p *roomProof) finish(peer []byte) (kc, ks []byte, err error) {
+	isk, err := p.state.Finish(peer, nil)
+	if err != nil {
+		return nil, nil, violation("invalid CPace share: %v", err)
+	}
+	if kc, err = hkdf.Expand(sha256.New, isk, "dragonload/2 confirm client", 32); err != nil {
+		return nil, nil, err
+	}
+	if ks, err = hkdf.Expand(sha256.New, isk, "dragonload/2 confirm server", 32); err != nil {
+		return nil, nil, err
+	}
+	return kc, ks, nil
+}
+
+// confirmTag is a side's key-confirmation tag over the share it sent.
+func confirmTag(key, share []byte) [wire.SumLen]byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(share)
 	var out [wire.SumLen]byte
 	m.Sum(out[:0])
 	return out
 }
 
-func exportedKey(conn *quic.Conn) ([]byte, error) {
-	cs := conn.ConnectionState().TLS
-	ekm, err := cs.ExportKeyingMaterial(proofLabel, nil, 32)
-	if err != nil {
-		return nil, fmt.Errorf("export TLS keying material: %w", err)
-	}
-	return ekm, nil
+// lv appends b prefixed with its length as a uvarint.
+func lv(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
 }
 
 // hello is what one side of the hello exchange learned about the other.
@@ -157,7 +204,7 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 		conn.CloseWithError(closeSelf, "connected to itself")
 		return hello{}, errSelf
 	}
-	ekm, err := exportedKey(conn)
+	pr, err := startProof(conn, room, cpace.Initiator, self.ID, remote)
 	if err != nil {
 		return hello{}, err
 	}
@@ -172,7 +219,9 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
 	defer stop()
 
-	frame, err := wire.AppendHello(nil, wire.Hello{Version: version, Proof: proof(room, ekm, roleClient, self.ID, remote)})
+	hi := wire.Hello{Version: version}
+	copy(hi.Share[:], pr.share)
+	frame, err := wire.AppendHello(nil, hi)
 	if err != nil {
 		return hello{}, err
 	}
@@ -197,12 +246,16 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 		conn.CloseWithError(closeVersion, "unsupported protocol version")
 		return hello{}, fmt.Errorf("peer chose protocol version %d, this node speaks %d", w.Version, version)
 	}
-	want := proof(room, ekm, roleServer, remote, self.ID)
-	if !hmac.Equal(w.Proof[:], want[:]) {
+	kc, ks, err := pr.finish(w.Share[:])
+	if err != nil {
+		return hello{}, err
+	}
+	want := confirmTag(ks, w.Share[:])
+	if !hmac.Equal(w.Confirm[:], want[:]) {
 		conn.CloseWithError(closeRoom, "room proof failed")
 		return hello{}, ErrRoomMismatch
 	}
-	if frame, err = wire.AppendIdent(frame[:0], wire.Ident{Name: name}); err != nil {
+	if frame, err = wire.AppendIdent(frame[:0], wire.Ident{Confirm: confirmTag(kc, pr.share), Name: name}); err != nil {
 		return hello{}, err
 	}
 	if _, err := s.Write(frame); err != nil {
@@ -211,10 +264,21 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	if err := s.Close(); err != nil {
 		return hello{}, helloError(err)
 	}
+	// What the server tells members about itself, once it checked our tag.
+	if typ, p, err = rd.Next(); err != nil {
+		return hello{}, helloError(err)
+	}
+	if typ != wire.TypeStatus {
+		return hello{}, violation("%v frame instead of STATUS", typ)
+	}
+	st, err := wire.DecodeStatus(p)
+	if err != nil {
+		return hello{}, violation("%v", err)
+	}
 	if err := rd.ExpectEOF(); err != nil {
 		return hello{}, helloError(err)
 	}
-	return hello{id: remote, name: w.Name, lending: w.Lending}, nil
+	return hello{id: remote, name: st.Name, lending: st.Lending}, nil
 }
 
 // helloError turns what a stream operation failed with into the reason a
@@ -237,9 +301,11 @@ func helloError(err error) error {
 	return fmt.Errorf("hello exchange failed: %w", err)
 }
 
-// serverHello runs the server side of the hello exchange. It reveals
-// nothing, not even its own proof, until the client's proof checks out.
-// status supplies what the server tells members about itself.
+// serverHello runs the server side of the hello exchange. Before the
+// client's tag checks out it sends only its CPace share and tag, which
+// confirm one guess of the code per exchange and nothing else: no name,
+// no lending state. status supplies what the server then tells the
+// member about itself.
 func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Status) (hello, error) {
 	remote, err := connPeerID(conn)
 	if err != nil {
@@ -247,10 +313,6 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	}
 	if remote == self.ID {
 		return hello{}, errSelf
-	}
-	ekm, err := exportedKey(conn)
-	if err != nil {
-		return hello{}, err
 	}
 	ctx, cancel := context.WithTimeout(conn.Context(), helloTimeout)
 	defer cancel()
@@ -277,24 +339,21 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if h.Version < version {
 		return hello{}, errVersion
 	}
-	want := proof(room, ekm, roleClient, remote, self.ID)
-	if !hmac.Equal(h.Proof[:], want[:]) {
-		return hello{}, ErrRoomMismatch
+	pr, err := startProof(conn, room, cpace.Responder, remote, self.ID)
+	if err != nil {
+		return hello{}, err
 	}
-	st := status()
-	frame, err := wire.AppendWelcome(nil, wire.Welcome{
-		Version: version,
-		Proof:   proof(room, ekm, roleServer, self.ID, remote),
-		Lending: st.Lending,
-		Name:    st.Name,
-	})
+	kc, ks, err := pr.finish(h.Share[:])
+	if err != nil {
+		return hello{}, err
+	}
+	w := wire.Welcome{Version: version, Confirm: confirmTag(ks, pr.share)}
+	copy(w.Share[:], pr.share)
+	frame, err := wire.AppendWelcome(nil, w)
 	if err != nil {
 		return hello{}, err
 	}
 	if _, err := s.Write(frame); err != nil {
-		return hello{}, err
-	}
-	if err := s.Close(); err != nil {
 		return hello{}, err
 	}
 	if typ, p, err = rd.Next(); err != nil {
@@ -307,8 +366,22 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if err != nil {
 		return hello{}, violation("%v", err)
 	}
+	want := confirmTag(kc, h.Share[:])
+	if !hmac.Equal(id.Confirm[:], want[:]) {
+		return hello{}, ErrRoomMismatch
+	}
 	if err := rd.ExpectEOF(); err != nil {
 		return hello{}, streamReadError(err)
+	}
+	st := status()
+	if frame, err = wire.AppendStatus(frame[:0], wire.Status{Lending: st.Lending, Name: st.Name}); err != nil {
+		return hello{}, err
+	}
+	if _, err := s.Write(frame); err != nil {
+		return hello{}, err
+	}
+	if err := s.Close(); err != nil {
+		return hello{}, err
 	}
 	return hello{id: remote, name: id.Name}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dragonload/dragonload/quicwire/cpace"
 	"github.com/dragonload/dragonload/quicwire/wire"
 	"github.com/quic-go/quic-go"
 )
@@ -102,21 +103,49 @@ func TestWrongRoom(t *testing.T) {
 		t.Fatalf("Dial from another room: peer %v, err %v; want ErrRoomMismatch", p, err)
 	}
 
-	// Byte by byte: after a wrong HELLO the server sends nothing at all
-	// before closing, so no proof, name or lending state leaks.
-	conn := rawDial(t, lender, newIdentity(t))
+	// Byte by byte: to a client that does not know the code the server
+	// sends its WELCOME (a CPace share and a tag, which confirm one guess
+	// of the code and nothing else), then closes at the client's wrong
+	// tag without a STATUS: no name, no lending state.
+	id := newIdentity(t)
+	conn := rawDial(t, lender, id)
 	s, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame, _ := wire.AppendHello(nil, wire.Hello{Version: version, Proof: [32]byte{1, 2, 3}})
+	pr, err := startProof(conn, otherRoom(), cpace.Initiator, id.ID, lender.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hi := wire.Hello{Version: version}
+	copy(hi.Share[:], pr.share)
+	frame, _ := wire.AppendHello(nil, hi)
 	if _, err := s.Write(frame); err != nil {
 		t.Fatal(err)
 	}
 	s.SetReadDeadline(time.Now().Add(waitLong))
-	got, err := io.ReadAll(s)
-	if len(got) != 0 {
-		t.Fatalf("server sent %d bytes (%q) to a client with a bad proof", len(got), got)
+	rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
+	typ, p, err := rd.Next()
+	if err != nil || typ != wire.TypeWelcome {
+		t.Fatalf("first frame %v, %v; want WELCOME", typ, err)
+	}
+	w, err := wire.DecodeWelcome(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, ks, err := pr.finish(w.Share[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag := confirmTag(ks, w.Share[:]); tag == w.Confirm {
+		t.Fatal("the server's tag checks out for a client of another room")
+	}
+	frame, _ = wire.AppendIdent(nil, wire.Ident{Confirm: confirmTag(kc, pr.share), Name: "stranger"})
+	s.Write(frame)
+	s.Close()
+	rest, err := io.ReadAll(s)
+	if len(rest) != 0 {
+		t.Fatalf("server sent %d more bytes (%q) to a client with a bad tag", len(rest), rest)
 	}
 	if code, ok := closedByPeer(err); !ok || code != closeRoom {
 		t.Fatalf("read ended with %v, want the room-mismatch close", err)
@@ -129,13 +158,15 @@ func TestWrongRoom(t *testing.T) {
 	}
 }
 
-// A proof is bound to its TLS session: one made for another connection,
-// even between the same two nodes, is refused.
-func TestReplayedProof(t *testing.T) {
+// The exchange is bound to its TLS session: a client that runs CPace
+// for one connection (as a relay between two members would have to, each
+// side of it being a TLS session of its own) fails on another, even
+// between the same two nodes and with the right code.
+func TestRelayedProof(t *testing.T) {
 	lender := newNode(t, nodeOpts{})
 	id := newIdentity(t)
 	first, second := rawDial(t, lender, id), rawDial(t, lender, id)
-	ekm, err := exportedKey(first)
+	pr, err := startProof(first, testRoom(), cpace.Initiator, id.ID, lender.ID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,43 +174,85 @@ func TestReplayedProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame, _ := wire.AppendHello(nil, wire.Hello{Version: version, Proof: proof(testRoom(), ekm, roleClient, id.ID, lender.ID())})
+	hi := wire.Hello{Version: version}
+	copy(hi.Share[:], pr.share)
+	frame, _ := wire.AppendHello(nil, hi)
 	s.Write(frame)
-	if code := closedWith(t, second); code != closeRoom {
-		t.Fatalf("replayed proof: closed with 0x%x, want 0x%x", code, closeRoom)
+	rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
+	typ, p, err := rd.Next()
+	if err != nil || typ != wire.TypeWelcome {
+		t.Fatalf("first frame %v, %v; want WELCOME", typ, err)
 	}
-	// The same proof on its own session passes.
+	w, _ := wire.DecodeWelcome(p)
+	kc, ks, err := pr.finish(w.Share[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if confirmTag(ks, w.Share[:]) == w.Confirm {
+		t.Fatal("the server's tag checks out across TLS sessions")
+	}
+	frame, _ = wire.AppendIdent(nil, wire.Ident{Confirm: confirmTag(kc, pr.share)})
+	s.Write(frame)
+	s.Close()
+	if code := closedWith(t, second); code != closeRoom {
+		t.Fatalf("relayed exchange: closed with 0x%x, want 0x%x", code, closeRoom)
+	}
+	// An exchange on its own session passes.
 	if _, err := clientHello(context.Background(), first, id, testRoom(), "raw"); err != nil {
-		t.Fatalf("hello on the proof's own session: %v", err)
+		t.Fatalf("hello on its own session: %v", err)
 	}
 }
 
-// A server that cannot prove the room is caught by the client's check,
-// which does not depend on the server closing the connection itself.
+// A server that does not know the code is caught by the client's check of
+// its tag, which does not depend on the server closing the connection;
+// and the client sends nothing after HELLO to such a server (no tag, no
+// name), so a fake peer gets no value it could test guesses against
+// offline: only the client's share, which fits every code.
 func TestServerProofChecked(t *testing.T) {
-	client := newNode(t, nodeOpts{})
+	client := newNode(t, nodeOpts{name: "my-laptop"})
+	after := make(chan []byte, 1)
 	addr := rawServer(t, func(conn *quic.Conn, self *Identity) {
 		id, _ := connPeerID(conn)
-		ekm, _ := exportedKey(conn)
 		s, err := conn.AcceptStream(conn.Context())
 		if err != nil {
 			return
 		}
 		rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
-		if _, _, err := rd.Next(); err != nil {
+		_, p, err := rd.Next()
+		if err != nil {
 			return
 		}
-		// A proof made with the wrong room key, as a relay without the
-		// code would have to.
-		frame, _ := wire.AppendWelcome(nil, wire.Welcome{Version: version, Proof: proof(otherRoom(), ekm, roleServer, self.ID, id), Name: "evil"})
+		h, _ := wire.DecodeHello(p)
+		// An exchange run with a guessed code, as a fake peer would.
+		pr, err := startProof(conn, otherRoom(), cpace.Responder, id, self.ID)
+		if err != nil {
+			return
+		}
+		_, ks, err := pr.finish(h.Share[:])
+		if err != nil {
+			return
+		}
+		w := wire.Welcome{Version: version, Confirm: confirmTag(ks, pr.share)}
+		copy(w.Share[:], pr.share)
+		frame, _ := wire.AppendWelcome(nil, w)
 		s.Write(frame)
-		s.Close()
+		s.SetReadDeadline(time.Now().Add(waitLong))
+		rest, _ := io.ReadAll(s)
+		after <- rest
 		<-conn.Context().Done()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
 	if _, err := client.Dial(ctx, addr); !errors.Is(err, ErrRoomMismatch) {
-		t.Fatalf("Dial to a server with a bad proof: %v, want ErrRoomMismatch", err)
+		t.Fatalf("Dial to a server with a bad tag: %v, want ErrRoomMismatch", err)
+	}
+	select {
+	case rest := <-after:
+		if len(rest) != 0 {
+			t.Fatalf("the client sent %d bytes after HELLO to a server that failed its proof: %q", len(rest), rest)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("the fake server never finished reading")
 	}
 }
 

@@ -17,9 +17,9 @@
 //
 // # Frame types and payloads
 //
-//	0x01 HELLO     version uvarint | proof sum | (later versions may append fields)
-//	0x02 WELCOME   version uvarint | proof sum | lending bool | name string | (later versions may append fields)
-//	0x03 IDENT     name string
+//	0x01 HELLO     version uvarint | share sum | (later versions may append fields)
+//	0x02 WELCOME   version uvarint | share sum | confirm sum | (later versions may append fields)
+//	0x03 IDENT     confirm sum | name string
 //	0x04 QUERY     (empty: asks for a STATUS)
 //	0x05 STATUS    lending bool | name string
 //	0x06 FETCH     url string | header count uvarint | count × (name string | value string) |

@@ -73,7 +73,7 @@ func FuzzReader(f *testing.F) {
 }
 
 func FuzzHello(f *testing.F) {
-	seedFrames(f, must(AppendHello(nil, Hello{Version: 1, Proof: [SumLen]byte{7}})))
+	seedFrames(f, must(AppendHello(nil, Hello{Version: 2, Share: [SumLen]byte{7}})))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		m, err := DecodeHello(p)
 		checkMalformed(t, err)
@@ -92,7 +92,7 @@ func FuzzHello(f *testing.F) {
 }
 
 func FuzzWelcome(f *testing.F) {
-	seedFrames(f, must(AppendWelcome(nil, Welcome{Version: 1, Lending: true, Name: "box"})))
+	seedFrames(f, must(AppendWelcome(nil, Welcome{Version: 2, Share: [SumLen]byte{1}, Confirm: [SumLen]byte{2}})))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		m, err := DecodeWelcome(p)
 		checkMalformed(t, err)
@@ -111,7 +111,7 @@ func FuzzWelcome(f *testing.F) {
 }
 
 func FuzzIdent(f *testing.F) {
-	seedFrames(f, must(AppendIdent(nil, Ident{Name: "laptop"})))
+	seedFrames(f, must(AppendIdent(nil, Ident{Confirm: [SumLen]byte{3}, Name: "laptop"})))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		m, err := DecodeIdent(p)
 		checkMalformed(t, err)

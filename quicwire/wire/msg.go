@@ -19,29 +19,31 @@ const (
 	MaxRange        = 1 << 62 // offset + length
 )
 
-// SumLen is the size of a proof or a SHA-256 digest.
+// SumLen is the size of a CPace share, a confirmation tag or a SHA-256
+// digest.
 const SumLen = 32
 
 // Hello is the client's first frame: the highest protocol version it
-// speaks and its room proof.
+// speaks and its CPace share (the initiator's message).
 type Hello struct {
 	Version uint64
-	Proof   [SumLen]byte
+	Share   [SumLen]byte
 }
 
-// Welcome is the server's answer to a valid Hello: the version in use, its
-// own room proof, and what it tells members about itself.
+// Welcome is the server's answer to a Hello: the version in use, its CPace
+// share (the responder's message) and its key-confirmation tag. It says
+// nothing else about the server: that waits for the client's tag.
 type Welcome struct {
 	Version uint64
-	Proof   [SumLen]byte
-	Lending bool
-	Name    string
+	Share   [SumLen]byte
+	Confirm [SumLen]byte
 }
 
-// Ident is the client's display name, sent once it has checked the
-// server's proof.
+// Ident is the client's key-confirmation tag and display name, sent once it
+// has checked the server's tag.
 type Ident struct {
-	Name string
+	Confirm [SumLen]byte
+	Name    string
 }
 
 // Status answers a QUERY.
@@ -80,7 +82,7 @@ type Error struct {
 func AppendHello(b []byte, m Hello) ([]byte, error) {
 	return appendFrame(b, TypeHello, func(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, m.Version)
-		return append(b, m.Proof[:]...), nil
+		return append(b, m.Share[:]...), nil
 	})
 }
 
@@ -89,7 +91,7 @@ func DecodeHello(p []byte) (Hello, error) {
 	d := decoder{b: p}
 	var m Hello
 	m.Version = d.uvarint("version")
-	d.sum("proof", &m.Proof)
+	d.sum("share", &m.Share)
 	return m, d.err // the tail is reserved for later versions
 }
 
@@ -97,9 +99,8 @@ func DecodeHello(p []byte) (Hello, error) {
 func AppendWelcome(b []byte, m Welcome) ([]byte, error) {
 	return appendFrame(b, TypeWelcome, func(b []byte) ([]byte, error) {
 		b = binary.AppendUvarint(b, m.Version)
-		b = append(b, m.Proof[:]...)
-		b = appendBool(b, m.Lending)
-		return appendString(b, "name", m.Name, MaxName)
+		b = append(b, m.Share[:]...)
+		return append(b, m.Confirm[:]...), nil
 	})
 }
 
@@ -108,15 +109,15 @@ func DecodeWelcome(p []byte) (Welcome, error) {
 	d := decoder{b: p}
 	var m Welcome
 	m.Version = d.uvarint("version")
-	d.sum("proof", &m.Proof)
-	m.Lending = d.bool("lending")
-	m.Name = d.string("name", MaxName)
-	return m, d.err
+	d.sum("share", &m.Share)
+	d.sum("confirm", &m.Confirm)
+	return m, d.err // the tail is reserved for later versions
 }
 
 // AppendIdent appends m as a whole frame.
 func AppendIdent(b []byte, m Ident) ([]byte, error) {
 	return appendFrame(b, TypeIdent, func(b []byte) ([]byte, error) {
+		b = append(b, m.Confirm[:]...)
 		return appendString(b, "name", m.Name, MaxName)
 	})
 }
@@ -124,7 +125,9 @@ func AppendIdent(b []byte, m Ident) ([]byte, error) {
 // DecodeIdent decodes an IDENT payload.
 func DecodeIdent(p []byte) (Ident, error) {
 	d := decoder{b: p}
-	m := Ident{Name: d.string("name", MaxName)}
+	var m Ident
+	d.sum("confirm", &m.Confirm)
+	m.Name = d.string("name", MaxName)
 	return m, d.end()
 }
 

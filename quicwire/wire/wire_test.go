@@ -165,19 +165,19 @@ func TestRoundTrip(t *testing.T) {
 		want   any
 	}{
 		{"hello", TypeHello,
-			func() ([]byte, error) { return AppendHello(nil, Hello{Version: 1, Proof: sum}) },
+			func() ([]byte, error) { return AppendHello(nil, Hello{Version: 2, Share: sum}) },
 			func(p []byte) (any, error) { return DecodeHello(p) },
-			Hello{Version: 1, Proof: sum}},
+			Hello{Version: 2, Share: sum}},
 		{"welcome", TypeWelcome,
 			func() ([]byte, error) {
-				return AppendWelcome(nil, Welcome{Version: 1, Proof: sum, Lending: true, Name: "Ünïcode box"})
+				return AppendWelcome(nil, Welcome{Version: 2, Share: sum, Confirm: [SumLen]byte{9, 8}})
 			},
 			func(p []byte) (any, error) { return DecodeWelcome(p) },
-			Welcome{Version: 1, Proof: sum, Lending: true, Name: "Ünïcode box"}},
+			Welcome{Version: 2, Share: sum, Confirm: [SumLen]byte{9, 8}}},
 		{"ident", TypeIdent,
-			func() ([]byte, error) { return AppendIdent(nil, Ident{Name: "laptop"}) },
+			func() ([]byte, error) { return AppendIdent(nil, Ident{Confirm: sum, Name: "Ünïcode laptop"}) },
 			func(p []byte) (any, error) { return DecodeIdent(p) },
-			Ident{Name: "laptop"}},
+			Ident{Confirm: sum, Name: "Ünïcode laptop"}},
 		{"query", TypeQuery,
 			func() ([]byte, error) { return AppendQuery(nil), nil },
 			func(p []byte) (any, error) { return nil, DecodeQuery(p) },
@@ -311,13 +311,16 @@ func TestDecodeRejects(t *testing.T) {
 		f    func() error
 	}{
 		{"hello short", func() error { _, err := DecodeHello([]byte{1, 2, 3}); return err }},
-		{"welcome bad bool", func() error {
-			p := append([]byte{1}, make([]byte, SumLen)...)
-			_, err := DecodeWelcome(append(p, 2, 0))
+		{"welcome short", func() error {
+			_, err := DecodeWelcome(append([]byte{2}, make([]byte, SumLen+5)...))
 			return err
 		}},
-		{"ident trailing", func() error { _, err := DecodeIdent([]byte{1, 'a', 'b'}); return err }},
-		{"ident bad utf8", func() error { _, err := DecodeIdent([]byte{1, 0xff}); return err }},
+		{"ident trailing", func() error {
+			_, err := DecodeIdent(append(make([]byte, SumLen), 1, 'a', 'b'))
+			return err
+		}},
+		{"ident bad utf8", func() error { _, err := DecodeIdent(append(make([]byte, SumLen), 1, 0xff)); return err }},
+		{"ident short", func() error { _, err := DecodeIdent([]byte{1, 'a'}); return err }},
 		{"query not empty", func() error { return DecodeQuery([]byte{0}) }},
 		{"status missing name", func() error { _, err := DecodeStatus([]byte{1}); return err }},
 		{"fetch trailing", func() error { _, err := DecodeFetch(append(good, 0)); return err }},
