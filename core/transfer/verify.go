@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/dragonload/dragonload/core/sched"
 	"github.com/dragonload/dragonload/core/span"
@@ -51,6 +52,9 @@ const (
 	MinCheck         = 4 << 10
 	MaxCheck         = 64 << 10
 	defaultSliceFrac = 64
+	// checkTimeout bounds one spot check (a quarter of the give-up time
+	// when that is shorter).
+	checkTimeout = 10 * time.Second
 )
 
 // DefaultChecks checks every lender request, comparing 1/64 of its bytes:
@@ -166,8 +170,14 @@ func (t *Transfer) spotCheck(ctx context.Context, source sched.PeerID, got span.
 	off := got.Off + t.rng.Int64N(got.Len()-n+1)
 	r := span.Range{Off: off, End: off + n}
 	pin := t.Pin()
+	// The origin may trickle or stall this request like any other, and a
+	// check is outside the scheduler's progress rule: it gets a bounded
+	// time, after which it counts as not made.
+	timeout := min(checkTimeout, t.cfg.GiveUp/4)
 	t.checking++
 	go func() {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		res := checkResult{source: source, r: r}
 		theirs := make([]byte, n)
 		if _, err := t.cfg.File.ReadAt(theirs, r.Off); err != nil {

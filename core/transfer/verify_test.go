@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/dragonload/dragonload/core/sched"
 	"github.com/dragonload/dragonload/core/span"
@@ -173,4 +174,30 @@ func TestAudit(t *testing.T) {
 			t.Errorf("Audit reported %v as different, want %v", got.String(), want.String())
 		}
 	})
+}
+
+// TestSpotCheckOnTrickle: this node's own requests trickle or stall one
+// time in two, spot checks included; the checks give up in bounded time
+// and the transfer ends, right, without waiting on them.
+func TestSpotCheckOnTrickle(t *testing.T) {
+	for _, bad := range []act{{trickle: true, first: 4 * kib}, {silent: true, first: 4 * kib}} {
+		synctest.Test(t, func(t *testing.T) {
+			const size = 32 * mib
+			me := self(8*mib, every(2, bad))
+			honest := lender("honest", 8*mib, nil)
+			f, rec, took, err := run(t, size, Config{Checks: DefaultChecks(), GiveUp: 20 * time.Second}, me, honest)
+			if err != nil {
+				t.Fatalf("trickle %v silent %v: %v", bad.trickle, bad.silent, err)
+			}
+			if err := f.check(0); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.banned) > 0 {
+				t.Errorf("an honest lender was banned over checks that could not be made: %v", rec.banned)
+			}
+			if took > 30*time.Second {
+				t.Errorf("took %v", took)
+			}
+		})
+	}
 }
