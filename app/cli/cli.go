@@ -31,7 +31,8 @@ type Desktop func(cfg core.Config, sources []string, rpcAddr string, log *slog.L
 // Env is what a command may touch of the outside world; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
-	IsTTY          bool // stderr is a terminal: draw progress bars
+	IsTTY          bool      // stderr is a terminal: draw progress bars
+	Stdin          io.Reader // for `join`; nil = nothing to read
 }
 
 // Main runs the command line args (without the program name) and returns
@@ -79,6 +80,7 @@ func init() {
 		{"get", headless(runGet), getHelp},
 		{"peers", headless(runPeers), peersHelp},
 		{"link", runLink, linkHelp},
+		{"join", runJoin, joinHelp},
 		{"rpc-secret", runRPCSecret, rpcSecretHelp},
 		{"version", runVersion, versionHelp},
 		{"help", runHelp, helpHelp},
@@ -105,9 +107,9 @@ func headless(run func([]string, Env) int) func([]string, Env) int {
 
 // common holds the flags every command takes.
 type common struct {
-	home, room, name, listen, iface, source, out, watch, logLevel, rpc string
-	peers                                                              multi
-	noMDNS, allowPrivate                                               bool
+	home, room, roomFile, name, listen, iface, source, out, watch, logLevel, rpc string
+	peers                                                                        multi
+	noMDNS, allowPrivate                                                         bool
 }
 
 type multi []string
@@ -121,6 +123,7 @@ func newFlags(name string, env Env) (*flag.FlagSet, *common) {
 	c := &common{}
 	fs.StringVar(&c.home, "home", "", "")
 	fs.StringVar(&c.room, "room", "", "")
+	fs.StringVar(&c.roomFile, "room-file", "", "")
 	fs.StringVar(&c.name, "name", "", "")
 	fs.StringVar(&c.listen, "listen", "", "")
 	fs.Var(&c.peers, "peer", "")
@@ -203,6 +206,9 @@ func flagError(fs *flag.FlagSet, err error) error {
 
 // config turns the common flags into an engine configuration.
 func (c *common) config(log *slog.Logger) (core.Config, error) {
+	if err := c.resolveRoom(); err != nil {
+		return core.Config{}, err
+	}
 	cfg := core.Config{
 		Home: c.home, Room: c.room, Name: c.name, Listen: c.listen, Peers: c.peers,
 		NoMDNS: c.noMDNS, Iface: c.iface, OutDir: c.out, WatchDir: c.watch,
@@ -287,7 +293,7 @@ func usageError(env Env, cmd string, err error) int {
 
 // printJoinHint tells a first-time user how other machines join the room.
 func printJoinHint(env Env, eng *core.Engine) {
-	fmt.Fprintf(env.Stderr, "Created a new room for this machine. To lend bandwidth from another machine on this LAN, run there:\n\n    dragonload agent --room %s\n\n", eng.RoomCode())
+	fmt.Fprintf(env.Stderr, "Created a new room for this machine; its code is\n\n    %s\n\nTo lend bandwidth from another machine on this LAN, run `dragonload join` there, type this code, then run `dragonload agent`.\n\n", eng.RoomCode())
 }
 
 func runDesktop(args []string, env Env, desktop Desktop) int {
@@ -390,5 +396,5 @@ func isTerminal(f *os.File) bool {
 
 // DefaultEnv is the process's real standard streams.
 func DefaultEnv() Env {
-	return Env{Stdout: os.Stdout, Stderr: os.Stderr, IsTTY: isTerminal(os.Stderr)}
+	return Env{Stdout: os.Stdout, Stderr: os.Stderr, IsTTY: isTerminal(os.Stderr), Stdin: os.Stdin}
 }

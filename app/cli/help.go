@@ -17,6 +17,7 @@ Commands:
   get SOURCE            download one SOURCE now, with a progress display
   peers [--wait DUR]    list the peers of this room seen on the LAN
   link URL              print a .dragon file for URL
+  join                  ask for a room code and join that room (the code stays off the command line)
   rpc-secret            print the secret for the aria2 RPC (--rpc), made on first use
   version               print the version, commit, Go and protocol version (also --version)
   help [COMMAND]        help for one command (also COMMAND --help)
@@ -27,7 +28,9 @@ Commands:
 const commonFlags = `Flags every command takes:
   --home DIR                 config and state (default: $DRAGONLOAD_HOME or the user config folder)
   --room CODE                join this room (a shared secret) and remember it; default: the stored one,
-                             created on first run (or $DRAGONLOAD_ROOM)
+                             created on first run. A code on the command line is visible to every
+                             local user: prefer 'dragonload join', --room-file or $DRAGONLOAD_ROOM
+  --room-file FILE           read the room code from the first line of FILE
   --name NAME                display name shown to peers (default: host name)
   --listen ADDR              UDP address for QUIC (default :4700 for agent, any port otherwise)
   --peer HOST:PORT           a peer to use besides the ones mDNS finds (repeatable)
@@ -119,6 +122,17 @@ $DRAGONLOAD_RPC_SECRET when set, else the one stored under --home,
 made (and stored, readable only by you) on first use.
 ` + "\n" + exitCodes
 
+const joinHelp = `Usage: dragonload join [--home DIR]
+
+Asks for a room code (from the app's Settings, or the code an agent
+printed when it made the room) and saves it under --home: the app and
+dragonload agent then use that room. On a terminal the code is read
+without echo; otherwise from the first line of standard input, so
+"dragonload join < code.txt" works. The code never appears on a command
+line, where every local user could read it. A short code gets a warning:
+a made-up word is easy to guess online.
+` + "\n" + exitCodes
+
 const versionHelp = `Usage: dragonload version
 
 Prints this build's version, the commit it was built from ("+dirty" when
@@ -129,8 +143,8 @@ version it speaks (peers must speak the same). Also: dragonload --version.
 const helpHelp = `Usage: dragonload help [COMMAND]
 
 Prints the general help, or the help of one command (the same as
-dragonload COMMAND --help). Commands: agent, get, peers, link, rpc-secret,
-version, help.
+dragonload COMMAND --help). Commands: agent, get, peers, link, join,
+rpc-secret, version, help.
 `
 
 // printHelp prints the help of cmd ("" = the general help) on stdout.
