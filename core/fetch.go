@@ -165,7 +165,9 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 	rep := &reporter{d: d, prog: newProgress(d)}
 	done := p.Done()
 	tr := transfer.New(transfer.Config{
-		Pin:      transfer.Pin{URL: info.URL, Headers: l.Headers, Identity: info.Identity},
+		// The headers the probe kept for the final URL: none when a
+		// redirect went to another host or from https to http.
+		Pin:      transfer.Pin{URL: info.URL, Headers: info.Headers, Identity: info.Identity},
 		File:     p,
 		Done:     done.Ranges(),
 		Reporter: rep,
@@ -174,7 +176,7 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 			// the same file) since the download started.
 			l := d.currentLink()
 			fresh, err := e.origin.Probe(ctx, l.URL, l.Headers)
-			return transfer.Pin{URL: fresh.URL, Headers: l.Headers, Identity: fresh.Identity}, err
+			return transfer.Pin{URL: fresh.URL, Headers: fresh.Headers, Identity: fresh.Identity}, err
 		},
 		Log:    log,
 		GiveUp: e.giveUp(),
@@ -313,7 +315,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 	// less than singleMinRate over a whole window is given up (the origin
 	// client already gives up on one that goes silent).
 	window, windowStart := time.Now(), int64(0)
-	err := d.e.origin.Whole(ctx, info.URL, l.Headers, info.Identity, func(b []byte) error {
+	err := d.e.origin.Whole(ctx, info.URL, info.Headers, info.Identity, func(b []byte) error {
 		if _, err := p.WriteAt(b, off); err != nil {
 			return &transfer.WriteError{Err: fmt.Errorf("cannot write the partial file in %s: %w", d.outDir, err)}
 		}

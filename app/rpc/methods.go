@@ -97,15 +97,6 @@ func (s *Server) find(p params, i int) (core.DownloadSnapshot, string, error) {
 	return core.DownloadSnapshot{}, "", fail("GID %s is not found", g)
 }
 
-// headersOwned are request headers the fetcher sets itself (link.Validate
-// refuses them): a browser extension forwarding every header of a request
-// sends some, and they are dropped rather than failing the download.
-var headersOwned = map[string]bool{
-	"accept-encoding": true, "connection": true, "content-length": true, "expect": true,
-	"host": true, "if-range": true, "keep-alive": true, "proxy-connection": true,
-	"range": true, "te": true, "trailer": true, "transfer-encoding": true, "upgrade": true,
-}
-
 // addURI adds one download: [uris, options?, position?]. More than one URI
 // are mirrors of the same file, as in aria2.
 func (s *Server) addURI(p params) (any, error) {
@@ -201,7 +192,10 @@ func (s *Server) applyOptions(l *link.Link, opts map[string]json.RawMessage) (st
 		if !ok || name == "" {
 			return "", fail("header %q is not \"Name: value\".", h)
 		}
-		if headersOwned[strings.ToLower(name)] {
+		// Headers the fetcher sets itself, which a link may not set: a
+		// browser extension forwarding every header of a request sends
+		// some, and they are dropped rather than failing the download.
+		if link.ReservedHeader(name) {
 			continue
 		}
 		addHeader(l, name, value)

@@ -154,7 +154,16 @@ func waitN(ctx context.Context, lim *rate.Limiter, n int) error {
 }
 
 // remoteError maps an origin failure to the code the requester acts on.
+//
+// A refusal by the SSRF guard goes back as the bare code, with no message:
+// its text names the address the URL resolved to on the lender's side and
+// the kind of network it is in, which is what a member probing the
+// lender's network wants to learn. The other failures keep their
+// sentence: they come from an origin the member may fetch from itself.
 func remoteError(err error) error {
+	if errors.Is(err, origin.ErrForbiddenAddress) {
+		return &quicwire.RemoteError{Code: quicwire.Forbidden}
+	}
 	var re *quicwire.RemoteError
 	if errors.As(err, &re) {
 		return re
@@ -163,8 +172,6 @@ func remoteError(err error) error {
 	switch {
 	case errors.As(err, &se):
 		return &quicwire.RemoteError{Code: quicwire.OriginStatus, HTTPStatus: se.Code, RetryAfter: se.RetryAfter, Message: err.Error()}
-	case errors.Is(err, origin.ErrForbiddenAddress):
-		return &quicwire.RemoteError{Code: quicwire.Forbidden, Message: err.Error()}
 	case errors.Is(err, origin.ErrIdentityChanged):
 		return &quicwire.RemoteError{Code: quicwire.IdentityChanged, Message: err.Error()}
 	}

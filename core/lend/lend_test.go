@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,3 +143,42 @@ func TestServeFetchRateCap(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestForbiddenSaysNothingMore: a member must not learn from a refusal
+// where a name resolves on the lender's side, what kind of network that
+// is, or what the target would have answered; only the code goes back.
+// An ordinary origin failure keeps its sentence, which the member could
+// have got from the origin itself.
+func TestForbiddenSaysNothingMore(t *testing.T) {
+	const size = 1 << 20
+	o := startOrigin(t, testorigin.Config{Size: size, Seed: 9, NoETag: true})
+	strict := New(Options{Origin: origin.New(origin.Options{}), Lending: true})
+	for _, url := range []string{
+		o.URL(),              // exists: 206 and the size, if it were fetched
+		o.URL() + "-missing", // would answer 404
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[::ffff:10.1.2.3]:8080/x",
+	} {
+		err := strict.ServeFetch(t.Context(), quicwire.PeerInfo{}, request(url, size, 0, 10), io.Discard)
+		var re *quicwire.RemoteError
+		if !errors.As(err, &re) {
+			t.Fatalf("%s: %v, want a remote error", url, err)
+		}
+		if *re != (quicwire.RemoteError{Code: quicwire.Forbidden}) {
+			t.Errorf("%s: %+v, want the Forbidden code and nothing else", url, *re)
+		}
+		if got := err.Error(); got != "peer refused fetch: forbidden" {
+			t.Errorf("%s: the member reads %q", url, got)
+		}
+	}
+	if n := o.Requests(); n != 0 {
+		t.Errorf("the refused origin got %d requests", n)
+	}
+
+	open := New(Options{Origin: origin.New(origin.Options{AllowPrivate: true}), Lending: true})
+	err := open.ServeFetch(t.Context(), quicwire.PeerInfo{}, request(o.URL()+"-missing", size, 0, 10), io.Discard)
+	var re *quicwire.RemoteError
+	if !errors.As(err, &re) || re.Code != quicwire.OriginStatus || re.HTTPStatus != 404 || !strings.Contains(re.Message, "404") {
+		t.Errorf("an origin's 404: %v, want OriginStatus 404 with its sentence", err)
+	}
+}

@@ -7,23 +7,33 @@
 //	url     / url       required; absolute http or https URL, no spaces or
 //	                    control characters, at most 8 KiB
 //	name    / name      file name to save under: one path element, at most
-//	                    200 bytes, no / \ < > : " | ? *, control or
-//	                    text-direction characters, no leading dot or space,
-//	                    no trailing dot or space, not . or .. or a Windows
-//	                    device name
+//	                    200 bytes, no / \ < > : " | ? *, no control,
+//	                    text-direction or other invisible characters
+//	                    (names.IsInvisible), no leading dot or space, no
+//	                    trailing dot or space, not . or .. or a Windows
+//	                    device name in any form (names.IsWindowsDeviceName:
+//	                    CON, NUL.txt, "aux .log", COM0, LPT¹, CONIN$ ...)
 //	size    / size      length in bytes, at least 1; left out when unknown
 //	                    (Link.Size == 0)
 //	sha256  / sha256    64 hex digits, any case, stored lowercase
 //	mirrors / mirror    more URLs for the same bytes, each as url, at most
 //	                    16, no repeats; the parameter repeats, in order
-//	headers / header    request headers, at most 32; name is an HTTP token,
-//	                    value one line without control characters (tab
-//	                    allowed) or surrounding spaces, name+value at most
-//	                    4 KiB; names differing only in case clash; Host,
-//	                    Range, If-Range, Content-Length, Transfer-Encoding,
-//	                    Connection, Keep-Alive, Proxy-Connection, Upgrade,
-//	                    TE, Trailer, Expect and Accept-Encoding are refused;
-//	                    the parameter is "Name: value" and repeats
+//	headers / header    request headers, at most 32, 16 KiB in all; name
+//	                    and value pass the checks Go's HTTP client makes
+//	                    (httpguts.ValidHeaderFieldName, ValidHeaderFieldValue):
+//	                    the name an HTTP token of at most 128 bytes, the
+//	                    value one line of UTF-8 without control characters
+//	                    (tab allowed) or surrounding spaces; name+value at
+//	                    most 4 KiB; names differing only in case clash;
+//	                    Host, Range, If-Range, If-Match, If-None-Match,
+//	                    If-Modified-Since, If-Unmodified-Since,
+//	                    Content-Length, Transfer-Encoding, Connection,
+//	                    Keep-Alive, Upgrade, TE, Trailer, Expect,
+//	                    Accept-Encoding and every Proxy-* header are refused,
+//	                    as origin.ValidateHeaders refuses them; the
+//	                    parameter is "Name: value" and repeats. They are
+//	                    sent only to the host they were given for (see
+//	                    docs/origin.md)
 //
 // A .dragon file is UTF-8 of at most MaxFileSize (64 KiB), with an optional
 // byte order mark, in one of two forms:

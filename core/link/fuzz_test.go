@@ -18,6 +18,13 @@ func FuzzParse(f *testing.F) {
 		"[[headers]]\nA = 'b'\n",
 		"url = [[[[[]]]]]\n",
 		"",
+		// The name and header rules: invisible and bidi characters, every
+		// form of Windows device name, headers the origin client refuses.
+		"url = 'http://h/x'\nname = \"a\u200Bb\u202E.iso\"\n",
+		"url = 'http://h/x'\nname = 'COM\u00B9 .txt'\n",
+		"url = 'http://h/x'\nname = 'conin$'\n",
+		"url = 'http://h/x'\n[headers]\nIf-None-Match = 'x'\nProxy-Authorization = 'y'\n",
+		"url = 'http://h/x'\n[headers]\nX = \"a\u0085b\"\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -46,6 +53,9 @@ func FuzzParseURI(f *testing.F) {
 		"dragon://?url=https://h/x&size=-1",
 		"dragon://get?url=x",
 		"dragon://?url=https://h/x#y",
+		"dragon://?url=https://h/x&name=a%E2%80%8Bb&name=LPT%C2%B3.bin",
+		"dragon://?url=https://h/x&name=CONOUT%24.txt",
+		"dragon://?url=https://h/x&header=If-Match:%20x&header=Proxy-A:%20y",
 	}
 	for _, s := range seeds {
 		f.Add(s)

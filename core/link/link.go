@@ -7,6 +7,10 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/dragonload/dragonload/core/names"
 )
 
 // MaxFileSize is the largest link file Parse reads, and the longest
@@ -17,12 +21,16 @@ const MaxFileSize = 64 << 10
 // Limits on single fields. The file size cap bounds them all together; these
 // keep each one within what an HTTP request line or header can carry.
 const (
-	maxURLLen     = 8 << 10
-	maxNameLen    = 200
-	maxMirrors    = 16
-	maxHeaders    = 32
-	maxHeaderLen  = 4 << 10 // name + value
-	sha256HexSize = 64
+	maxURLLen    = 8 << 10
+	maxNameLen   = 200
+	maxMirrors   = 16
+	maxHeaders   = 32
+	maxHeaderLen = 4 << 10 // name + value
+	// The origin client (origin.ValidateHeaders) refuses longer names and
+	// larger sets; a link it would refuse must not pass here.
+	maxHeaderName  = 128
+	maxHeaderTotal = 16 << 10
+	sha256HexSize  = 64
 )
 
 // Link is one file to download: where its bytes are and, optionally, what
@@ -47,23 +55,42 @@ type Link struct {
 }
 
 // headersReserved are the request headers a link may not set: the fetcher
-// owns them, because ranged requests must be exact (Range, If-Range,
-// Accept-Encoding), bodies must be the raw bytes, and the connection is
-// the client's to manage.
+// owns them, because ranged requests must be exact (Range, If-Range and
+// the other conditionals, Accept-Encoding), bodies must be the raw bytes,
+// and the connection is the client's to manage. It is the list the origin
+// client refuses (origin.ValidateHeaders), so that a link that passes here
+// is never refused when it is fetched. Proxy-* headers are refused too.
 var headersReserved = map[string]bool{
-	"accept-encoding":   true,
-	"connection":        true,
-	"content-length":    true,
-	"expect":            true,
-	"host":              true,
-	"if-range":          true,
-	"keep-alive":        true,
-	"proxy-connection":  true,
-	"range":             true,
-	"te":                true,
-	"trailer":           true,
-	"transfer-encoding": true,
-	"upgrade":           true,
+	"accept-encoding":     true,
+	"connection":          true,
+	"content-length":      true,
+	"expect":              true,
+	"host":                true,
+	"if-match":            true,
+	"if-modified-since":   true,
+	"if-none-match":       true,
+	"if-range":            true,
+	"if-unmodified-since": true,
+	"keep-alive":          true,
+	"proxy-connection":    true,
+	"range":               true,
+	"te":                  true,
+	"trailer":             true,
+	"transfer-encoding":   true,
+	"upgrade":             true,
+}
+
+// ReservedHeader reports whether a link may not set the request header
+// name (in any case) because the fetcher owns it: Host, Range, the
+// conditionals, the framing and hop-by-hop headers, Accept-Encoding and
+// every Proxy-* header. A program that forwards a browser's headers into a
+// link drops these rather than have Validate refuse the link.
+func ReservedHeader(name string) bool {
+	return headersReserved[strings.ToLower(name)] || isProxyHeader(name)
+}
+
+func isProxyHeader(name string) bool {
+	return len(name) >= len("proxy-") && strings.EqualFold(name[:len("proxy-")], "proxy-")
 }
 
 // Validate reports the first thing wrong with l, or nil when every field
@@ -152,9 +179,13 @@ func checkName(name string) error {
 			return errors.New("name must be a file name, not a path (no / or \\)")
 		case unicode.IsControl(r):
 			return errors.New("name must not contain control characters")
-		case isBidiControl(r):
+		case names.IsBidiControl(r):
 			// These can make "exe.jpg" display as "gpj.exe" and the like.
 			return errors.New("name must not contain text-direction control characters")
+		case names.IsInvisible(r):
+			// Zero-width and other format characters make two names that
+			// look the same differ, or hide part of one.
+			return fmt.Errorf("name must not contain invisible characters (U+%04X)", r)
 		case strings.ContainsRune(`<>:"|?*`, r):
 			return fmt.Errorf("name must not contain %q (not allowed in file names on Windows)", r)
 		}
@@ -168,29 +199,10 @@ func checkName(name string) error {
 	if name[0] == ' ' {
 		return errors.New("name must not start with a space")
 	}
-	if isDeviceName(name) {
+	if names.IsWindowsDeviceName(name) {
 		return fmt.Errorf("name %q is a reserved device name on Windows", name)
 	}
 	return nil
-}
-
-// isBidiControl reports the invisible characters that change the display
-// order of text (Unicode bidirectional formatting characters).
-func isBidiControl(r rune) bool {
-	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
-}
-
-// isDeviceName reports the names Windows maps to devices whatever their
-// extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9.
-func isDeviceName(name string) bool {
-	base, _, _ := strings.Cut(name, ".")
-	base = strings.ToUpper(strings.TrimRight(base, " "))
-	switch base {
-	case "CON", "PRN", "AUX", "NUL":
-		return true
-	}
-	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
-		base[3] >= '1' && base[3] <= '9'
 }
 
 // checkSHA256 checks a digest's shape, in either case; Parse stores it
@@ -240,10 +252,12 @@ func checkHeaders(h map[string]string) error {
 		return fmt.Errorf("headers has %d entries; at most %d are allowed", len(h), maxHeaders)
 	}
 	seen := make(map[string]string, len(h))
+	total := 0
 	for name, value := range h {
 		if err := checkHeader(name, value); err != nil {
 			return err
 		}
+		total += len(name) + len(value)
 		lower := strings.ToLower(name)
 		if other, ok := seen[lower]; ok {
 			// Report the pair in a stable order whatever the map order.
@@ -252,22 +266,32 @@ func checkHeaders(h map[string]string) error {
 		}
 		seen[lower] = name
 	}
+	if total > maxHeaderTotal {
+		return fmt.Errorf("headers add up to %d bytes; at most %d are allowed", total, maxHeaderTotal)
+	}
 	return nil
 }
 
-// checkHeader checks one request header: a token for a name (RFC 9110),
-// and a value that cannot end the header line or start another.
+// checkHeader checks one request header with the rules Go's HTTP client
+// applies when it sends it (httpguts: a token for a name, no control
+// characters but tab in a value), so that a link never fails at request
+// time, plus the origin client's reserved names and limits and this
+// format's own: UTF-8, no surrounding spaces.
 func checkHeader(name, value string) error {
 	if name == "" {
 		return errors.New("header name is empty")
 	}
-	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
-			return fmt.Errorf("header name %q is not valid (letters, digits and !#$%%&'*+-.^_`|~ only)", name)
-		}
+	if !httpguts.ValidHeaderFieldName(name) {
+		return fmt.Errorf("header name %q is not valid (letters, digits and !#$%%&'*+-.^_`|~ only)", name)
+	}
+	if len(name) > maxHeaderName {
+		return fmt.Errorf("header name %q is longer than %d bytes", name[:32]+"...", maxHeaderName)
 	}
 	if headersReserved[strings.ToLower(name)] {
 		return fmt.Errorf("header %q is set by Dragonload itself and cannot be given in a link", name)
+	}
+	if isProxyHeader(name) {
+		return fmt.Errorf("header %q is for proxies and cannot be given in a link (Dragonload uses no proxy)", name)
 	}
 	if len(name)+len(value) > maxHeaderLen {
 		return fmt.Errorf("header %q is longer than %d bytes", name, maxHeaderLen)
@@ -275,24 +299,14 @@ func checkHeader(name, value string) error {
 	if !utf8.ValidString(value) {
 		return fmt.Errorf("header %q: value is not valid UTF-8", name)
 	}
-	for _, r := range value {
-		if r == '\r' || r == '\n' {
-			return fmt.Errorf("header %q: value must be one line (no CR or LF)", name)
-		}
-		if (r < ' ' && r != '\t') || r == 0x7f {
-			return fmt.Errorf("header %q: value must not contain control characters", name)
-		}
+	if strings.ContainsAny(value, "\r\n") {
+		return fmt.Errorf("header %q: value must be one line (no CR or LF)", name)
+	}
+	if !httpguts.ValidHeaderFieldValue(value) {
+		return fmt.Errorf("header %q: value must not contain control characters", name)
 	}
 	if strings.Trim(value, " \t") != value {
 		return fmt.Errorf("header %q: value must not start or end with spaces", name)
 	}
 	return nil
-}
-
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }

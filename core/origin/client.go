@@ -35,6 +35,12 @@ type Info struct {
 	Identity    Identity // Size -1 if unknown
 	Ranges      bool     // a real ranged GET came back as an exact 206
 	ContentType string
+	// Headers are the caller's headers that may be sent to URL: all of
+	// them when every redirect stayed on the host they were given for and
+	// none went from https to http, else nil (see docs/origin.md). Pass
+	// these, not the ones given to Probe, to Range and Whole for URL, and
+	// to lenders asked to fetch URL.
+	Headers map[string]string
 }
 
 // Options configure a Client.
@@ -48,6 +54,10 @@ type Options struct {
 	// request's connection, to send the response headers before the
 	// request fails with ErrNoAnswer. 0 = 30 s.
 	HeaderTimeout time.Duration
+	// PrivateHint tells the user how to lift the guard, in the refusal's
+	// message: "allow it in Settings" in the app. "" = "use
+	// --allow-private-origins to allow".
+	PrivateHint string
 }
 
 // Client talks to origins. It is safe for concurrent use and keeps
@@ -62,6 +72,8 @@ type Client struct {
 	header    time.Duration // Options.HeaderTimeout
 	now       func() time.Time
 	bufs      sync.Pool
+	guard     *guard // its dialer; see SetAllowPrivate
+	hint      string // Options.PrivateHint
 }
 
 // New returns a Client with its own guarded transport.
@@ -71,7 +83,9 @@ func New(opts Options) *Client {
 
 // Probe finds out what rawURL serves: final URL, name, size, identity and
 // whether byte ranges work. hdr are extra request headers (see
-// ValidateHeaders).
+// ValidateHeaders), meant for rawURL's host: no redirect to another host
+// or from https to http carries them, and Info.Headers says which of them
+// may go to Info.URL.
 func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string) (Info, error) {
 	if _, err := ValidateURL(rawURL); err != nil {
 		return Info{}, err
@@ -82,13 +96,14 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 
 	// HEAD first: it is cheap, follows the redirects and often tells the
 	// size. Whatever it says, the ranged GET below has the last word.
-	getURL := rawURL
+	getURL, getHdr := rawURL, hdr
 	headSize := int64(-1)
 	var headType, headDisposition string
 	resp, err := c.do(ctx, http.MethodHead, rawURL, hdr, "")
 	switch {
 	case err == nil && resp.StatusCode/100 == 2:
-		getURL = resp.Request.URL.String()
+		// The GET starts where HEAD ended, with what HEAD still carried.
+		getURL, getHdr = resp.Request.URL.String(), keptHeaders(resp, hdr)
 		headSize = resp.ContentLength
 		headType = resp.Header.Get("Content-Type")
 		headDisposition = resp.Header.Get("Content-Disposition")
@@ -103,13 +118,14 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 		c.log.Debug("HEAD failed, probing with a ranged GET", "url", rawURL, "err", err)
 	}
 
-	resp, err = c.do(ctx, http.MethodGet, getURL, hdr, "bytes=0-0")
+	resp, err = c.do(ctx, http.MethodGet, getURL, getHdr, "bytes=0-0")
 	if err != nil {
 		return Info{}, err
 	}
 	final := resp.Request.URL
 	info := Info{
 		URL:         final.String(),
+		Headers:     keptHeaders(resp, getHdr),
 		ContentType: firstNonEmpty(resp.Header.Get("Content-Type"), headType),
 		Name:        fileName(firstNonEmpty(resp.Header.Get("Content-Disposition"), headDisposition), final),
 		// The identity comes from the GET alone: later ranged GETs are
@@ -123,7 +139,7 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 		if err != nil {
 			// Whatever came instead of one byte is not read any further.
 			resp.Body.Close()
-			return c.probeAgain(ctx, info, hdr, headSize, resp.Header.Get("Content-Range"), err)
+			return c.probeAgain(ctx, info, info.Headers, headSize, resp.Header.Get("Content-Range"), err)
 		}
 		drain(resp)
 		info.Identity.Size = cr.total
@@ -157,7 +173,9 @@ func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string
 // sink in slices of at most 64 KiB. A slice is only valid during the call:
 // sink must copy what it keeps. Nothing reaches sink unless the response
 // headers prove the bytes are the ones asked for; a body that then ends
-// early fails with ErrShortBody after sink got what did arrive.
+// early fails with ErrShortBody after sink got what did arrive. hdr are
+// meant for url's host (for a probed file: Info.URL and Info.Headers); a
+// redirect to another host or from https to http does not carry them.
 func (c *Client) Range(ctx context.Context, url string, hdr map[string]string, id Identity, off, n int64, sink func([]byte) error) error {
 	if _, err := ValidateURL(url); err != nil {
 		return err
@@ -254,6 +272,8 @@ var errBodyIdle = fmt.Errorf("no bytes arrived for %s", idleTimeout)
 
 func newClient(opts Options, g *guard) *Client {
 	c := &Client{
+		guard:     g,
+		hint:      opts.PrivateHint,
 		userAgent: opts.UserAgent,
 		log:       opts.Logger,
 		idle:      idleTimeout,
@@ -303,6 +323,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if _, err := ValidateURL(req.URL.String()); err != nil {
 		return &redirectError{why: "refusing to follow a redirect: " + err.Error()}
 	}
+	guardRedirectHeaders(req, via)
 	return nil
 }
 
@@ -313,7 +334,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func (c *Client) do(ctx context.Context, method, rawURL string, hdr map[string]string, rng string) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	watch := &answerWatch{wait: c.header, cancel: cancel}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, watch.trace()), method, rawURL, nil)
+	rctx := withHops(httptrace.WithClientTrace(ctx, watch.trace()), hdr, c.userAgent)
+	req, err := http.NewRequestWithContext(rctx, method, rawURL, nil)
 	if err != nil {
 		cancel(nil)
 		return nil, &urlError{raw: rawURL, why: err.Error()}
@@ -347,7 +369,9 @@ func (c *Client) do(ctx context.Context, method, rawURL string, hdr map[string]s
 	}
 	var fe *forbiddenError
 	if errors.As(inner, &fe) {
-		return nil, &forbiddenError{url: target, ip: fe.ip, reason: fe.reason}
+		named := *fe
+		named.url, named.hint = target, c.hint
+		return nil, &named
 	}
 	var re *redirectError
 	if errors.As(inner, &re) {
@@ -500,6 +524,7 @@ func (c *Client) probeAgain(ctx context.Context, first Info, hdr map[string]stri
 			if cr, err := checkProbeRange(resp, 1); err == nil {
 				info := first
 				info.URL = resp.Request.URL.String()
+				info.Headers = keptHeaders(resp, hdr)
 				// This answer proved the ranges; it pins the version.
 				info.Identity = identityOf(resp)
 				info.Identity.Size = cr.total

@@ -28,12 +28,24 @@
 // validated again. Every address the client actually connects to is checked
 // at dial time, after DNS resolution and before the connect system call:
 // loopback, link-local, private (RFC 1918, fc00::/7), carrier-grade NAT
-// (100.64.0.0/10), multicast, unspecified and broadcast addresses are
-// refused, including their IPv4-mapped IPv6 forms. Because the check sits
-// on the dial and not on the URL, DNS rebinding and redirects to internal
-// hosts are refused the same way. No proxy is ever used, so nothing can
-// route around the check. Options.AllowPrivate lifts it for test beds and
-// LAN mirrors.
+// (100.64.0.0/10), reserved and benchmarking ranges (192.0.0.0/24,
+// 198.18.0.0/15, 240.0.0.0/4, IPv6 outside 2000::/3), multicast,
+// unspecified and broadcast addresses, the cloud metadata services, every
+// address of this computer's interfaces and the networks configured on
+// them (the LAN's global IPv6 /64), and the IPv6 forms that lead to any
+// of these (IPv4-mapped, NAT64) or hide where they lead (6to4, Teredo,
+// local-use NAT64, IPv4-compatible). Because the check sits on the dial
+// and not on the URL, DNS rebinding and redirects to internal hosts are
+// refused the same way. No proxy is ever used, so nothing can route around
+// the check. Options.AllowPrivate lifts it for test beds and LAN mirrors,
+// except for the cloud metadata services and the unspecified, multicast
+// and broadcast addresses.
+//
+// Request headers given by the caller (a link's cookies and tokens) go
+// only to the host they were given for: the first redirect to another
+// host, or from https to http, drops them and the credential headers for
+// the rest of the chain, and Info.Headers says which headers may go to
+// Info.URL afterwards.
 //
 // # Errors
 //

@@ -167,6 +167,8 @@ type forbiddenError struct {
 	url    string
 	ip     net.IP
 	reason string
+	always bool   // AllowPrivate does not lift it
+	hint   string // how to lift it; "" = the command-line flag
 }
 
 func (e *forbiddenError) Error() string {
@@ -174,7 +176,26 @@ func (e *forbiddenError) Error() string {
 	if e.url != "" {
 		target = "fetch " + e.url
 	}
-	return fmt.Sprintf("refusing to %s: %s is %s address (use --allow-private-origins to allow)", target, e.ip, withArticle(e.reason))
+	var what string
+	switch e.reason {
+	case reasonOwn:
+		what = "is an address of this computer"
+	case reasonOnLink:
+		what = "is on a network this computer is attached to"
+	case reasonNoList:
+		what = "cannot be checked because this computer's own addresses could not be listed"
+	default:
+		what = "is " + withArticle(e.reason) + " address"
+	}
+	msg := fmt.Sprintf("refusing to %s: %s %s", target, e.ip, what)
+	switch {
+	case e.always:
+	case e.hint != "":
+		msg += " (" + e.hint + ")"
+	default:
+		msg += " (use --allow-private-origins to allow)"
+	}
+	return msg
 }
 
 func (e *forbiddenError) Unwrap() error { return ErrForbiddenAddress }

@@ -9,16 +9,22 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
-// Refused reports whether the SSRF guard refuses to connect to ip: loopback,
-// link-local, private (RFC 1918, fc00::/7), carrier-grade NAT
-// (100.64.0.0/10), multicast, unspecified ("this network", 0.0.0.0/8) and
-// broadcast addresses, also when written as IPv4-mapped or NAT64 IPv6
-// addresses. A nil or malformed ip is refused.
-func Refused(ip net.IP) bool { return refusal(ip) != "" }
+// Refused reports whether a client without AllowPrivate refuses to connect
+// to ip: a loopback, link-local, private, carrier-grade NAT, reserved,
+// benchmarking, multicast, unspecified, broadcast or cloud metadata
+// address (see refusal for the full list, IPv6 forms included), or one of
+// this computer's own addresses or networks. A nil or malformed ip is
+// refused.
+func Refused(ip net.IP) bool {
+	return (&guard{local: systemAddrs}).check(ip) != nil
+}
 
 // ValidateURL parses raw and checks that it is something the client may
 // fetch: an absolute http or https URL with a host and a sane port.
@@ -66,8 +72,10 @@ func ValidateURL(raw string) (*url.URL, error) {
 // Accept-Encoding, Connection and the other hop-by-hop headers, and
 // Proxy-*. Cookie and Authorization are allowed, because many downloads sit
 // behind a login; the HTTP client drops them on a redirect to another host.
-// Names must be HTTP tokens, values must not contain control characters
-// (CR and LF in particular), and the set is capped in count and size.
+// Names and values must pass the checks Go's HTTP client makes before it
+// sends them (httpguts: a token for a name, no control characters but tab
+// in a value, CR and LF in particular), and the set is capped in count and
+// size.
 func ValidateHeaders(h map[string]string) error {
 	if len(h) > maxHeaders {
 		return &headerError{why: fmt.Sprintf("%d headers given, at most %d are allowed", len(h), maxHeaders)}
@@ -80,7 +88,7 @@ func ValidateHeaders(h map[string]string) error {
 			return &headerError{why: "a header has an empty name"}
 		case len(name) > maxHeaderName:
 			return &headerError{name: name, why: fmt.Sprintf("the name is longer than %d bytes", maxHeaderName)}
-		case !isToken(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			return &headerError{name: name, why: "the name contains characters not allowed in a header name"}
 		case forbiddenHeaders[strings.ToLower(name)]:
 			return &headerError{name: name, why: "the client sets this header itself"}
@@ -90,7 +98,7 @@ func ValidateHeaders(h map[string]string) error {
 			return &headerError{name: name, why: fmt.Sprintf("the value is longer than %d bytes", maxHeaderValue)}
 		case strings.ContainsAny(value, "\r\n"):
 			return &headerError{name: name, why: "the value contains a line break"}
-		case hasControl(value):
+		case !httpguts.ValidHeaderFieldValue(value):
 			return &headerError{name: name, why: "the value contains a control character"}
 		}
 	}
@@ -140,40 +148,65 @@ func hasControl(s string) bool {
 }
 
 var (
-	cgnat      = netip.MustParsePrefix("100.64.0.0/10")
 	thisNet    = netip.MustParsePrefix("0.0.0.0/8")
+	cgnat      = netip.MustParsePrefix("100.64.0.0/10")
+	ietf4      = netip.MustParsePrefix("192.0.0.0/24")
+	relay6to4  = netip.MustParsePrefix("192.88.99.0/24")
+	bench4     = netip.MustParsePrefix("198.18.0.0/15")
+	reserved4  = netip.MustParsePrefix("240.0.0.0/4")
+	broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+	global6    = netip.MustParsePrefix("2000::/3")
 	siteLocal  = netip.MustParsePrefix("fec0::/10")
 	nat64      = netip.MustParsePrefix("64:ff9b::/96")
-	broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	ietf6      = netip.MustParsePrefix("2001::/23")
+	teredo     = netip.MustParsePrefix("2001::/32")
+	bench6     = netip.MustParsePrefix("2001:2::/48")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
 )
 
-// refusal says why ip is refused ("loopback", "private", ...) or "" when
-// it is allowed.
+// refusal says why ip is refused by class ("loopback", "private", ...) or
+// "" when its class is allowed. IPv4-mapped and well-known NAT64
+// (64:ff9b::/96) addresses are judged by the IPv4 address they lead to.
+// The IPv6 forms whose IPv4 address cannot be trusted are refused whole:
+// in 6to4 (2002::/16) the IPv4 part names only a site's gateway and the
+// rest picks any host behind it, Teredo (2001::/32) hides its client's
+// address, local-use NAT64 (64:ff9b:1::/48) may place it anywhere, and
+// IPv4-compatible (::a.b.c.d) addresses are deprecated. None of them
+// serves files; all of them can lead into a network.
 func refusal(ip net.IP) string {
 	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
 		return "malformed"
 	}
-	a = a.Unmap()
-	if a.Is6() && nat64.Contains(a) {
-		b := a.As16()
-		a = netip.AddrFrom4([4]byte(b[12:]))
+	a = embedded(a.WithZone(""))
+	if why := alwaysRefused(a); why != "" {
+		return why
 	}
 	switch {
-	case a.IsUnspecified(), a.Is4() && thisNet.Contains(a):
-		return "unspecified"
 	case a.IsLoopback():
 		return "loopback"
-	case a.IsMulticast():
-		return "multicast"
 	case a.IsLinkLocalUnicast():
 		return "link-local"
 	case a.IsPrivate(), siteLocal.Contains(a):
 		return "private"
 	case cgnat.Contains(a):
 		return "carrier-grade NAT"
-	case a == broadcast4:
-		return "broadcast"
+	case bench4.Contains(a), bench6.Contains(a):
+		return "benchmarking"
+	case teredo.Contains(a):
+		return "Teredo"
+	case sixToFour.Contains(a):
+		return "6to4"
+	case nat64Local.Contains(a):
+		return "local-use NAT64"
+	case ietf4.Contains(a), relay6to4.Contains(a), reserved4.Contains(a), ietf6.Contains(a):
+		return "reserved"
+	case a.Is6() && !global6.Contains(a):
+		// Outside 2000::/3 nothing is routed on the internet: IPv4-
+		// compatible and IPv4-translated forms, discard-only 100::/64 ...
+		return "reserved"
 	}
 	return ""
 }
@@ -199,14 +232,22 @@ type connectFunc func(ctx context.Context, network, address string) (net.Conn, e
 // function checks the address once more in net.Dialer.Control, the last
 // point before the connect system call.
 type guard struct {
-	allowPrivate bool
+	// allowPrivate is AllowPrivate. Client.SetAllowPrivate changes it
+	// while requests run: every check reads it afresh, so the change
+	// holds for each connection made after it.
+	allowPrivate atomic.Bool
 	source       net.IP
 	resolve      resolver
 	connect      connectFunc
+	local        *localAddrs // this computer's addresses; nil = none (tests)
 }
 
+// private reports whether AllowPrivate lifts the guard.
+func (g *guard) private() bool { return g.allowPrivate.Load() }
+
 func newGuard(allowPrivate bool, source net.IP) *guard {
-	g := &guard{allowPrivate: allowPrivate, source: source, resolve: net.DefaultResolver}
+	g := &guard{source: source, resolve: net.DefaultResolver, local: systemAddrs}
+	g.allowPrivate.Store(allowPrivate)
 	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, Control: g.control}
 	if source != nil {
 		d.LocalAddr = &net.TCPAddr{IP: source}
@@ -249,9 +290,9 @@ func (g *guard) DialContext(ctx context.Context, network, address string) (net.C
 		wrongFam net.IP
 	)
 	for _, ip := range ips {
-		if why := refusal(ip); why != "" && !g.allowPrivate {
+		if fe := g.check(ip); fe != nil {
 			if refused == nil {
-				refused = &forbiddenError{ip: ip, reason: why}
+				refused = fe
 			}
 			continue
 		}
@@ -299,17 +340,14 @@ func (g *guard) DialContext(ctx context.Context, network, address string) (net.C
 // and so only reachable with AllowPrivate.
 func (g *guard) dialLiteral(ctx context.Context, network, address string, a netip.Addr) (net.Conn, error) {
 	ip := net.IP(a.WithZone("").AsSlice())
-	if why := refusal(ip); why != "" && !g.allowPrivate {
-		return nil, &forbiddenError{ip: ip, reason: why}
+	if fe := g.check(ip); fe != nil {
+		return nil, fe
 	}
 	return g.connect(ctx, network, address)
 }
 
 // control runs after the socket exists and before it connects.
 func (g *guard) control(network, address string, _ syscall.RawConn) error {
-	if g.allowPrivate {
-		return nil
-	}
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return fmt.Errorf("dialing %s: %w", address, err)
@@ -319,8 +357,8 @@ func (g *guard) control(network, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("dialing %s: not an IP address", address)
 	}
 	ip := net.IP(a.WithZone("").AsSlice())
-	if why := refusal(ip); why != "" {
-		return &forbiddenError{ip: ip, reason: why}
+	if fe := g.check(ip); fe != nil {
+		return fe
 	}
 	return nil
 }

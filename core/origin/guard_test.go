@@ -35,8 +35,9 @@ func TestRefused(t *testing.T) {
 		{"fec0::1", "private"},
 		{"100.64.0.1", "carrier-grade NAT"},
 		{"100.127.255.254", "carrier-grade NAT"},
-		{"169.254.169.254", "link-local"},
-		{"::ffff:169.254.169.254", "link-local"},
+		{"169.254.169.254", "cloud metadata"},
+		{"::ffff:169.254.169.254", "cloud metadata"},
+		{"169.254.1.1", "link-local"},
 		{"fe80::1", "link-local"},
 		{"224.0.0.251", "multicast"},
 		{"239.1.1.1", "multicast"},
@@ -58,6 +59,56 @@ func TestRefused(t *testing.T) {
 		{"2001:4860:4860::8888", ""},
 		{"::ffff:8.8.8.8", ""},
 		{"64:ff9b::808:808", ""},
+		// Reserved and special-purpose ranges the issue named, and their
+		// neighbours, which are ordinary public addresses.
+		{"198.18.0.1", "benchmarking"},
+		{"198.19.255.255", "benchmarking"},
+		{"198.17.255.255", ""},
+		{"198.20.0.0", ""},
+		{"192.0.0.1", "reserved"},
+		{"192.0.0.170", "reserved"},
+		{"192.0.1.0", ""},
+		{"192.88.99.1", "reserved"},
+		{"240.0.0.1", "reserved"},
+		{"254.255.255.255", "reserved"},
+		{"239.255.255.255", "multicast"},
+		{"192.0.2.1", ""},    // documentation ranges route nowhere; tests use them as public
+		{"198.51.100.1", ""}, // addresses, and refusing them would protect nothing
+		{"2001:db8::1", ""},
+		// Cloud metadata services, wherever they answer.
+		{"169.254.170.2", "cloud metadata"},
+		{"fd00:ec2::254", "cloud metadata"},
+		{"100.100.100.200", "cloud metadata"},
+		{"168.63.129.16", "cloud metadata"},
+		{"192.0.0.192", "cloud metadata"},
+		{"64:ff9b::a9fe:a9fe", "cloud metadata"},
+		// IPv6 forms that carry an IPv4 address.
+		{"64:ff9b::c0a8:101", "private"},
+		{"64:ff9b::6440:1", "carrier-grade NAT"},
+		{"64:ff9b::c612:1", "benchmarking"},
+		{"64:ff9b::f000:1", "reserved"},
+		{"64:ff9b::ffff:ffff", "broadcast"},
+		{"64:ff9b::1.2.3.4", ""},
+		{"64:ff9b:1::808:808", "local-use NAT64"},
+		{"64:ff9b:1:ffff::1", "local-use NAT64"},
+		{"::ffff:198.18.0.1", "benchmarking"},
+		{"::ffff:240.0.0.1", "reserved"},
+		{"::127.0.0.1", "reserved"}, // IPv4-compatible, deprecated
+		{"::8.8.8.8", "reserved"},
+		{"::ffff:0:10.0.0.1", "reserved"}, // IPv4-translated (SIIT)
+		{"2002:c0a8:101::1", "6to4"},      // 6to4 of 192.168.1.1
+		{"2002:808:808::1", "6to4"},       // 6to4 of a public address: the host behind is unknown
+		{"2001::1", "Teredo"},
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"},
+		{"2001:2::1", "benchmarking"},
+		{"2001:1::1", "reserved"},
+		{"2001:10::1", "reserved"},
+		{"2001:1ff:ffff::1", "reserved"},
+		{"2001:200::1", ""}, // the first global unicast allocation after 2001::/23
+		{"100::1", "reserved"},
+		{"5f00::1", "reserved"},
+		{"4000::1", "reserved"},
+		{"3fff:ffff::1", ""},
 	}
 	for _, c := range cases {
 		ip := net.ParseIP(c.ip)
@@ -67,8 +118,14 @@ func TestRefused(t *testing.T) {
 		if got := refusal(ip); got != c.reason {
 			t.Errorf("refusal(%s) = %q, want %q", c.ip, got, c.reason)
 		}
-		if Refused(ip) != (c.reason != "") {
-			t.Errorf("Refused(%s) = %v", c.ip, !(c.reason != ""))
+		// Refused also knows this computer's own addresses and networks,
+		// which vary from machine to machine: it may refuse more.
+		if c.reason != "" && !Refused(ip) {
+			t.Errorf("Refused(%s) = false", c.ip)
+		}
+		// A guard that knows no interfaces refuses exactly the classes.
+		if fe := (&guard{}).check(ip); (fe != nil) != (c.reason != "") {
+			t.Errorf("check(%s) = %v, want a refusal: %v", c.ip, fe, c.reason != "")
 		}
 	}
 	if !Refused(nil) || !Refused(net.IP{1, 2, 3}) {

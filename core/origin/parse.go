@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/dragonload/dragonload/core/names"
 )
 
 // contentRange is a parsed Content-Range header. first is -1 for the
@@ -269,8 +270,9 @@ const maxNameLen = 200
 
 // sanitizeName turns a server-supplied name into one that is safe as a
 // single path element on every desktop OS: no directory part, no "..", no
-// leading dot, no control or bidi-format characters, none of <>:"|?*, no
-// trailing dot or space, not a Windows device name, at most maxNameLen
+// leading dot, no control, bidi-format or other invisible characters
+// (names.IsInvisible), none of <>:"|?*, no trailing dot or space, not a
+// Windows device name in any form (names.IsWindowsDeviceName), at most maxNameLen
 // bytes with the extension kept. It returns "" when nothing usable is left.
 func sanitizeName(s string) string {
 	if len(s) > 4*maxNameLen {
@@ -282,7 +284,7 @@ func sanitizeName(s string) string {
 	}
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), r == utf8.RuneError:
+		case names.IsInvisible(r), r == utf8.RuneError:
 			return -1
 		case strings.ContainsRune(`<>:"|?*`, r):
 			return '_'
@@ -300,8 +302,7 @@ func sanitizeName(s string) string {
 	if s == "" {
 		return ""
 	}
-	stem, _, _ := strings.Cut(s, ".")
-	if windowsDevice(strings.TrimRight(stem, " ")) {
+	if names.IsWindowsDeviceName(s) {
 		s = "_" + s
 	}
 	return s
@@ -324,14 +325,4 @@ func truncateName(s string) string {
 		return ""
 	}
 	return stem + ext
-}
-
-func windowsDevice(stem string) bool {
-	switch strings.ToUpper(stem) {
-	case "CON", "PRN", "AUX", "NUL",
-		"COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
-		"LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9":
-		return true
-	}
-	return false
 }

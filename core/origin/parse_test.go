@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/dragonload/dragonload/core/names"
 )
 
 func TestParseContentRange(t *testing.T) {
@@ -223,6 +224,12 @@ func TestSanitizeName(t *testing.T) {
 		{"nul", "_nul"},
 		{"com1.tar.gz", "_com1.tar.gz"},
 		{"console.txt", "console.txt"},
+		{"COM0.txt", "_COM0.txt"},
+		{"lpt\u00B9.bin", "_lpt\u00B9.bin"},
+		{"CONIN$", "_CONIN$"},
+		{"aux .log", "_aux .log"},
+		{"a\u200Bb\u2060c\uFEFF\u3164.iso", "abc.iso"},
+		{"a\u2028b.iso", "ab.iso"},
 		{strings.Repeat("é", 150) + ".iso", strings.Repeat("é", 98) + ".iso"},
 		{strings.Repeat("a", 300), strings.Repeat("a", 200)},
 	}
@@ -250,9 +257,12 @@ func checkSafeName(t *testing.T, input, name string) {
 		t.Fatalf("%q gave name %q with a leading or trailing dot or space", input, name)
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			t.Fatalf("%q gave name %q with control character %U", input, name, r)
+		if names.IsInvisible(r) {
+			t.Fatalf("%q gave name %q with invisible character %U", input, name, r)
 		}
+	}
+	if names.IsWindowsDeviceName(name) {
+		t.Fatalf("%q gave device name %q", input, name)
 	}
 }
 
