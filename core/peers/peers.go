@@ -198,10 +198,14 @@ func (t *Table[C]) Forget(addr, reason string) {
 	t.mu.Lock()
 	s, ok := t.addrs[addr]
 	delete(t.addrs, addr)
+	// The peers connected through addr leave the table before the dial
+	// loop is cancelled: the loop, seeing its context end, would drop them
+	// itself and report "stopped" instead of the reason given here.
 	var victims []*conn[C]
-	for _, c := range t.conns {
+	for id, c := range t.conns {
 		if c.addr == addr {
 			victims = append(victims, c)
+			delete(t.conns, id)
 		}
 	}
 	t.mu.Unlock()
@@ -209,7 +213,7 @@ func (t *Table[C]) Forget(addr, reason string) {
 		s.cancel()
 	}
 	for _, c := range victims {
-		t.drop(c, reason)
+		t.lost(c, reason)
 	}
 }
 
@@ -353,11 +357,18 @@ func (t *Table[C]) drop(c *conn[C], reason string) {
 		delete(t.conns, id)
 	}
 	t.mu.Unlock()
-	c.c.Close()
 	if mine {
-		t.log.Info("peer lost", "peer", c.c.ID().Short(), "addr", c.addr, "reason", reason)
-		t.observe(Lost{Peer: t.info(c), Reason: reason})
+		t.lost(c, reason)
+	} else {
+		c.c.Close()
 	}
+}
+
+// lost closes a connection already taken out of the table and reports it.
+func (t *Table[C]) lost(c *conn[C], reason string) {
+	c.c.Close()
+	t.log.Info("peer lost", "peer", c.c.ID().Short(), "addr", c.addr, "reason", reason)
+	t.observe(Lost{Peer: t.info(c), Reason: reason})
 }
 
 func (t *Table[C]) dialLoop(ctx context.Context, addr, source string) {
