@@ -16,6 +16,39 @@
 // The data file is locked (flock on Linux) while a Partial has it open, so
 // two processes never download into the same file.
 //
+// # Links
+//
+// The folder may be shared or synced, so others may be able to plant
+// files in it. Open therefore opens the folder once and holds the handle
+// until Close, Discard or a successful Finish; every file (the data file,
+// the journal, its temporary file, the final name) is reached through that
+// handle by its plain name, never by a path (openat, renameat, linkat,
+// unlinkat on Unix; os.Root and the checks below on Windows). No name is
+// ever followed if it is a symbolic link: on Unix the kernel refuses it
+// (O_NOFOLLOW); on Windows, where os.Root would follow a link that stays
+// inside the folder, each name is checked with Lstat before it is opened
+// and the open file compared with it after. A symbolic link at the data
+// file's, the journal's, the temporary file's or the final name is
+// refused with one sentence naming it, such as
+//
+//	refusing to write through /dl/.x.iso.dlpart: it is a symbolic link
+//	refusing to save the download as /dl/x.iso: it is a symbolic link
+//
+// (matching osutil.ErrSymlink), and nothing is written to what it points
+// to; Open looks for such links before it creates anything. The data file
+// and the journal must be regular files with a single link (on Unix,
+// where the link count is known): a hard link planted under the data
+// file's name would reach a file kept elsewhere just as well. A symbolic
+// link planted at the journal's name mid-download is replaced by the next
+// Commit's rename, never written through; a data file replaced by one
+// fails Commit and Finish with ErrFolderGone, below.
+//
+// A folder path swapped for a symbolic link (or another folder) during the
+// download is detected: Commit and Finish fail with ErrFolderGone, below.
+// A swap in the instant between that check and the write or final move
+// redirects nothing either: they go through the handle into the folder
+// Open found, wherever it now is (Finish's path then names the old place).
+//
 // # Durability
 //
 // Commit first fdatasyncs the data file, then atomically replaces the
@@ -27,8 +60,9 @@
 // second are fine.
 //
 // Commit and Finish first check, with two stats, that the folder path still
-// names the folder Open found and that the data file is still linked under
-// its name. A folder deleted, or moved away and created anew, mid-download
+// names the folder Open found (the path is followed, symbolic links and
+// all, and must lead to the folder the handle holds) and that the data
+// file is still linked under its name. A folder deleted, or moved away and created anew, mid-download
 // would otherwise swallow every later byte into a file nobody can see, and
 // the download would fail only at the final move. They fail instead with an
 // error matching ErrFolderGone, having written nothing.
@@ -36,9 +70,11 @@
 // Finish syncs the data, checks the whole-file SHA-256 when one is known,
 // and moves the file into place without ever replacing anything: if NAME is
 // taken it tries "NAME (1).EXT", "NAME (2).EXT" and so on, using
-// renameat2(RENAME_NOREPLACE), or where that is missing a hard link and an
-// unlink, or on file systems without hard links a check for the name just
-// before a rename. The folder is synced, and the journal removed last.
+// renameat2(RENAME_NOREPLACE) on Linux or renameatx_np(RENAME_EXCL) on
+// macOS, or where that is missing (other systems, file systems without
+// it) a hard link and an unlink, or on file systems without hard links a
+// check for the name just before a rename. A candidate name that is a
+// symbolic link stops the search with the refusal above. The folder is synced, and the journal removed last.
 // Nothing appears under a final name before the file is complete and
 // verified. A file that fails its SHA-256 is deleted with its journal, so a
 // retry starts clean.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/dragonload/dragonload/core/osutil"
 	"github.com/dragonload/dragonload/core/span"
 )
 
@@ -60,19 +61,27 @@ type Partial struct {
 	log      *slog.Logger
 	dir      string
 	name     string
-	dataPath string
+	dataName string // ".NAME.dlpart", inside dir
+	jrnName  string // ".NAME.dlpart.journal"
+	dataPath string // the same as paths, for messages
 	jrnPath  string
 	meta     Meta
 	reason   string
 
 	f dataFile // WriteAt reads it without the lock: set once, never replaced
+	// d is the folder, held from Open until Close, Discard or a
+	// successful Finish. Every file is reached through it, so a folder
+	// path swapped for another folder or a symbolic link cannot redirect
+	// a write or the final move.
+	d folder
 	// dirID and fileID are the folder and the data file as Open found
 	// them, to notice either being replaced behind the download's back.
 	dirID, fileID fs.FileInfo
 
-	mu     sync.Mutex
-	done   span.Set
-	closed bool
+	mu        sync.Mutex
+	done      span.Set
+	closed    bool // the data file is closed
+	dirClosed bool
 }
 
 // maxNumbered bounds the search for a free final name.
@@ -111,7 +120,21 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 	if err := fsys.mkdirAll(dir); err != nil {
 		return nil, false, fmt.Errorf("cannot create the folder %s: %w", dir, err)
 	}
-	dirID, err := fsys.stat(dir)
+	d, err := fsys.openFolder(dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot open the folder %s: %w", dir, err)
+	}
+	var f dataFile
+	ok := false
+	defer func() {
+		if !ok {
+			if f != nil {
+				f.close()
+			}
+			d.close()
+		}
+	}()
+	dirID, err := d.stat()
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot inspect the folder %s: %w", dir, err)
 	}
@@ -120,26 +143,34 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 		log:      log.With("file", name),
 		dir:      dir,
 		name:     name,
+		dataName: dataName(name),
+		jrnName:  journalName(name),
 		dataPath: dataPath(dir, name),
 		jrnPath:  journalPath(dir, name),
 		meta:     meta,
+		d:        d,
 		dirID:    dirID,
 	}
-	f, err := fsys.openData(p.dataPath)
+	// Symbolic links at any of the names are refused before anything is
+	// created, and the final name's now rather than once every byte has
+	// been fetched. The opens below refuse them again, for one planted
+	// meanwhile.
+	if err := p.checkLink(name, opSave); err != nil {
+		return nil, false, err
+	}
+	for _, n := range []string{p.dataName, p.jrnName, p.jrnName + ".tmp"} {
+		if err := p.checkLink(n, opWrite); err != nil {
+			return nil, false, err
+		}
+	}
+	f, err = d.openData(p.dataName)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot open the partial file %s: %w", p.dataPath, err)
+		return nil, false, fileErr("cannot open the partial file "+p.dataPath, err)
 	}
 	if err := f.lock(); err != nil {
-		f.close()
 		return nil, false, fmt.Errorf("cannot use %s: another download has it open: %w", p.dataPath, err)
 	}
 	p.f = f
-	ok := false
-	defer func() {
-		if !ok {
-			f.close()
-		}
-	}()
 	if p.fileID, err = f.stat(); err != nil {
 		return nil, false, fmt.Errorf("cannot inspect the partial file %s: %w", p.dataPath, err)
 	}
@@ -156,7 +187,7 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 	if p.unknownSize() {
 		// Such a download cannot resume (the server serves no ranges), so
 		// it keeps no journal; an old one would only mislead Find.
-		if err := fsys.remove(p.jrnPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := d.remove(p.jrnName); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, false, fmt.Errorf("cannot remove the old journal %s: %w", p.jrnPath, err)
 		}
 		p.logRestart(false)
@@ -298,13 +329,14 @@ func (p *Partial) Finish() (finalPath string, err error) {
 	if err != nil {
 		return "", err
 	}
-	if err := p.fs.syncDir(p.dir); err != nil {
+	if err := p.d.sync(); err != nil {
 		return "", fmt.Errorf("cannot sync the folder %s: %w", p.dir, err)
 	}
 	// Last, so that a crash before this point still finds a journal.
-	if err := p.fs.remove(p.jrnPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := p.d.remove(p.jrnName); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		p.log.Warn("cannot remove the journal", "path", p.jrnPath, "err", err)
 	}
+	p.closeDir()
 	p.log.Info("download in place", "path", finalPath)
 	return finalPath, nil
 }
@@ -315,6 +347,19 @@ func (p *Partial) Discard() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closeLocked()
+	if p.dirClosed {
+		// After a Finish or a Close: find the folder again by its path.
+		// Removing names never follows a link, so this is safe.
+		d, err := p.fs.openFolder(p.dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cannot remove the partial files of %s: %w", p.name, err)
+		}
+		p.d, p.dirClosed = d, false
+	}
+	defer p.closeDir()
 	return p.removeFiles()
 }
 
@@ -323,6 +368,7 @@ func (p *Partial) Discard() error {
 func (p *Partial) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.closeDir()
 	return p.closeLocked()
 }
 
@@ -332,7 +378,19 @@ func Remove(dir, name string) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("cannot remove the partial files of %q: %w", name, err)
 	}
-	p := &Partial{fs: osFS{}, dir: dir, name: name, dataPath: dataPath(dir, name), jrnPath: journalPath(dir, name)}
+	d, err := osFS{}.openFolder(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no folder, no partial files
+	}
+	if err != nil {
+		return fmt.Errorf("cannot remove the partial files of %s: %w", name, err)
+	}
+	defer d.close()
+	p := &Partial{
+		fs: osFS{}, dir: dir, name: name, d: d,
+		dataName: dataName(name), jrnName: journalName(name),
+		dataPath: dataPath(dir, name), jrnPath: journalPath(dir, name),
+	}
 	return p.removeFiles()
 }
 
@@ -358,7 +416,12 @@ func FindFile(dir string, meta Meta) (name string, ok bool) {
 // find looks through dir's journals for the best partial whose recorded
 // Meta matches.
 func find(fsys fileSystem, dir string, match func(Meta) bool) (string, bool) {
-	names, err := fsys.readDirNames(dir)
+	d, err := fsys.openFolder(dir)
+	if err != nil {
+		return "", false
+	}
+	defer d.close()
+	names, err := d.readDirNames()
 	if err != nil {
 		return "", false
 	}
@@ -371,15 +434,16 @@ func find(fsys fileSystem, dir string, match func(Meta) bool) (string, bool) {
 		if !strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".dlpart.journal") {
 			continue
 		}
-		b, err := fsys.readFile(filepath.Join(dir, n), maxJournal)
+		// Neither is followed if it is a symbolic link.
+		b, err := d.readFile(n, maxJournal)
 		if err != nil {
 			continue
 		}
 		j, err := decodeJournal(b)
-		if err != nil || filepath.Base(journalPath(dir, j.meta.Name)) != n || !match(j.meta) {
+		if err != nil || journalName(j.meta.Name) != n || !match(j.meta) {
 			continue
 		}
-		if _, err := fsys.stat(dataPath(dir, j.meta.Name)); err != nil {
+		if fi, err := d.lstat(dataName(j.meta.Name)); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
 		if d := j.done.Size(); d > bestDone || (d == bestDone && j.meta.Name < best) {
@@ -389,8 +453,20 @@ func find(fsys fileSystem, dir string, match func(Meta) bool) (string, bool) {
 	return best, bestDone >= 0
 }
 
-func dataPath(dir, name string) string    { return filepath.Join(dir, "."+name+".dlpart") }
-func journalPath(dir, name string) string { return dataPath(dir, name) + ".journal" }
+func dataName(name string) string    { return "." + name + ".dlpart" }
+func journalName(name string) string { return dataName(name) + ".journal" }
+
+func dataPath(dir, name string) string    { return filepath.Join(dir, dataName(name)) }
+func journalPath(dir, name string) string { return filepath.Join(dir, journalName(name)) }
+
+// fileErr wraps err with what failed, except a refusal (a name that is a
+// symbolic link, say), which is already one sentence naming the file.
+func fileErr(what string, err error) error {
+	if re, ok := errors.AsType[*osutil.RefusedError](err); ok {
+		return re
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 // checkName accepts a plain file name: nothing that names another folder
 // or a special entry.
@@ -420,12 +496,12 @@ func (p *Partial) logRestart(resumed bool) {
 
 // loadJournal reads an existing journal and decides whether to resume.
 func (p *Partial) loadJournal() (bool, error) {
-	b, err := p.fs.readFile(p.jrnPath, maxJournal)
+	b, err := p.d.readFile(p.jrnName, maxJournal)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("cannot read the journal %s: %w", p.jrnPath, err)
+		return false, fileErr("cannot read the journal "+p.jrnPath, err)
 	}
 	j, err := decodeJournal(b)
 	if err != nil {
@@ -453,15 +529,21 @@ func (p *Partial) loadJournal() (bool, error) {
 // this, a folder deleted (or swapped for a new one) mid-download would go
 // unnoticed until the final move, after every byte had been fetched into
 // an unlinked file.
+//
+// The folder's path is looked up afresh (following symbolic links, as the
+// user's choice of folder may contain some) and must still lead to the
+// folder the handle holds; the data file is looked up through the handle
+// and must not have been replaced, by a symbolic link or anything else.
 func (p *Partial) checkInPlace() error {
 	for _, c := range []struct {
 		path, what string
 		id         fs.FileInfo
+		stat       func() (fs.FileInfo, error)
 	}{
-		{p.dir, "the folder", p.dirID},
-		{p.dataPath, "the partial file", p.fileID},
+		{p.dir, "the folder", p.dirID, func() (fs.FileInfo, error) { return p.fs.stat(p.dir) }},
+		{p.dataPath, "the partial file", p.fileID, func() (fs.FileInfo, error) { return p.d.lstat(p.dataName) }},
 	} {
-		fi, err := p.fs.stat(c.path)
+		fi, err := c.stat()
 		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 			return fmt.Errorf("cannot check that %s %s is still there: %w", c.what, c.path, err)
 		}
@@ -485,26 +567,38 @@ func (e *goneError) Is(target error) bool { return target == ErrFolderGone }
 // writeJournal atomically replaces the journal with one recording done.
 func (p *Partial) writeJournal(done *span.Set) error {
 	j := journal{meta: p.meta, done: done.Clone()}
-	tmp := p.jrnPath + ".tmp"
-	if err := p.fs.writeFileSync(tmp, j.encode()); err != nil {
-		p.fs.remove(tmp)
+	tmp := p.jrnName + ".tmp"
+	// writeFileSync refuses a symbolic link at tmp; the rename replaces
+	// one at the journal's name rather than follow it.
+	if err := p.d.writeFileSync(tmp, j.encode()); err != nil {
+		if _, refused := errors.AsType[*osutil.RefusedError](err); refused {
+			return err // one sentence naming the file already
+		}
+		p.d.remove(tmp)
 		return fmt.Errorf("cannot write the journal %s: %w", p.jrnPath, err)
 	}
-	if err := p.fs.rename(tmp, p.jrnPath); err != nil {
-		p.fs.remove(tmp)
+	if err := p.d.rename(tmp, p.jrnName); err != nil {
+		p.d.remove(tmp)
 		return fmt.Errorf("cannot write the journal %s: %w", p.jrnPath, err)
 	}
-	if err := p.fs.syncDir(p.dir); err != nil {
+	if err := p.d.sync(); err != nil {
 		return fmt.Errorf("cannot sync the folder %s: %w", p.dir, err)
 	}
 	return nil
 }
 
-// place moves the verified data file to the first free final name.
+// place moves the verified data file to the first free final name. A
+// name taken by a symbolic link stops it with a refusal rather than a
+// quiet "NAME (1)": the link is not replaced, and the user learns that
+// someone planted it.
 func (p *Partial) place() (string, error) {
 	for i := range maxNumbered {
-		target := filepath.Join(p.dir, numbered(p.name, i))
-		err := p.moveNoReplace(p.dataPath, target)
+		name := numbered(p.name, i)
+		target := filepath.Join(p.dir, name)
+		if err := p.checkLink(name, opSave); err != nil {
+			return "", err
+		}
+		err := p.moveNoReplace(p.dataName, name)
 		if err == nil {
 			return target, nil
 		}
@@ -516,16 +610,32 @@ func (p *Partial) place() (string, error) {
 		p.dataPath, p.name, maxNumbered-1)
 }
 
-// moveNoReplace renames old to new, failing with fs.ErrExist if new exists.
+// What a refusal says was not done: "refusing to write through PATH: …".
+const (
+	opWrite = "write through"
+	opSave  = "save the download as"
+)
+
+// checkLink refuses a name in the folder that is a symbolic link.
+func (p *Partial) checkLink(name, op string) error {
+	fi, err := p.d.lstat(name)
+	if err != nil || !osutil.IsSymlink(fi) {
+		return nil // anything else is for the operation itself to judge
+	}
+	return &osutil.RefusedError{Op: op, Path: filepath.Join(p.dir, name), Err: osutil.ErrSymlink}
+}
+
+// moveNoReplace renames old to new in the folder, failing with fs.ErrExist
+// if new exists.
 func (p *Partial) moveNoReplace(old, new string) error {
-	err := p.fs.renameNoReplace(old, new)
+	err := p.d.renameNoReplace(old, new)
 	if !errors.Is(err, errUnsupported) {
 		return err
 	}
-	err = p.fs.link(old, new)
+	err = p.d.link(old, new)
 	if err == nil {
-		if err := p.fs.remove(old); err != nil {
-			p.log.Warn("cannot remove the partial file's old name", "path", old, "err", err)
+		if err := p.d.remove(old); err != nil {
+			p.log.Warn("cannot remove the partial file's old name", "path", filepath.Join(p.dir, old), "err", err)
 		}
 		return nil
 	}
@@ -535,13 +645,13 @@ func (p *Partial) moveNoReplace(old, new string) error {
 	// No hard links here (FAT, exFAT, some network shares): check for
 	// the name, then rename. Another program could take the name in
 	// between; nothing better is available on such file systems.
-	if _, err := p.fs.stat(new); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := p.d.lstat(new); !errors.Is(err, fs.ErrNotExist) {
 		if err == nil {
 			return fs.ErrExist
 		}
 		return err
 	}
-	return p.fs.rename(old, new)
+	return p.d.rename(old, new)
 }
 
 func (p *Partial) closeLocked() error {
@@ -555,15 +665,27 @@ func (p *Partial) closeLocked() error {
 	return nil
 }
 
+// closeDir lets go of the folder.
+func (p *Partial) closeDir() {
+	if p.dirClosed {
+		return
+	}
+	p.dirClosed = true
+	if err := p.d.close(); err != nil {
+		p.log.Warn("cannot close the folder", "path", p.dir, "err", err)
+	}
+}
+
 // removeFiles deletes the data file and journal and syncs the folder.
 func (p *Partial) removeFiles() error {
 	var errs []error
-	for _, path := range []string{p.dataPath, p.jrnPath, p.jrnPath + ".tmp"} {
-		if err := p.fs.remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for _, name := range []string{p.dataName, p.jrnName, p.jrnName + ".tmp"} {
+		// A symbolic link there is removed itself, never its target.
+		if err := p.d.remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	if err := p.fs.syncDir(p.dir); err != nil {
+	if err := p.d.sync(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -802,6 +802,10 @@ type faultFS struct {
 	noSpace     bool  // allocate fails with ENOSPC
 	failSync    bool  // datasync fails
 	statErr     error // stat fails with it
+	// hook, if set, runs first in writeFileSync and renameNoReplace, with
+	// the operation's name: to change the folder between the checks and
+	// the operation.
+	hook func(op string)
 
 	mu  sync.Mutex
 	log []string
@@ -828,38 +832,6 @@ func (f *faultFS) reset() {
 	f.log = nil
 }
 
-func (f *faultFS) openData(path string) (dataFile, error) {
-	d, err := f.fileSystem.openData(path)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{dataFile: d, fs: f, path: path}, nil
-}
-
-func (f *faultFS) writeFileSync(path string, b []byte) error {
-	f.record("writeFileSync", path)
-	return f.fileSystem.writeFileSync(path, b)
-}
-
-func (f *faultFS) rename(old, new string) error {
-	f.record("rename", old, new)
-	return f.fileSystem.rename(old, new)
-}
-
-func (f *faultFS) renameNoReplace(old, new string) error {
-	if f.noRenameat2 {
-		return errUnsupported
-	}
-	return f.fileSystem.renameNoReplace(old, new)
-}
-
-func (f *faultFS) link(old, new string) error {
-	if f.noLink {
-		return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.EPERM}
-	}
-	return f.fileSystem.link(old, new)
-}
-
 func (f *faultFS) stat(path string) (fs.FileInfo, error) {
 	if f.statErr != nil {
 		return nil, &fs.PathError{Op: "stat", Path: path, Err: f.statErr}
@@ -867,9 +839,61 @@ func (f *faultFS) stat(path string) (fs.FileInfo, error) {
 	return f.fileSystem.stat(path)
 }
 
-func (f *faultFS) syncDir(dir string) error {
-	f.record("syncDir")
-	return f.fileSystem.syncDir(dir)
+func (f *faultFS) openFolder(dir string) (folder, error) {
+	d, err := f.fileSystem.openFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFolder{folder: d, fs: f}, nil
+}
+
+// faultFolder is a folder of a faultFS.
+type faultFolder struct {
+	folder
+	fs *faultFS
+}
+
+func (d *faultFolder) openData(name string) (dataFile, error) {
+	f, err := d.folder.openData(name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultFile{dataFile: f, fs: d.fs, path: name}, nil
+}
+
+func (d *faultFolder) writeFileSync(name string, b []byte) error {
+	if d.fs.hook != nil {
+		d.fs.hook("writeFileSync")
+	}
+	d.fs.record("writeFileSync", name)
+	return d.folder.writeFileSync(name, b)
+}
+
+func (d *faultFolder) rename(old, new string) error {
+	d.fs.record("rename", old, new)
+	return d.folder.rename(old, new)
+}
+
+func (d *faultFolder) renameNoReplace(old, new string) error {
+	if d.fs.hook != nil {
+		d.fs.hook("renameNoReplace")
+	}
+	if d.fs.noRenameat2 {
+		return errUnsupported
+	}
+	return d.folder.renameNoReplace(old, new)
+}
+
+func (d *faultFolder) link(old, new string) error {
+	if d.fs.noLink {
+		return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.EPERM}
+	}
+	return d.folder.link(old, new)
+}
+
+func (d *faultFolder) sync() error {
+	d.fs.record("syncDir")
+	return d.folder.sync()
 }
 
 type faultFile struct {

@@ -19,6 +19,3 @@ func (f osFile) allocate(n int64) error {
 }
 
 func (f osFile) datasync() error { return f.Sync() }
-
-// renameNoReplace is not available; the caller falls back to link+unlink.
-func renameNoReplace(old, new string) error { return errUnsupported }

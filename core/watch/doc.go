@@ -21,6 +21,29 @@
 // them later. A writer that pauses for longer than the debounce mid-file
 // should write a temporary name and rename it into place.
 //
+// # Links and notes
+//
+// Others may be able to write into the watched folder, and the watcher
+// reads with its owner's rights. So it reads only regular files with a
+// single link, and at most link.MaxFileSize+1 bytes of one: a link file
+// that is a symbolic link or a hard link (which could lead to a file only
+// the owner may read) is not read, gets no note, and is named once in the
+// log. Names are looked at with Lstat, and opened through a handle on the
+// folder with O_NOFOLLOW and O_NONBLOCK (a FIFO cannot block the watcher),
+// the open file checked again with fstat; see osutil.Dir.
+//
+// A note never quotes the link file: the parser's messages do (an unknown
+// key, a bad URL), so a note gives only the line and the kind of problem
+// from a fixed list, such as "line 3: url is not a usable http or https
+// URL"; the state and the log say the same. A download's failure is quoted
+// as the engine says it, less the query and credentials of the link's URLs
+// and the values of its headers. Notes are written with mode 0600, to a new
+// file renamed over the note's name, so a symbolic link planted there is
+// replaced, never written through. The .dragonload folder and its done
+// folder are created with mode 0700 and refused if they are symbolic
+// links; the state, the lock and moved link files are reached through
+// handles on them, never through a link.
+//
 // # Exactly once
 //
 // A version of a link file is identified by its Key: the SHA-256 of its name

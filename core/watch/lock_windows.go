@@ -9,13 +9,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes an exclusive lock on the first byte of path, without
-// waiting.
-func lockFile(path string) (release func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
+// lockFile takes an exclusive lock on the first byte of f, without
+// waiting. It closes f when it fails, and on release.
+func lockFile(f *os.File) (release func(), err error) {
 	h := windows.Handle(f.Fd())
 	ol := new(windows.Overlapped)
 	err = windows.LockFileEx(h, windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)

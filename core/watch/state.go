@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,7 +21,8 @@ const (
 )
 
 const (
-	stateVersion = 1
+	stateFileName = "state.json" // in stateDir
+	stateVersion  = 1
 	// maxStateFile bounds what New reads back; the file never gets near it
 	// because finished entries are pruned past maxEntries.
 	maxStateFile = 32 << 20
@@ -51,32 +51,37 @@ type stateFile struct {
 // damaged one is moved aside (and the watcher starts afresh) rather than
 // stopping the watched folder for good: the worst outcome is that links
 // still in the folder are looked at again.
-func loadState(path string, log *slog.Logger) (map[string]*entry, error) {
+func loadState(dir string, log *slog.Logger) (map[string]*entry, error) {
 	links := make(map[string]*entry)
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return links, nil
-	}
+	path := filepath.Join(dir, stateDir, stateFileName)
+	sd, err := openStateDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open watch state: %w", err)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read watch state: %w", err)
+	defer sd.Close()
+	data, err := sd.ReadFile(stateFileName, maxStateFile+1)
+	if errors.Is(err, os.ErrNotExist) {
+		return links, nil
 	}
 	var sf stateFile
-	err = json.Unmarshal(data, &sf)
-	switch {
-	case len(data) > maxStateFile:
-		err = fmt.Errorf("file is larger than %d bytes", maxStateFile)
-	case err == nil && sf.Version != stateVersion:
-		err = fmt.Errorf("unknown version %d", sf.Version)
+	var bad error
+	if _, refused := errors.AsType[*osutil.RefusedError](err); refused {
+		// A symbolic link or hard link planted in place of the state is
+		// never read through: it is moved aside like a damaged file.
+		bad = err
+	} else if err != nil {
+		return nil, fmt.Errorf("read watch state: %w", err)
+	} else if len(data) > maxStateFile {
+		bad = fmt.Errorf("file is larger than %d bytes", maxStateFile)
+	} else if err := json.Unmarshal(data, &sf); err != nil {
+		bad = err
+	} else if sf.Version != stateVersion {
+		bad = fmt.Errorf("unknown version %d", sf.Version)
 	}
-	if err != nil {
+	if err := bad; err != nil {
 		aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405Z"))
 		log.Warn("watch state is damaged; moving it aside and starting afresh", "path", path, "moved_to", aside, "error", err)
-		if err := os.Rename(path, aside); err != nil {
+		if err := sd.Rename(stateFileName, filepath.Base(aside)); err != nil {
 			return nil, fmt.Errorf("move damaged watch state aside: %w", err)
 		}
 		return links, nil
@@ -102,13 +107,18 @@ func validEntry(key string, e *entry) bool {
 
 // saveState writes the state atomically, pruning the oldest finished
 // entries beyond maxEntries.
-func saveState(path string, links map[string]*entry) error {
+func saveState(dir string, links map[string]*entry) error {
 	prune(links)
 	data, err := json.MarshalIndent(stateFile{Version: stateVersion, Links: links}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode watch state: %w", err)
 	}
-	if err := osutil.WriteFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+	sd, err := openStateDir(dir)
+	if err != nil {
+		return fmt.Errorf("save watch state: %w", err)
+	}
+	defer sd.Close()
+	if err := sd.WriteFileAtomic(stateFileName, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save watch state: %w", err)
 	}
 	return nil

@@ -64,15 +64,12 @@ var errLocked = errors.New("locked")
 // documentation for the rules it follows.
 type Watcher struct {
 	dir       string
-	statePath string
-	lockPath  string
-	doneDir   string
 	debounce  time.Duration
 	rescanDur time.Duration
 	log       *slog.Logger
 
 	mu      sync.Mutex
-	links   map[string]*entry // Key → record; persisted in statePath
+	links   map[string]*entry // Key → record; persisted in .dragonload/state.json
 	running map[string]bool   // Keys handed to start by this Watcher
 	inRun   bool
 
@@ -80,6 +77,7 @@ type Watcher struct {
 	cands    map[string]*candidate // files waiting for their size to settle, by name
 	listErr  string                // last error listing the folder, to log it once
 	overfull bool                  // cands hit maxCandidates, logged once
+	refused  map[string]bool       // names not read (symbolic links, say), logged once
 }
 
 // candidate is a link file seen changing, not yet read.
@@ -107,15 +105,11 @@ func New(opts Options) (*Watcher, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("watched folder %s is not a folder", dir)
 	}
-	doneDir := filepath.Join(dir, stateDir, "done")
-	if err := os.MkdirAll(doneDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", doneDir, err)
+	if err := makeStateDirs(dir); err != nil {
+		return nil, err
 	}
 	w := &Watcher{
 		dir:       dir,
-		statePath: filepath.Join(dir, stateDir, "state.json"),
-		lockPath:  filepath.Join(dir, stateDir, "lock"),
-		doneDir:   doneDir,
 		debounce:  opts.Debounce,
 		rescanDur: opts.Rescan,
 		log:       opts.Logger,
@@ -130,7 +124,7 @@ func New(opts Options) (*Watcher, error) {
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
-	w.links, err = loadState(w.statePath, w.log)
+	w.links, err = loadState(dir, w.log)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +152,7 @@ func (w *Watcher) Run(ctx context.Context, start func(Job) error) error {
 		w.mu.Unlock()
 	}()
 
-	release, err := lockFile(w.lockPath)
+	release, err := w.lock()
 	if errors.Is(err, errLocked) {
 		return fmt.Errorf("folder %s is already watched by another Dragonload", w.dir)
 	}
@@ -189,13 +183,13 @@ func (w *Watcher) Done(job Job, finalPath string) error {
 	defer w.mu.Unlock()
 	e := w.record(job, name)
 	e.State, e.Final, e.Error = stateDone, finalPath, ""
-	if err := saveState(w.statePath, w.links); err != nil {
+	if err := saveState(w.dir, w.links); err != nil {
 		return err
 	}
 	if !w.unchanged(job, name) {
 		return nil
 	}
-	if _, err := moveFile(job.Path, w.doneDir, name); err != nil {
+	if _, err := moveToDone(w.dir, name); err != nil {
 		return fmt.Errorf("move %s out of the watched folder: %w", name, err)
 	}
 	return nil
@@ -204,6 +198,8 @@ func (w *Watcher) Done(job Job, finalPath string) error {
 // Failed records that job's download failed for good and writes
 // "<link file name>.error.txt" beside the link file saying why. The link is
 // not tried again until the user edits the link file or deletes the note.
+// The note leaves out the query and credentials of the link's URLs and the
+// values of its headers, should cause quote them.
 func (w *Watcher) Failed(job Job, cause error) error {
 	name, err := w.jobName(job)
 	if err != nil {
@@ -211,15 +207,16 @@ func (w *Watcher) Failed(job Job, cause error) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	why := redact(sentence(cause), job.Link)
 	e := w.record(job, name)
-	e.State, e.Error = stateFailed, sentence(cause)
-	if err := saveState(w.statePath, w.links); err != nil {
+	e.State, e.Error = stateFailed, why
+	if err := saveState(w.dir, w.links); err != nil {
 		return err
 	}
 	if !w.unchanged(job, name) {
 		return nil
 	}
-	text := fmt.Sprintf("The download for %s failed: %s.\nDelete this note to try again.\n", name, sentence(cause))
+	text := fmt.Sprintf("The download for %s failed: %s.\nDelete this note to try again.\n", name, why)
 	return w.writeNote(name, text)
 }
 
@@ -265,6 +262,7 @@ func (w *Watcher) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 		}
 	}
 	w.cands = make(map[string]*candidate)
+	w.refused = make(map[string]bool)
 	w.rescan()
 
 	// The settle timer runs only while files wait, so an idle watcher
@@ -379,6 +377,11 @@ func (w *Watcher) rescan() {
 			w.touch(name)
 		}
 	}
+	for name := range w.refused {
+		if !present[name] {
+			delete(w.refused, name)
+		}
+	}
 	w.forget(func(name string) bool { return !present[name] })
 }
 
@@ -399,7 +402,7 @@ func (w *Watcher) touch(name string) {
 		w.cands[name] = c
 	}
 	c.since = now
-	if fi, err := os.Stat(filepath.Join(w.dir, name)); err == nil {
+	if fi, err := os.Lstat(filepath.Join(w.dir, name)); err == nil {
 		c.size, c.mtime = fi.Size(), fi.ModTime()
 	}
 }
@@ -410,8 +413,10 @@ func (w *Watcher) settle(start func(Job) error) {
 	now := time.Now()
 	for _, name := range slices.Sorted(maps.Keys(w.cands)) {
 		c := w.cands[name]
-		fi, err := os.Stat(filepath.Join(w.dir, name))
-		if err != nil || !fi.Mode().IsRegular() {
+		// Lstat: a symbolic link is judged as itself, and process refuses
+		// it with a word in the log; folders and devices drop out here.
+		fi, err := os.Lstat(filepath.Join(w.dir, name))
+		if err != nil || !(fi.Mode().IsRegular() || osutil.IsSymlink(fi)) {
 			delete(w.cands, name)
 			continue
 		}
@@ -435,7 +440,15 @@ func (w *Watcher) settle(start func(Job) error) {
 // process reads one settled link file and acts on it.
 func (w *Watcher) process(name string, start func(Job) error) {
 	path := filepath.Join(w.dir, name)
-	data, size, err := readLink(path)
+	data, size, err := readLink(w.dir, name)
+	if re, ok := errors.AsType[*osutil.RefusedError](err); ok {
+		if !w.refused[name] {
+			w.refused[name] = true
+			w.log.Warn("link file not read: only regular files with one name are read from the watched folder", "file", name, "error", re)
+		}
+		return
+	}
+	delete(w.refused, name)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) && !errors.Is(err, errNotFile) {
 			w.log.Warn("cannot read link file", "file", name, "error", err)
@@ -481,7 +494,7 @@ func (w *Watcher) claim(job Job, name string, parseErr error) bool {
 			// Already downloaded: Done was interrupted before it moved the
 			// file, or the same file was dropped in again.
 			w.log.Info("link was already downloaded; moving it out of the way", "file", name, "final", e.Final)
-			if _, err := moveFile(job.Path, w.doneDir, name); err != nil {
+			if _, err := moveToDone(w.dir, name); err != nil {
 				w.log.Warn("cannot move finished link file", "file", name, "error", err)
 			}
 			return false
@@ -495,10 +508,13 @@ func (w *Watcher) claim(job Job, name string, parseErr error) bool {
 	w.retire(name, job.Key)
 	now := time.Now()
 	if parseErr != nil {
-		w.links[job.Key] = &entry{Name: name, State: stateFailed, Error: sentence(parseErr), Started: now, Updated: now}
+		// Said without quoting the file, in the note, the state and the
+		// log alike: see reasonOf.
+		why := reasonOf(parseErr)
+		w.links[job.Key] = &entry{Name: name, State: stateFailed, Error: why, Started: now, Updated: now}
 		w.save()
-		w.log.Warn("link file cannot be used", "file", name, "error", parseErr)
-		text := fmt.Sprintf("%s cannot be used: %s.\nFix the link file and save it again to retry.\n", name, sentence(parseErr))
+		w.log.Warn("link file cannot be used", "file", name, "error", why)
+		text := fmt.Sprintf("%s cannot be used: %s.\nFix the link file and save it again to retry.\n", name, why)
 		if err := w.writeNote(name, text); err != nil {
 			w.log.Error("cannot write error note", "file", name, "error", err)
 		}
@@ -578,7 +594,7 @@ func (w *Watcher) record(job Job, name string) *entry {
 // it has in memory, which still prevents duplicates until a restart.
 // Called with w.mu held.
 func (w *Watcher) save() {
-	if err := saveState(w.statePath, w.links); err != nil {
+	if err := saveState(w.dir, w.links); err != nil {
 		w.log.Error("cannot save watch state", "error", err)
 	}
 }
@@ -586,7 +602,7 @@ func (w *Watcher) save() {
 // unchanged reports whether the link file still holds the version job was
 // made from.
 func (w *Watcher) unchanged(job Job, name string) bool {
-	data, _, err := readLink(job.Path)
+	data, _, err := readLink(w.dir, name)
 	return err == nil && keyOf(name, data) == job.Key
 }
 
@@ -602,17 +618,45 @@ func (w *Watcher) jobName(job Job) (string, error) {
 
 func (w *Watcher) notePath(name string) string { return filepath.Join(w.dir, name+noteExt) }
 
+// writeNote writes a note, readable by its owner only: it may name a URL
+// of the link. It is written to a new file renamed over the note's name, so
+// a symbolic link planted there is replaced, never written through.
 func (w *Watcher) writeNote(name, text string) error {
-	if err := osutil.WriteFileAtomic(w.notePath(name), []byte(text), 0o644); err != nil {
+	d, err := osutil.OpenDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("write error note for %s: %w", name, err)
+	}
+	defer d.Close()
+	if err := d.WriteFileAtomic(name+noteExt, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("write error note for %s: %w", name, err)
 	}
 	return nil
 }
 
 func (w *Watcher) removeNote(name string) {
-	if err := os.Remove(w.notePath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	d, err := osutil.OpenDir(w.dir)
+	if err == nil {
+		defer d.Close()
+		err = d.Remove(name + noteExt)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		w.log.Warn("cannot remove old error note", "file", name+noteExt, "error", err)
 	}
+}
+
+// lock takes the folder's lock file, .dragonload/lock, never through a
+// symbolic link.
+func (w *Watcher) lock() (release func(), err error) {
+	sd, err := openStateDir(w.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
+	f, err := sd.OpenFile("lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return lockFile(f)
 }
 
 // keyOf identifies a version of a link file by its name and bytes.

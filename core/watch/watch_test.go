@@ -294,7 +294,9 @@ func TestMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "bad.dragon cannot be used: line 2: sha256 must be 64 hex digits (got 3 characters).\nFix the link file and save it again to retry.\n"
+	// The kind of problem and its line, not the parser's own words, which
+	// may quote the file.
+	want := "bad.dragon cannot be used: line 2: sha256 must be 64 hex digits (0-9, a-f).\nFix the link file and save it again to retry.\n"
 	if string(text) != want {
 		t.Fatalf("note = %q, want %q", text, want)
 	}
