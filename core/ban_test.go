@@ -11,6 +11,7 @@ import (
 
 	"github.com/dragonload/dragonload/core"
 	"github.com/dragonload/dragonload/core/config"
+	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/quicwire"
 	testorigin "github.com/dragonload/dragonload/test/origin"
 	"github.com/dragonload/dragonload/test/testkit"
@@ -147,5 +148,44 @@ func TestLiarIsBanned(t *testing.T) {
 	}
 	if len(s.Banned) != 1 {
 		t.Errorf("the ban was not saved: %v", s.Banned)
+	}
+}
+
+// TestBlameAfterChecksum: with spot checks off and a SHA-256 in the link,
+// a liar's altered bytes make the whole file fail its hash. The download
+// does not just fail: the lenders' bytes are checked against the origin,
+// the liar is named and banned, its bytes are rewritten, and the file ends
+// right under its name.
+func TestBlameAfterChecksum(t *testing.T) {
+	const size = 24 * mib
+	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 4 * mib})
+	mallory, _ := startLiar(t, seed, 2)
+	home := t.TempDir()
+	if err := config.Save(home, config.Settings{Room: room, NoSpotChecks: true}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEngine(t, func(c *core.Config) {
+		c.Home, c.Peers = home, []string{mallory.Addr().String()}
+		c.Source = net.ParseIP("127.0.0.62")
+	})
+	testkit.WaitFor(t, 10*time.Second, 20*time.Millisecond, "the liar to be ready", func() bool {
+		ps := e.Peers()
+		return len(ps) == 1 && ps[0].Ready
+	})
+	events, cancel := e.Subscribe()
+	defer cancel()
+	id, err := e.AddLink(link.Link{URL: o.URL(), SHA256: testorigin.SumSHA256(seed, size)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := finish(t, events, id, time.Minute)
+	if end.State != core.StateDone || testkit.FileSHA256(t, end.Path) != testorigin.SumSHA256(seed, size) {
+		t.Fatalf("ended %v (%v): want the repaired file", end.State, end.Err)
+	}
+	if e.Peers()[0].Banned == "" || !strings.Contains(e.Peers()[0].Banned, "SHA-256") {
+		t.Errorf("the liar is not banned for the failed hash: %+v", e.Peers()[0])
+	}
+	if snap := e.Downloads()[0]; !strings.Contains(snap.Note, "now matches its SHA-256") {
+		t.Errorf("the download's note does not tell of the repair: %q", snap.Note)
 	}
 }

@@ -216,6 +216,10 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 	close(stop)
 	unsubscribe()
 	<-followed
+	if err == nil && l.SHA256 != "" {
+		d.setState(StateVerifying)
+		err = d.verifyAndBlame(ctx, p, tr, me, rep)
+	}
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dragonload/dragonload/core/osutil"
@@ -77,6 +78,10 @@ type Partial struct {
 	// dirID and fileID are the folder and the data file as Open found
 	// them, to notice either being replaced behind the download's back.
 	dirID, fileID fs.FileInfo
+
+	// verified is set by a Verify that passed and cleared by every
+	// WriteAt, so Finish hashes only a file that changed since.
+	verified atomic.Bool
 
 	mu        sync.Mutex
 	done      span.Set
@@ -222,6 +227,7 @@ func (p *Partial) WriteAt(b []byte, off int64) (int, error) {
 	if off < 0 || (!p.unknownSize() && (off > p.meta.Size || int64(len(b)) > p.meta.Size-off)) {
 		return 0, fmt.Errorf("cannot write %d bytes at %d into %s: the file is %d bytes", len(b), off, p.name, p.meta.Size)
 	}
+	p.verified.Store(false) // a repair may follow a Verify
 	n, err := p.f.WriteAt(b, off)
 	if err != nil {
 		return n, fmt.Errorf("cannot write into %s: %w", p.dataPath, err)
@@ -258,6 +264,11 @@ func (p *Partial) Commit(rs []span.Range) error {
 	}
 	if !p.unknownSize() {
 		if err := p.writeJournal(&next); err != nil {
+			// The folder may have gone between the check above and the
+			// write: say so, rather than what the write tripped on.
+			if gone := p.checkInPlace(); gone != nil {
+				return gone
+			}
 			return err
 		}
 	}
@@ -311,22 +322,21 @@ func (p *Partial) Finish() (finalPath string, err error) {
 	if err := p.f.datasync(); err != nil {
 		return "", fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
 	}
-	if want := strings.ToLower(p.meta.SHA256); want != "" {
-		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(p.f, 0, size)); err != nil {
-			return "", fmt.Errorf("cannot read %s back to verify it: %w", p.dataPath, err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	if err := p.verifyLocked(size); err != nil {
+		if errors.Is(err, ErrChecksum) {
 			p.closeLocked()
 			p.removeFiles()
-			return "", fmt.Errorf("%s is corrupt: its SHA-256 is %s, not %s; the data was deleted so a retry starts clean: %w",
-				p.name, got, want, ErrChecksum)
+			return "", fmt.Errorf("%w; the data was deleted so a retry starts clean", err)
 		}
+		return "", err
 	}
 	// Closed before the move, which some systems require.
 	p.closeLocked()
 	finalPath, err = p.place()
 	if err != nil {
+		if gone := p.checkInPlace(); gone != nil {
+			return "", gone
+		}
 		return "", err
 	}
 	if err := p.d.sync(); err != nil {
@@ -339,6 +349,40 @@ func (p *Partial) Finish() (finalPath string, err error) {
 	p.closeDir()
 	p.log.Info("download in place", "path", finalPath)
 	return finalPath, nil
+}
+
+// Verify checks the whole file against Meta.SHA256, when there is one,
+// and keeps everything as it is either way: a caller that knows who
+// fetched which bytes can then find and repair the wrong ones (core's
+// blame) before Finish. The error wraps ErrChecksum on a mismatch. Finish
+// does not hash again a file Verify passed and nobody wrote to since.
+func (p *Partial) Verify() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("cannot verify %s: it is closed", p.name)
+	}
+	if err := p.f.datasync(); err != nil {
+		return fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
+	}
+	return p.verifyLocked(p.meta.Size)
+}
+
+// verifyLocked hashes the first size bytes; p.mu is held.
+func (p *Partial) verifyLocked(size int64) error {
+	want := strings.ToLower(p.meta.SHA256)
+	if want == "" || p.verified.Load() {
+		return nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(p.f, 0, size)); err != nil {
+		return fmt.Errorf("cannot read %s back to verify it: %w", p.dataPath, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("%s is corrupt: its SHA-256 is %s, not %s: %w", p.name, got, want, ErrChecksum)
+	}
+	p.verified.Store(true)
+	return nil
 }
 
 // Discard cancels the download: it closes and removes the partial file

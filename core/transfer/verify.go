@@ -140,6 +140,15 @@ func (t *Transfer) Delivered() map[string][]span.Range {
 	return out
 }
 
+// SourceName is the name of a source that took part, for sentences about
+// it. Call it after Run returned.
+func (t *Transfer) SourceName(id string) string {
+	if name := t.everName[sched.PeerID(id)]; name != "" {
+		return name
+	}
+	return id
+}
+
 // checkResult is the outcome of one spot check.
 type checkResult struct {
 	source sched.PeerID
