@@ -108,14 +108,20 @@ type ChunksReset struct {
 	Chunks  []ChunkLanded
 }
 
-// PeerInfo describes one member of the room as this node sees it.
+// PeerInfo describes one member of the room as this node sees it, or an
+// address being dialed (ID "", not Ready): one entry per machine.
 type PeerInfo struct {
-	ID       string // node id (full, base32)
-	Name     string
+	ID string // node id (full, base32); "" for an address not yet proven
+	// Name is what this node calls the peer: Nickname when set, else the
+	// display name the peer announces.
+	Name string
+	// Nickname is this node's own name for the peer (Engine.RenamePeer);
+	// "" = none.
+	Nickname string
 	Addr     string
 	Lending  bool
 	RTT      time.Duration
-	Source   string // "mdns", "manual" or "config"
+	Source   string // "mdns"; "manual" (--peer, settings) or "config" (AddPeer): added by hand
 	Ready    bool   // room proof succeeded on a live connection
 	Received int64  // bytes this node received from the peer
 	Lent     int64  // bytes this node sent to the peer
@@ -125,19 +131,27 @@ type PeerInfo struct {
 	Banned string
 }
 
-// PeerSeen reports an address heard of but not yet proven.
+// PeerSeen reports an address heard of but not yet proven, about to be
+// dialed: Peer has Addr and Source, no ID. A front end keys it by address
+// until the PeerReady (same Addr) or PeerLost (same Addr, no ID) that
+// closes it; it is not sent for an address known to reach a machine that
+// is connected through another address.
 type PeerSeen struct{ Peer PeerInfo }
 
 // PeerReady reports a peer that passed the room proof.
 type PeerReady struct{ Peer PeerInfo }
 
-// PeerLost reports a peer that went away (expiry, goodbye, dead connection).
+// PeerLost reports a peer that went away (expiry, goodbye, dead connection,
+// RemovePeer). With an empty Peer.ID it reports an address that is no
+// longer dialed on its own (forgotten, or it reaches a machine connected
+// through another address): it closes that address's PeerSeen.
 type PeerLost struct {
 	Peer   PeerInfo
 	Reason string
 }
 
-// PeerUpdated reports changed numbers for a ready peer (lending, rate, RTT).
+// PeerUpdated reports changed numbers or names for a ready peer (lending,
+// rate, RTT, the name it announces, its nickname).
 type PeerUpdated struct{ Peer PeerInfo }
 
 // LendingChanged reports this node's own lend switch.
@@ -185,6 +199,9 @@ type Limits struct {
 	LendRate        int64 // bytes per second this node lends, all peers together
 	LendConcurrency int   // chunk requests served at once
 	MaxDownloads    int   // downloads running at once; the rest queue
+	// DownloadRate caps the bytes per second all downloads together
+	// receive, from origins and from peers; at least MinDownloadRate.
+	DownloadRate int64
 }
 
 // DownloadSnapshot is a download's current state, for a front end that

@@ -33,8 +33,8 @@ import (
 type Config struct {
 	Home         string   // config and state folder
 	Room         string   // room to join (remembered); "" = the stored one, created on first run
-	Name         string   // display name; "" = settings, then hostname
-	Listen       string   // UDP address for QUIC; "" = ":0"
+	Name         string   // display name for this run; "" = settings, then host name and id (peername.go)
+	Listen       string   // UDP address for QUIC; "" = PreferListen, else any free port
 	Peers        []string // manual peer addresses (host:port), for this run
 	NoMDNS       bool
 	Iface        string       // interface for mDNS
@@ -45,6 +45,12 @@ type Config struct {
 	Lending      *bool        // nil = from settings
 	Limits       Limits       // zero fields = from settings
 	PeerSources  []PeerSource // more places to find peers, besides Peers and mDNS
+	// PreferListen is where QUIC listens when Listen is "": the app and the
+	// agent pass DefaultListen (UDP 4700) so that an address given to
+	// others keeps working across restarts. When it cannot be bound (the
+	// port is taken), the engine listens on any free port of the same host
+	// and logs it. "" = any free port (one-shot commands, tests).
+	PreferListen string
 	// GiveUp fails a download that makes no durable progress for this
 	// long; 0 = the settings file's give_up_seconds, else 2 minutes.
 	GiveUp time.Duration
@@ -69,7 +75,8 @@ type Engine struct {
 	firstRun bool
 
 	ident  *quicwire.Identity
-	origin *origin.Client
+	origin *origin.Client // this node's downloads; see SetAllowPrivate
+	dlRate *downloadRate  // Limits.DownloadRate, for every download (options.go)
 	lender *lend.Server
 	peers  *peerTable
 
@@ -88,6 +95,7 @@ type Engine struct {
 	history   *dlist.List // the download list on disk; set once in New
 	outDir    string      // --out for this run, not saved; "" = settings
 	watchDir  string      // --watch for this run, not saved; "" = settings
+	name      string      // display name in force (peername.go); settings.Name holds only one the user chose
 	limits    Limits
 	closed    atomic.Bool
 }
@@ -138,12 +146,7 @@ func New(cfg Config) (*Engine, error) {
 	default:
 		e.settings.Room = e.room
 	}
-	if cfg.Name != "" {
-		e.settings.Name = cfg.Name
-	}
-	if e.settings.Name == "" {
-		e.settings.Name, _ = os.Hostname()
-	}
+	// The display name is settled once the identity is loaded (initName).
 	// --out and --watch hold for this run only: the folders the user set
 	// in the app stay in the settings file (see OutDir and WatchDir).
 	e.outDir, e.watchDir = cfg.OutDir, cfg.WatchDir
@@ -156,8 +159,10 @@ func New(cfg Config) (*Engine, error) {
 		LendRate:        e.settings.LendRate,
 		LendConcurrency: e.settings.LendConcurrency,
 		MaxDownloads:    e.settings.MaxDownloads,
+		DownloadRate:    downloadRateFloor(e.settings.DownloadRate),
 	}
 	mergeLimits(&e.limits, cfg.Limits)
+	e.dlRate = newDownloadRate(e.limits.DownloadRate)
 	lending := e.settings.Lending
 	if cfg.Lending != nil {
 		lending = *cfg.Lending
@@ -167,7 +172,10 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.origin = origin.New(origin.Options{
+	if err := e.initName(cfg.Name); err != nil {
+		return nil, err
+	}
+	originOpts := origin.Options{
 		SourceIP:     cfg.Source,
 		AllowPrivate: cfg.AllowPrivate,
 		UserAgent:    "Dragonload/1",
@@ -175,10 +183,17 @@ func New(cfg Config) (*Engine, error) {
 		// A server that never answers is told apart within the give-up
 		// time, whatever it is set to: a probe makes two requests.
 		HeaderTimeout: min(max(e.giveUp()/4, 2*time.Second), 30*time.Second),
-	})
+	}
+	// Room peers choose what a lender fetches, so the lender keeps its own
+	// client, which only the command-line flag opens to private
+	// addresses; the setting opens this node's own downloads alone.
+	lendOrigin := origin.New(originOpts)
+	originOpts.AllowPrivate = cfg.AllowPrivate || e.settings.AllowPrivateOrigins
+	originOpts.PrivateHint = privateHint
+	e.origin = origin.New(originOpts)
 	e.peers = e.newPeerTable()
 	e.lender = lend.New(lend.Options{
-		Origin:      e.origin,
+		Origin:      lendOrigin,
 		Lending:     lending,
 		Rate:        e.limits.LendRate,
 		Concurrency: e.limits.LendConcurrency,
@@ -289,16 +304,18 @@ func (e *Engine) SetLending(on bool) {
 // Lending reports whether this node lends bandwidth.
 func (e *Engine) Lending() bool { return e.lender.Lending() }
 
-// SetLimits changes the lending caps and the number of downloads at once.
-// Zero fields keep their current value.
+// SetLimits changes the lending caps, the download speed limit and the
+// number of downloads at once. Zero fields keep their current value.
 func (e *Engine) SetLimits(l Limits) {
 	e.mu.Lock()
 	mergeLimits(&e.limits, l)
 	cur := e.limits
 	e.mu.Unlock()
 	e.lender.SetLimits(cur.LendRate, cur.LendConcurrency)
+	e.dlRate.set(cur.DownloadRate)
 	e.updateSettings(func(s *config.Settings) {
 		s.LendRate, s.LendConcurrency, s.MaxDownloads = cur.LendRate, cur.LendConcurrency, cur.MaxDownloads
+		s.DownloadRate = cur.DownloadRate
 	})
 	e.dispatch()
 }
@@ -310,8 +327,8 @@ func (e *Engine) Limits() Limits {
 	return e.limits
 }
 
-// NoRateCap is the value of Limits.LendRate that removes a bandwidth cap
-// through SetLimits (where zero means "unchanged").
+// NoRateCap is the value of Limits.LendRate or Limits.DownloadRate that
+// removes a bandwidth cap through SetLimits (where zero means "unchanged").
 const NoRateCap = -1
 
 func mergeLimits(dst *Limits, src Limits) {
@@ -320,6 +337,12 @@ func mergeLimits(dst *Limits, src Limits) {
 		dst.LendRate = 0
 	case src.LendRate > 0:
 		dst.LendRate = src.LendRate
+	}
+	switch {
+	case src.DownloadRate == NoRateCap:
+		dst.DownloadRate = 0
+	case src.DownloadRate > 0:
+		dst.DownloadRate = downloadRateFloor(src.DownloadRate)
 	}
 	if src.LendConcurrency > 0 {
 		dst.LendConcurrency = src.LendConcurrency
@@ -377,11 +400,13 @@ func (e *Engine) SetRoom(code string) error {
 // NodeID is this node's id (base32 of the hash of its public key).
 func (e *Engine) NodeID() string { return e.ident.ID.String() }
 
-// Name is this node's display name.
+// Name is this node's display name, as peers see it: the one given with
+// SetName, else --name, else the settings file's, else the host name and
+// the first four hex digits of the node id ("vm-3fa2").
 func (e *Engine) Name() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.settings.Name
+	return e.name
 }
 
 // Addr is the UDP address the QUIC node is bound to.
@@ -513,17 +538,19 @@ func (e *Engine) startNode() error {
 	if e.roomCode != e.room {
 		e.roomKey, e.roomCode = quicwire.NewRoom(e.room), e.room
 	}
-	roomKey, name := e.roomKey, e.settings.Name
-	listen := e.cfg.Listen
-	if e.node != nil {
+	roomKey, name := e.roomKey, e.name
+	listen, prefer := e.cfg.Listen, ""
+	switch {
+	case e.node != nil:
 		// Rebinding after a room change keeps the port peers know.
 		listen = e.node.Addr().String()
-	}
-	e.mu.Unlock()
-	if listen == "" {
+	case listen == "" && e.cfg.PreferListen != "":
+		prefer = e.cfg.PreferListen
+	case listen == "":
 		listen = ":0"
 	}
-	node, err := quicwire.Listen(quicwire.Config{
+	e.mu.Unlock()
+	qcfg := quicwire.Config{
 		Identity: e.ident,
 		Room:     roomKey,
 		Name:     name,
@@ -531,12 +558,33 @@ func (e *Engine) startNode() error {
 		Handler:  e.lender,
 		Lending:  e.lender.Lending,
 		Logger:   e.log.With("pkg", "quicwire"),
-	})
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", listen, err)
+	}
+	var node *quicwire.Node
+	var preferErr error
+	if prefer != "" {
+		// The preferred port is only a preference: a second instance, or
+		// anything else holding it, must not stop this one from starting.
+		qcfg.Listen = prefer
+		if node, preferErr = quicwire.Listen(qcfg); preferErr != nil {
+			host, _, _ := net.SplitHostPort(prefer)
+			qcfg.Listen = net.JoinHostPort(host, "0")
+		}
+	}
+	if node == nil {
+		var err error
+		if node, err = quicwire.Listen(qcfg); err != nil {
+			return fmt.Errorf("cannot listen on %s: %w", qcfg.Listen, err)
+		}
+	}
+	if preferErr != nil {
+		e.log.Warn("the usual UDP port is taken; listening on another, so peers given this machine's address need the new one",
+			"wanted", prefer, "listen", node.Addr().String(), "err", preferErr)
 	}
 	e.mu.Lock()
 	e.node = node
+	if e.name != name {
+		node.SetName(e.name) // renamed meanwhile; SetName saw the old node
+	}
 	e.mu.Unlock()
 	return nil
 }

@@ -181,6 +181,7 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		Log:    log,
 		GiveUp: e.giveUp(),
 		Checks: e.spotChecks(),
+		Limit:  e.dlRate.wrap,
 	})
 	me := selfSource{client: e.origin, name: e.Name(), link: l.URL}
 	tr.AddSource(me)
@@ -319,7 +320,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 	// less than singleMinRate over a whole window is given up (the origin
 	// client already gives up on one that goes silent).
 	window, windowStart := time.Now(), int64(0)
-	err := d.e.origin.Whole(ctx, info.URL, info.Headers, info.Identity, func(b []byte) error {
+	err := d.e.origin.Whole(ctx, info.URL, info.Headers, info.Identity, d.e.dlRate.wrap(ctx, func(b []byte) error {
 		if _, err := p.WriteAt(b, off); err != nil {
 			return &transfer.WriteError{Err: fmt.Errorf("cannot write the partial file in %s: %w", d.outDir, err)}
 		}
@@ -337,7 +338,7 @@ func (d *download) fetchSingle(ctx context.Context, p *store.Partial, info origi
 			return p.Commit([]span.Range{{Off: 0, End: off}})
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return err
 	}

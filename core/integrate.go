@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 
 	"github.com/dragonload/dragonload/core/discover"
@@ -12,7 +13,7 @@ import (
 )
 
 // ProtocolVersion is announced in discovery and checked in the hello.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // PeerSource reports where room peers may be found. The engine dials every
 // address found, proves room membership on the connection, and drops the
@@ -53,7 +54,7 @@ type peerTable = peers.Table[*quicwire.Peer]
 // bus as the engine's own. Downloads learn of ready and lost peers through
 // the bus like every other subscriber.
 func (e *Engine) newPeerTable() *peerTable {
-	return peers.New(peers.Options[*quicwire.Peer]{
+	t := peers.New(peers.Options[*quicwire.Peer]{
 		Dialer: peers.DialFunc[*quicwire.Peer](func(ctx context.Context, addr string) (*quicwire.Peer, error) {
 			return e.currentNode().Dial(ctx, addr)
 		}),
@@ -73,11 +74,21 @@ func (e *Engine) newPeerTable() *peerTable {
 		},
 		Logger: e.log.With("pkg", "peers"),
 	})
+	// Nicknames given earlier (RenamePeer) hold from the first connection.
+	e.mu.Lock()
+	nicks := maps.Clone(e.settings.PeerNames)
+	e.mu.Unlock()
+	for id, name := range nicks {
+		if name, err := checkName(name); err == nil {
+			t.SetNickname(id, name)
+		}
+	}
+	return t
 }
 
 func peerInfo(p peers.Info) PeerInfo {
 	return PeerInfo{
-		ID: p.ID, Name: p.Name, Addr: p.Addr, Lending: p.Lending, RTT: p.RTT, Source: p.Source,
+		ID: p.ID, Name: p.Name, Nickname: p.Nickname, Addr: p.Addr, Lending: p.Lending, RTT: p.RTT, Source: p.Source,
 		Ready: p.Ready, Received: p.Received, Lent: p.Lent, Rate: p.Rate,
 	}
 }
@@ -145,7 +156,7 @@ func (m *mdnsPeers) Run(ctx context.Context, found func(string), lost func(strin
 func (e *Engine) startDiscovery() error {
 	e.mu.Lock()
 	port := e.node.Addr().Port
-	hint, name := e.roomKey.Hint(), e.settings.Name
+	hint, name := e.roomKey.Hint(), e.name
 	e.mu.Unlock()
 	d, err := discover.New(discover.Options{
 		Iface: e.cfg.Iface,
@@ -165,6 +176,9 @@ func (e *Engine) startDiscovery() error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	e.mu.Lock()
 	e.disc, e.discStop = d, cancel
+	if e.name != name {
+		d.SetName(e.name) // renamed meanwhile; SetName saw no discoverer
+	}
 	e.mu.Unlock()
 	e.runSource(ctx, &mdnsPeers{d: d, notice: func(n Notice) { e.bus.publish(n) }})
 	return nil

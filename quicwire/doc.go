@@ -63,6 +63,11 @@
 //	QUERY → STATUS {lending, name}, FIN
 //	FETCH → DATA* then END {length, sha256} or ERROR {code, http status, retry-after ms, message}, FIN
 //
+// STATUS carries the name of the moment (Node.SetName), so peers hear a
+// new name at their next QUERY; the name a lender knows a requester by is
+// the one of its IDENT until it connects again. Peer.SetNickname is local
+// and never sent.
+//
 // The server has 10 s to read a request. A fetch succeeds only when the
 // DATA payloads add up to exactly the requested length, and END repeats
 // that length and their SHA-256. Bytes reach the requester's sink as they

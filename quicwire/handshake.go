@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/dragonload/dragonload/core/names"
 	"github.com/dragonload/dragonload/quicwire/cpace"
 	"github.com/dragonload/dragonload/quicwire/wire"
 	"github.com/quic-go/quic-go"
@@ -278,7 +279,7 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	if err := rd.ExpectEOF(); err != nil {
 		return hello{}, helloError(err)
 	}
-	return hello{id: remote, name: st.Name, lending: st.Lending}, nil
+	return hello{id: remote, name: names.SanitizeDisplayName(st.Name), lending: st.Lending}, nil
 }
 
 // helloError turns what a stream operation failed with into the reason a
@@ -383,7 +384,7 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if err := s.Close(); err != nil {
 		return hello{}, err
 	}
-	return hello{id: remote, name: id.Name}, nil
+	return hello{id: remote, name: names.SanitizeDisplayName(id.Name)}, nil
 }
 
 var errVersion = errors.New("peer speaks no protocol version in common")

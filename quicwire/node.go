@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -69,7 +70,7 @@ type Handler interface {
 type Node struct {
 	id        *Identity
 	room      Room
-	name      string
+	name      atomic.Pointer[string] // SetName replaces it
 	handler   Handler
 	lending   func() bool
 	log       *slog.Logger
@@ -115,8 +116,8 @@ func Listen(cfg Config) (*Node, error) {
 	if !cfg.Room.set {
 		return nil, errors.New("quicwire: config has no room")
 	}
-	if len(cfg.Name) > wire.MaxName || !utf8.ValidString(cfg.Name) {
-		return nil, fmt.Errorf("quicwire: node name must be at most %d bytes of UTF-8", wire.MaxName)
+	if err := checkName(cfg.Name); err != nil {
+		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -149,7 +150,6 @@ func Listen(cfg Config) (*Node, error) {
 	n := &Node{
 		id:        cfg.Identity,
 		room:      cfg.Room,
-		name:      cfg.Name,
 		handler:   cfg.Handler,
 		lending:   lending,
 		log:       log,
@@ -160,6 +160,7 @@ func Listen(cfg Config) (*Node, error) {
 		clientTLS: clientTLS,
 		conns:     make(map[*quic.Conn]bool),
 	}
+	n.name.Store(&cfg.Name)
 	n.wg.Add(1)
 	go n.acceptLoop()
 	log.Debug("listening", "addr", n.Addr().String(), "id", n.id.ID.Short())
@@ -171,6 +172,22 @@ func (n *Node) Addr() *net.UDPAddr { return n.udp.LocalAddr().(*net.UDPAddr) }
 
 // ID is this node's id.
 func (n *Node) ID() NodeID { return n.id.ID }
+
+// Name is the display name this node sends to peers.
+func (n *Node) Name() string { return *n.name.Load() }
+
+// SetName changes the display name this node sends to peers. It goes out
+// in every later hello (IDENT, and the STATUS that ends it) and STATUS
+// answer: peers connected already hear it at their next status query, but
+// the name a lender keeps for a requester (PeerInfo.Name) stays the one of
+// the requester's IDENT until it connects again.
+func (n *Node) SetName(name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	n.name.Store(&name)
+	return nil
+}
 
 // Dial connects to the node at addr (host:port, UDP) and runs the hello
 // exchange, which proves to each side that the other is in the room. It
@@ -192,7 +209,7 @@ func (n *Node) Dial(ctx context.Context, addr string) (*Peer, error) {
 		conn.CloseWithError(closeNormal, "node closing")
 		return nil, fmt.Errorf("dial %s: %w", addr, net.ErrClosed)
 	}
-	h, err := clientHello(ctx, conn, n.id, n.room, n.name)
+	h, err := clientHello(ctx, conn, n.id, n.room, n.Name())
 	if err != nil {
 		var pe *protocolError
 		if errors.As(err, &pe) {
@@ -322,5 +339,13 @@ func (n *Node) drop(conn *quic.Conn, peer NodeID, reason string) {
 }
 
 func (n *Node) status() Status {
-	return Status{Name: n.name, Lending: n.lending()}
+	return Status{Name: n.Name(), Lending: n.lending()}
+}
+
+// checkName refuses a display name the wire cannot carry.
+func checkName(name string) error {
+	if len(name) > wire.MaxName || !utf8.ValidString(name) {
+		return fmt.Errorf("quicwire: node name must be at most %d bytes of UTF-8", wire.MaxName)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/dragonload/dragonload/core/names"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -24,18 +25,43 @@ type Peer struct {
 	addr    string
 	lending atomic.Bool
 
-	mu   sync.Mutex
-	name string
+	mu       sync.Mutex
+	name     string // as the peer announced it, last heard
+	nickname string // this node's own name for the peer; never sent
 }
 
 // ID is the peer's node id, proven by TLS.
 func (p *Peer) ID() NodeID { return p.id }
 
-// Name is the peer's display name as last heard.
+// Name is what this node calls the peer: the nickname given with
+// SetNickname, else the peer's display name as last heard.
 func (p *Peer) Name() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.nickname != "" {
+		return p.nickname
+	}
 	return p.name
+}
+
+// Announced is the peer's display name as last heard, whatever its
+// nickname.
+func (p *Peer) Announced() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.name
+}
+
+// SetNickname gives the peer a name of this node's choosing, which Name
+// returns from then on in place of the one the peer announces; "" goes
+// back to the announced one. It is local: nothing of it goes on the wire.
+// The engine keeps nicknames here so that everything naming a peer
+// through its connection (the peer table, each download's shares) shows
+// the nickname.
+func (p *Peer) SetNickname(nickname string) {
+	p.mu.Lock()
+	p.nickname = nickname
+	p.mu.Unlock()
 }
 
 // Addr is the peer's UDP address.
@@ -92,10 +118,13 @@ func (p *Peer) Status(ctx context.Context) (Status, error) {
 		return Status{}, p.streamError(ctx, s, "status", err)
 	}
 	p.lending.Store(m.Lending)
+	// A member chooses its own name: one that hides behind control or
+	// bidi characters, or runs long, is cleaned before anything shows it.
+	name := names.SanitizeDisplayName(m.Name)
 	p.mu.Lock()
-	p.name = m.Name
+	p.name = name
 	p.mu.Unlock()
-	return Status{Name: m.Name, Lending: m.Lending}, nil
+	return Status{Name: name, Lending: m.Lending}, nil
 }
 
 // Fetch asks the peer for req's bytes on a new stream and hands them to

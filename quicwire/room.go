@@ -4,7 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
 	"math"
 	"strings"
 	"unicode"
@@ -41,13 +41,17 @@ func NewRoom(code string) Room {
 	return r
 }
 
-// Hint is 4 hex digits (16 bits) of an HMAC of the room key. Published in
-// mDNS, it lets nodes of other rooms skip us without a handshake; 16 bits
-// cannot confirm a guessed code, since one in 65536 wrong codes matches.
+// Hint is published in mDNS so that nodes of other rooms mostly skip us
+// without a handshake. Anyone on the LAN reads it and can test guesses of
+// the code against it offline, so it carries only 4 bits of an HMAC of the
+// room key, written as 4 hex digits ("000a"): a guess that matches is one
+// of 16, so even a dictionary word is not confirmed, and what is left to
+// try goes through the room proof, one guess per exchange. (Version 1 sent
+// 16 bits, which did narrow a dictionary to a handful of words.)
 func (r Room) Hint() string {
 	m := hmac.New(sha256.New, r.key[:])
-	m.Write([]byte("dragonload/1 room hint"))
-	return hex.EncodeToString(m.Sum(nil)[:2])
+	m.Write([]byte("dragonload/2 room hint"))
+	return fmt.Sprintf("%04x", m.Sum(nil)[0]&0x0f)
 }
 
 // crockford is Crockford's base32 alphabet: digits and lowercase letters

@@ -12,10 +12,6 @@ import (
 	"github.com/dragonload/dragonload/core"
 )
 
-// DefaultAgentListen is the agent's QUIC port when --listen is not given:
-// a fixed port so peers added by address keep working across restarts.
-const DefaultAgentListen = ":4700"
-
 func runAgent(args []string, env Env) int {
 	fs, c := newFlags("agent", env)
 	pos, err := parse(fs, args)
@@ -38,9 +34,7 @@ func runAgent(args []string, env Env) int {
 			return usageError(env, "agent", fmt.Errorf("--rpc %w", err))
 		}
 	}
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultAgentListen
-	}
+	preferAppPort(&cfg)
 	cfg.KeepList = true // the agent remembers its downloads across restarts
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -229,6 +229,17 @@ func (c *common) config(log *slog.Logger) (core.Config, error) {
 	return cfg, nil
 }
 
+// preferAppPort makes the app and the agent, which keep running, listen on
+// UDP 4700 unless --listen says otherwise, so that the address others are
+// given for --peer stays the same; the engine takes another port when 4700
+// is taken (an app and an agent on one machine). One-shot commands (get,
+// peers) keep any free port: an app may hold 4700 while they run.
+func preferAppPort(cfg *core.Config) {
+	if cfg.Listen == "" {
+		cfg.PreferListen = core.DefaultListen
+	}
+}
+
 // checkPeerAddr says in one sentence what is wrong with a --peer address,
 // without the parser's own error glued on.
 func checkPeerAddr(addr string) error {
@@ -333,6 +344,7 @@ func runDesktop(args []string, env Env, desktop Desktop) int {
 	if desktop == nil {
 		return fail(env, ExitFailed, errors.New("this build has no desktop front end; use `dragonload agent` or `dragonload get`"))
 	}
+	preferAppPort(&cfg)
 	if c.rpc != "" {
 		if err := rpc.CheckAddr(c.rpc); err != nil {
 			return usageError(env, "", fmt.Errorf("--rpc %w", err))

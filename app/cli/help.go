@@ -31,8 +31,10 @@ const commonFlags = `Flags every command takes:
                              created on first run. A code on the command line is visible to every
                              local user: prefer 'dragonload join', --room-file or $DRAGONLOAD_ROOM
   --room-file FILE           read the room code from the first line of FILE
-  --name NAME                display name shown to peers (default: host name)
-  --listen ADDR              UDP address for QUIC (default :4700 for agent, any port otherwise)
+  --name NAME                display name shown to peers, for this run (default: the one set in the
+                             app, else the host name and a short id, e.g. vm-3fa2)
+  --listen ADDR              UDP address for QUIC (default: :4700 for the app and agent, another
+                             port when 4700 is taken; any free port for get and peers)
   --peer HOST:PORT           a peer to use besides the ones mDNS finds (repeatable)
   --no-mdns                  do not use LAN discovery
   --iface NAME               network interface for LAN discovery
@@ -51,7 +53,8 @@ const agentHelp = `Usage: dragonload agent [FLAGS]
 Runs headless: lends this machine's bandwidth to the room, serves its peers,
 and downloads every .dragon file dropped into the --watch folder (into --out,
 else the folder set in the app, else ~/Downloads). Listens on UDP :4700
-unless --listen says otherwise. Runs until interrupted (Ctrl+C, SIGTERM).
+(another port, logged, when 4700 is taken) unless --listen says otherwise.
+Runs until interrupted (Ctrl+C, SIGTERM).
 
 Flags of the agent and the app:
   --rpc ADDR                 serve aria2's JSON-RPC on a loopback ADDR (127.0.0.1:6800) for
@@ -59,7 +62,7 @@ Flags of the agent and the app:
                              $DRAGONLOAD_RPC_SECRET or the one 'dragonload rpc-secret' prints
 
 Examples:
-  dragonload agent --room THE-CODE
+  dragonload join && dragonload agent      (join asks for the room code)
   dragonload agent --watch ~/Dragon --peer 192.168.1.20:4700
   dragonload agent --rpc 127.0.0.1:6800
 

@@ -31,10 +31,36 @@ type Settings struct {
 	// Banned are room members caught sending bytes that differ from the
 	// origin's: node id → why. They are never used as lenders again.
 	Banned map[string]string `toml:"banned,omitempty"`
+	// PeerNames are this node's own names for room members (nicknames):
+	// node id → name, shown instead of the name each announces. The
+	// engine replaces the map rather than change it in place.
+	PeerNames map[string]string `toml:"peer_names,omitempty"`
 	// NoSpotChecks turns off the spot checks of lenders' bytes (on by
 	// default; see core/transfer).
 	NoSpotChecks bool `toml:"no_spot_checks,omitempty"`
+	// AllowPrivateOrigins lets this node's own downloads fetch from
+	// loopback and private addresses (a NAS, a LAN mirror). Room peers'
+	// fetches stay guarded; see core.Engine.SetAllowPrivate.
+	AllowPrivateOrigins bool `toml:"allow_private_origins,omitempty"`
+	// DownloadRate caps the bytes per second all downloads receive,
+	// from the origin and from peers together (0 = no cap).
+	DownloadRate int64 `toml:"download_rate,omitempty"`
+	// Theme is the desktop window's theme: "system" (or ""), "light"
+	// or "dark". The engine only keeps it.
+	Theme string `toml:"theme,omitempty"`
+	// RPC serves the aria2 JSON-RPC on 127.0.0.1:6800 in the app.
+	RPC bool `toml:"rpc,omitempty"`
+	// TrustOpenedLinks starts the downloads of dragon:// links and .dragon
+	// files opened from other programs without asking first.
+	TrustOpenedLinks bool `toml:"trust_opened_links,omitempty"`
 }
+
+// Themes a settings file may name; "" is "system".
+const (
+	ThemeSystem = "system"
+	ThemeLight  = "light"
+	ThemeDark   = "dark"
+)
 
 // Defaults for settings a fresh home folder starts with.
 const (
@@ -101,6 +127,14 @@ func Load(home string) (s Settings, fresh bool, err error) {
 	}
 	if s.LendRate < 0 {
 		return s, false, fmt.Errorf("settings file %s: lend_rate must not be negative", path)
+	}
+	if s.DownloadRate < 0 {
+		return s, false, fmt.Errorf("settings file %s: download_rate must not be negative", path)
+	}
+	switch s.Theme {
+	case "", ThemeSystem, ThemeLight, ThemeDark:
+	default:
+		return s, false, fmt.Errorf("settings file %s: theme must be %q, %q or %q, not %q", path, ThemeSystem, ThemeLight, ThemeDark, s.Theme)
 	}
 	return s, false, nil
 }

@@ -10,7 +10,9 @@
 // config.toml keys:
 //
 //	room             string  the room code (a shared secret)
-//	name             string  display name shown to peers
+//	name             string  display name shown to peers, as chosen in Settings ("" = host name and
+//	                         the first four hex digits of the node id, e.g. vm-3fa2; a bare host name,
+//	                         which earlier versions saved by themselves, counts as "")
 //	out_dir          string  where finished files go
 //	watch_dir        string  folder watched for .dragon files ("" = none)
 //	lending          bool    lend bandwidth to room peers
@@ -20,5 +22,12 @@
 //	peers            [string] peers added by hand (host:port)
 //	onboarded        bool    the first-run introduction was shown
 //	banned           table   node id → why, for members caught altering bytes
+//	peer_names       table   node id → nickname this node shows for that member (Rename in the Peers tab)
 //	no_spot_checks   bool    do not spot-check lenders' bytes against the origin
+//	trust_opened_links bool  start dragon:// links and .dragon files opened from other programs without asking
+//	allow_private_origins bool  this node's downloads may fetch from loopback/private addresses (LAN mirror, NAS);
+//	                         --allow-private-origins allows them for one run and is not saved here
+//	download_rate    int     bytes per second all downloads receive, from origins and peers together (0 = no cap)
+//	theme            string  the window's theme: "system" (default), "light" or "dark"
+//	rpc              bool    the app serves the aria2 JSON-RPC on 127.0.0.1:6800
 package config

@@ -85,7 +85,8 @@ type Discoverer struct {
 	opts    Options
 	log     *slog.Logger
 	lending atomic.Bool
-	relend  chan struct{} // signals Run that the lend switch flipped
+	name    atomic.Pointer[string]
+	relend  chan struct{} // signals Run that the lend switch or the name changed
 	running atomic.Bool
 }
 
@@ -130,6 +131,7 @@ func New(opts Options) (*Discoverer, error) {
 	}
 	d := &Discoverer{opts: opts, log: log, relend: make(chan struct{}, 1)}
 	d.lending.Store(s.Lending)
+	d.name.Store(&s.Name)
 	return d, nil
 }
 
@@ -139,6 +141,22 @@ func (d *Discoverer) SetLending(on bool) {
 	if d.lending.Swap(on) == on {
 		return
 	}
+	d.changed()
+}
+
+// SetName changes the display name this node advertises (cleaned as New
+// cleans Service.Name). A running Discoverer announces the change at once,
+// as for SetLending; it is safe to call at any time.
+func (d *Discoverer) SetName(name string) {
+	name = cleanName(name)
+	if old := d.name.Swap(&name); *old == name {
+		return
+	}
+	d.changed()
+}
+
+// changed tells Run to announce the service again.
+func (d *Discoverer) changed() {
 	select {
 	case d.relend <- struct{}{}:
 	default:
@@ -187,10 +205,11 @@ func (d *Discoverer) Run(ctx context.Context, emit func(Event)) error {
 	}
 }
 
-// service is this node's Service with the current lend switch.
+// service is this node's Service with the current lend switch and name.
 func (d *Discoverer) service() Service {
 	s := d.opts.Service
 	s.Lending = d.lending.Load()
+	s.Name = *d.name.Load()
 	return s
 }
 

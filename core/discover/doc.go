@@ -17,7 +17,7 @@
 //
 //	_dragonload._udp.local.           PTR   <id>._dragonload._udp.local.
 //	<id>._dragonload._udp.local.      SRV   10 1 <QUIC UDP port> <id>.local.
-//	<id>._dragonload._udp.local.      TXT   "v=1" "id=<id>" "room=<hint>" "lend=0|1" "name=<name>"
+//	<id>._dragonload._udp.local.      TXT   "v=2" "id=<id>" "room=<hint>" "lend=0|1" "name=<name>"
 //	<id>.local.                       A     every IPv4 address of the interface
 //	<id>.local.                       AAAA  every global or unique-local IPv6 address of the interface
 //
@@ -31,11 +31,11 @@
 // key, compares keys without regard to case, and ignores keys it does not
 // know):
 //
-//	v     protocol version, a decimal integer from 1 to 65535 (now 1)
+//	v     protocol version, a decimal integer from 1 to 65535 (now 2)
 //	id    the node id; required
 //	room  the room hint: 4 lowercase hex digits derived from the room secret
-//	      (quicwire Room.Hint) so that rooms can skip each other; it carries
-//	      16 bits and reveals nothing usable about the secret
+//	      (quicwire Room.Hint) so that rooms mostly skip each other; it
+//	      carries 4 bits, too few to confirm a guessed code offline
 //	lend  "1" when the node lends bandwidth, "0" when not
 //	name  display name, UTF-8, at most 128 bytes; receivers drop characters
 //	      that are not graphic (control and bidi formatting characters)
@@ -43,7 +43,8 @@
 // Records are served by github.com/hashicorp/mdns with a TTL of 120 s. Besides
 // answering queries, a node multicasts its records unprompted (an
 // announcement) when it starts on an interface, when its addresses change
-// and when its lend switch flips, and when it stops it multicasts a goodbye:
+// and when its lend switch flips or its name changes (SetLending,
+// SetName), and when it stops it multicasts a goodbye:
 // the PTR, SRV and TXT records with TTL 0 (RFC 6762 section 10.1), sent from
 // port 5353 to 224.0.0.251 and ff02::fb on each interface. A receiver drops a
 // peer at once on a goodbye.

@@ -210,7 +210,8 @@ func (r *runner) refresh(st *ifaceState) {
 }
 
 func (r *runner) reannounce() {
-	r.log.Debug("lend switch changed; announcing", "lending", r.d.lending.Load())
+	s := r.d.service()
+	r.log.Debug("lend switch or name changed; announcing", "lending", s.Lending, "name", s.Name)
 	for _, st := range r.ifaces {
 		r.refresh(st)
 	}

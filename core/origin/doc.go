@@ -39,7 +39,9 @@
 // refused the same way. No proxy is ever used, so nothing can route around
 // the check. Options.AllowPrivate lifts it for test beds and LAN mirrors,
 // except for the cloud metadata services and the unspecified, multicast
-// and broadcast addresses.
+// and broadcast addresses; Client.SetAllowPrivate changes that while the
+// client runs (the app's "Allow downloads from this LAN" switch), and
+// Options.PrivateHint says in each refusal how to lift it.
 //
 // Request headers given by the caller (a link's cookies and tokens) go
 // only to the host they were given for: the first redirect to another

@@ -20,6 +20,13 @@
 // Lost, Updated, Lent); the engine translates those into its own events.
 // Nothing here knows the engine or its bus.
 //
+// The events describe one row per machine for a front end: Seen opens a
+// row for an address being dialed (no node id yet), and exactly one event
+// closes it, Ready (the row becomes the node's, under its id) or Lost with
+// an empty ID (the address was forgotten, or it reaches a machine already
+// connected through another address). A Lost with an ID closes a node's
+// row. List gives the same rows.
+//
 // # Rules
 //
 //   - A failed dial is retried after a backoff that starts at 500 ms and
@@ -28,11 +35,19 @@
 //     the longest backoff at once.
 //   - One connection per node id: a second connection to a node already
 //     connected (through another address, or its own dial to us) is closed,
-//     and its address is dialed again after the longest backoff.
+//     and its address is dialed again after the longest backoff. While the
+//     node stays connected, that address is neither reported Seen nor
+//     listed.
+//   - Forget stops an address's dial loop for good: Lost for the peer
+//     connected through it, else Lost with an empty ID for the dial.
 //   - A ready peer's status is polled every 2 s; a change of its lending
-//     state is reported (Updated), and a peer that does not answer is lost.
+//     state or its name is reported (Updated), and a peer that does not
+//     answer is lost.
 //   - Once a second (Run), every peer whose byte counts moved is reported
 //     with its rate (Updated), and every peer lent bytes to (Lent).
+//   - A nickname (SetNickname) is kept per node id, connected or not; the
+//     table sets it on each connection to that node before reporting it
+//     Ready, so Info.Name and the connection's own Name carry it.
 //   - Close stops every dial loop, drops every connection, and returns
 //     only once every loop has ended.
 package peers

@@ -17,7 +17,11 @@ import (
 // *quicwire.Peer is one.
 type Conn interface {
 	ID() quicwire.NodeID
+	// Name is the nickname given with SetNickname, else the name the peer
+	// announces.
 	Name() string
+	// SetNickname gives the peer a name of this node's own ("" = none).
+	SetNickname(nickname string)
 	Lending() bool      // as last heard
 	RTT() time.Duration // smoothed round-trip time
 	// Done is closed when the connection is gone, for whatever reason.
@@ -46,7 +50,8 @@ func (f DialFunc[C]) Dial(ctx context.Context, addr string) (C, error) { return 
 // Info describes one peer as this node sees it.
 type Info struct {
 	ID       string // node id (full, base32); "" until ready
-	Name     string
+	Name     string // Nickname when set, else the name the peer announces
+	Nickname string // this node's own name for the peer (SetNickname); "" = none
 	Addr     string
 	Lending  bool
 	RTT      time.Duration
@@ -60,19 +65,25 @@ type Info struct {
 // Event is what the table reports: Seen, Ready, Lost, Updated or Lent.
 type Event interface{ event() }
 
-// Seen reports an address about to be dialed (heard of, not yet proven).
+// Seen reports an address about to be dialed (heard of, not yet proven):
+// Peer has Addr and Source, no ID. It is not reported for an address known
+// to reach a machine that is connected through another address.
 type Seen struct{ Peer Info }
 
 // Ready reports a peer that passed the room proof.
 type Ready struct{ Peer Info }
 
-// Lost reports a ready peer that went away.
+// Lost reports a ready peer that went away (Peer.ID set), or an address
+// reported Seen that is no longer dialed on its own (Peer.ID ""): it was
+// forgotten, or it turned out to reach a machine connected through
+// another address.
 type Lost struct {
 	Peer   Info
 	Reason string
 }
 
-// Updated reports changed numbers for a ready peer (lending, rate, RTT).
+// Updated reports changed numbers for a ready peer (lending, name, rate,
+// RTT).
 type Updated struct{ Peer Info }
 
 // Lent reports the bytes this node sent to a peer: the total so far and
@@ -94,7 +105,8 @@ type Options[C Conn] struct {
 	Dialer Dialer[C]
 	// Observe receives every event, from the table's goroutines and from
 	// the callers of its methods, never under the table's lock (so it may
-	// call the table). nil discards them.
+	// call the table, though not Forget or RedialAll, which wait for an
+	// address's events to be delivered). nil discards them.
 	Observe func(Event)
 	Logger  *slog.Logger
 }
@@ -119,17 +131,29 @@ type Table[C Conn] struct {
 	stop    context.CancelFunc
 	wg      sync.WaitGroup // the dial loops
 
-	mu     sync.Mutex
-	closed bool
-	addrs  map[string]*slot    // by address
-	conns  map[string]*conn[C] // by node id, proven peers
-	stats  map[string]*counts  // by node id, survives reconnects
+	mu        sync.Mutex
+	closed    bool
+	addrs     map[string]*slot    // by address
+	conns     map[string]*conn[C] // by node id, proven peers
+	stats     map[string]*counts  // by node id, survives reconnects
+	nicknames map[string]string   // by node id, connected or not
 }
 
 type slot struct {
 	addr   string
 	source string
 	cancel context.CancelFunc
+	// node is the id of the machine last reached through addr ("" before
+	// the first success): while that machine is connected through another
+	// address, addr is neither reported Seen nor listed.
+	node string
+	// listed is set while addr was reported Seen and not yet Ready or
+	// Lost, so that every Seen is closed by exactly one Ready or Lost.
+	listed bool
+	// emit is held from setting listed to reporting Seen, and while
+	// reporting the Lost that closes it, so that they are reported in
+	// that order whichever goroutines report them.
+	emit sync.Mutex
 }
 
 type conn[C Conn] struct {
@@ -155,12 +179,13 @@ func New[C Conn](opts Options[C]) *Table[C] {
 		observe = func(Event) {}
 	}
 	t := &Table[C]{
-		dialer:  opts.Dialer,
-		observe: observe,
-		log:     log,
-		addrs:   make(map[string]*slot),
-		conns:   make(map[string]*conn[C]),
-		stats:   make(map[string]*counts),
+		dialer:    opts.Dialer,
+		observe:   observe,
+		log:       log,
+		addrs:     make(map[string]*slot),
+		conns:     make(map[string]*conn[C]),
+		stats:     make(map[string]*counts),
+		nicknames: make(map[string]string),
 	}
 	t.ctx, t.stop = context.WithCancel(context.Background())
 	return t
@@ -185,19 +210,25 @@ func (t *Table[C]) Want(addr, source string) {
 		return
 	}
 	ctx, cancel := context.WithCancel(t.ctx)
-	t.addrs[addr] = &slot{addr: addr, source: source, cancel: cancel}
+	s := &slot{addr: addr, source: source, cancel: cancel}
+	t.addrs[addr] = s
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		t.dialLoop(ctx, addr, source)
+		t.dialLoop(ctx, s)
 	}()
 }
 
-// Forget stops dialing addr and drops a peer connected through it.
+// Forget stops dialing addr and drops a peer connected through it. An
+// address still being dialed is reported Lost with an empty ID.
 func (t *Table[C]) Forget(addr, reason string) {
 	t.mu.Lock()
 	s, ok := t.addrs[addr]
 	delete(t.addrs, addr)
+	listed := ok && s.listed
+	if ok {
+		s.listed = false
+	}
 	// The peers connected through addr leave the table before the dial
 	// loop is cancelled: the loop, seeing its context end, would drop them
 	// itself and report "stopped" instead of the reason given here.
@@ -215,6 +246,42 @@ func (t *Table[C]) Forget(addr, reason string) {
 	for _, c := range victims {
 		t.lost(c, reason)
 	}
+	if listed {
+		t.unlisted(s, reason)
+	}
+}
+
+// SetNickname gives the node with id a name of this node's own, which
+// every Info and the connection's Name carry from then on in place of the
+// name it announces ("" removes it). It holds for a node connected later
+// too. A connected node is reported Updated.
+func (t *Table[C]) SetNickname(id, nickname string) {
+	t.mu.Lock()
+	if nickname == "" {
+		delete(t.nicknames, id)
+	} else {
+		t.nicknames[id] = nickname
+	}
+	c, ok := t.conns[id]
+	var info Info
+	if ok {
+		c.c.SetNickname(nickname)
+		info = t.infoLocked(c)
+	}
+	t.mu.Unlock()
+	if ok {
+		t.observe(Updated{Peer: info})
+	}
+}
+
+// Source says how addr was found, if it is dialed.
+func (t *Table[C]) Source(addr string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.addrs[addr]; ok {
+		return s.source, true
+	}
+	return "", false
 }
 
 // DropAll drops every ready peer; their dial loops dial them again.
@@ -323,7 +390,8 @@ func (t *Table[C]) Run(ctx context.Context) {
 
 // List returns every known peer, ready ones first, then by name, then by
 // address. An address dialed but not (or no longer) connected is listed
-// with its source only.
+// with its source only, unless it is known to reach a machine connected
+// through another address: one row per machine.
 func (t *Table[C]) List() []Info {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -334,7 +402,7 @@ func (t *Table[C]) List() []Info {
 		seen[c.addr] = true
 	}
 	for addr, s := range t.addrs {
-		if !seen[addr] {
+		if !seen[addr] && !t.elsewhereLocked(s) {
 			out = append(out, Info{Addr: addr, Source: s.source})
 		}
 	}
@@ -371,10 +439,15 @@ func (t *Table[C]) lost(c *conn[C], reason string) {
 	t.observe(Lost{Peer: t.info(c), Reason: reason})
 }
 
-func (t *Table[C]) dialLoop(ctx context.Context, addr, source string) {
+func (t *Table[C]) dialLoop(ctx context.Context, s *slot) {
+	addr, source := s.addr, s.source
 	backoff := dialMin
 	for ctx.Err() == nil {
-		t.observe(Seen{Peer: Info{Addr: addr, Source: source}})
+		s.emit.Lock()
+		if t.list(s) {
+			t.observe(Seen{Peer: Info{Addr: addr, Source: source}})
+		}
+		s.emit.Unlock()
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		p, err := t.dialer.Dial(dctx, addr)
 		cancel()
@@ -396,7 +469,7 @@ func (t *Table[C]) dialLoop(ctx context.Context, addr, source string) {
 		}
 		backoff = dialMin
 		c := &conn[C]{c: p, addr: addr, source: source}
-		if !t.register(c) {
+		if !t.register(c, s) {
 			// Already connected to this node through another address or
 			// its own dial to us: keep one connection, watch the other.
 			p.Close()
@@ -409,25 +482,78 @@ func (t *Table[C]) dialLoop(ctx context.Context, addr, source string) {
 	}
 }
 
-func (t *Table[C]) register(c *conn[C]) bool {
+// register makes c the connection to its node, unless that node is
+// connected already. Either way the address's Seen is closed: by Ready,
+// or by Lost when the node is connected through another address. Other
+// addresses of the same node that are listed are closed by Lost too.
+func (t *Table[C]) register(c *conn[C], s *slot) bool {
 	id := c.c.ID().String()
 	t.mu.Lock()
-	if _, dup := t.conns[id]; dup {
+	s.node = id
+	listed := s.listed
+	s.listed = false
+	if kept, dup := t.conns[id]; dup {
 		t.mu.Unlock()
+		if listed {
+			t.unlisted(s, "same machine as "+kept.addr)
+		}
 		return false
 	}
 	t.conns[id] = c
 	if t.stats[id] == nil {
 		t.stats[id] = &counts{}
 	}
+	c.c.SetNickname(t.nicknames[id])
+	var others []*slot
+	for _, o := range t.addrs {
+		if o != s && o.node == id && o.listed {
+			o.listed = false
+			others = append(others, o)
+		}
+	}
 	t.mu.Unlock()
 	t.log.Info("peer ready", "peer", c.c.ID().Short(), "name", c.c.Name(), "addr", c.addr, "lending", c.c.Lending())
 	t.observe(Ready{Peer: t.info(c)})
+	for _, o := range others {
+		t.unlisted(o, "same machine as "+c.addr)
+	}
 	return true
 }
 
+// unlisted reports the Lost that closes the Seen of s, whose listed flag
+// its caller cleared.
+func (t *Table[C]) unlisted(s *slot, reason string) {
+	s.emit.Lock()
+	defer s.emit.Unlock()
+	t.observe(Lost{Peer: Info{Addr: s.addr, Source: s.source}, Reason: reason})
+}
+
+// list marks s as reported Seen and says whether to report it: not once
+// it was forgotten, nor while its machine is connected through another
+// address.
+func (t *Table[C]) list(s *slot) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.addrs[s.addr] != s || t.elsewhereLocked(s) {
+		return false
+	}
+	s.listed = true
+	return true
+}
+
+// elsewhereLocked reports whether s is known to reach a machine that is
+// connected through another address.
+func (t *Table[C]) elsewhereLocked(s *slot) bool {
+	if s.node == "" {
+		return false
+	}
+	c, ok := t.conns[s.node]
+	return ok && c.addr != s.addr
+}
+
 // serve watches one proven connection until it dies, polling its status so
-// lending changes reach the downloads.
+// lending changes reach the downloads and a peer's new name reaches the
+// screen.
 func (t *Table[C]) serve(ctx context.Context, c *conn[C]) {
 	tick := time.NewTicker(statusEvery)
 	defer tick.Stop()
@@ -440,7 +566,7 @@ func (t *Table[C]) serve(ctx context.Context, c *conn[C]) {
 			t.drop(c, "connection closed")
 			return
 		case <-tick.C:
-			was := c.c.Lending()
+			was, wasName := c.c.Lending(), c.c.Name()
 			sctx, cancel := context.WithTimeout(ctx, dialTimeout)
 			_, err := c.c.Status(sctx)
 			cancel()
@@ -448,7 +574,7 @@ func (t *Table[C]) serve(ctx context.Context, c *conn[C]) {
 				t.drop(c, "no answer to status: "+err.Error())
 				return
 			}
-			if c.c.Lending() != was {
+			if c.c.Lending() != was || c.c.Name() != wasName {
 				t.observe(Updated{Peer: t.info(c)})
 			}
 		}
@@ -464,13 +590,14 @@ func (t *Table[C]) info(c *conn[C]) Info {
 func (t *Table[C]) infoLocked(c *conn[C]) Info {
 	id := c.c.ID().String()
 	p := Info{
-		ID:      id,
-		Name:    c.c.Name(),
-		Addr:    c.addr,
-		Lending: c.c.Lending(),
-		RTT:     c.c.RTT(),
-		Source:  c.source,
-		Ready:   true,
+		ID:       id,
+		Name:     c.c.Name(),
+		Nickname: t.nicknames[id],
+		Addr:     c.addr,
+		Lending:  c.c.Lending(),
+		RTT:      c.c.RTT(),
+		Source:   c.source,
+		Ready:    true,
 	}
 	if s := t.stats[id]; s != nil {
 		p.Received, p.Lent, p.Rate = s.received, s.lent, s.rate

@@ -19,15 +19,17 @@ import (
 
 // fakeConn is a proven connection without a socket.
 type fakeConn struct {
-	id   quicwire.NodeID
-	name string
+	id quicwire.NodeID
 
 	lending atomic.Bool // as last heard
 	remote  atomic.Bool // what the next status poll hears
 	polls   atomic.Int32
 
-	mu        sync.Mutex
-	statusErr error
+	mu         sync.Mutex
+	name       string // as last heard
+	remoteName string // what the next status poll hears
+	nickname   string
+	statusErr  error
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -35,15 +37,23 @@ type fakeConn struct {
 }
 
 func newConn(id byte, name string, lending bool) *fakeConn {
-	c := &fakeConn{name: name, done: make(chan struct{})}
+	c := &fakeConn{name: name, remoteName: name, done: make(chan struct{})}
 	c.id[0] = id
 	c.lending.Store(lending)
 	c.remote.Store(lending)
 	return c
 }
 
-func (c *fakeConn) ID() quicwire.NodeID   { return c.id }
-func (c *fakeConn) Name() string          { return c.name }
+func (c *fakeConn) ID() quicwire.NodeID { return c.id }
+func (c *fakeConn) Name() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nickname != "" {
+		return c.nickname
+	}
+	return c.name
+}
+func (c *fakeConn) SetNickname(n string)  { c.mu.Lock(); c.nickname = n; c.mu.Unlock() }
 func (c *fakeConn) Lending() bool         { return c.lending.Load() }
 func (c *fakeConn) RTT() time.Duration    { return time.Millisecond }
 func (c *fakeConn) Done() <-chan struct{} { return c.done }
@@ -51,13 +61,20 @@ func (c *fakeConn) Done() <-chan struct{} { return c.done }
 func (c *fakeConn) Status(ctx context.Context) (quicwire.Status, error) {
 	c.polls.Add(1)
 	c.mu.Lock()
-	err := c.statusErr
-	c.mu.Unlock()
-	if err != nil {
-		return quicwire.Status{}, err
+	defer c.mu.Unlock()
+	if c.statusErr != nil {
+		return quicwire.Status{}, c.statusErr
 	}
 	c.lending.Store(c.remote.Load())
+	c.name = c.remoteName
 	return quicwire.Status{Name: c.name, Lending: c.lending.Load()}, nil
+}
+
+// rename is the peer taking another name, which the next poll hears.
+func (c *fakeConn) rename(name string) {
+	c.mu.Lock()
+	c.remoteName = name
+	c.mu.Unlock()
 }
 
 func (c *fakeConn) Close() error {
@@ -241,8 +258,11 @@ func TestDuplicateConnectionIsClosed(t *testing.T) {
 		if ready := take[Ready](r); len(ready) != 1 || ready[0].Peer.Addr != "10.0.0.7:4433" {
 			t.Fatalf("ready events %+v, want one, through the first address", ready)
 		}
-		if lost := take[Lost](r); len(lost) != 0 {
-			t.Fatalf("lost events %+v: the kept connection must stay", lost)
+		// The kept connection stays; only the second address's dial is
+		// closed, once, as the same machine.
+		want := Lost{Peer: Info{Addr: "[fd00::7]:4433", Source: "manual"}, Reason: "same machine as 10.0.0.7:4433"}
+		if lost := take[Lost](r); len(lost) != 1 || lost[0] != want {
+			t.Fatalf("lost events %+v, want %+v", lost, want)
 		}
 		mu.Lock()
 		if len(dialed) != 3 || dialed[0].closed.Load() || !dialed[1].closed.Load() || !dialed[2].closed.Load() {
@@ -256,8 +276,9 @@ func TestDuplicateConnectionIsClosed(t *testing.T) {
 		if got := tb.Ready(); len(got) != 1 || got[0] != dialed[0] {
 			t.Fatalf("Ready() = %v, want the first connection", got)
 		}
+		// One machine, one entry: the duplicate address is not listed.
 		list := tb.List()
-		if len(list) != 2 || !list[0].Ready || list[0].Addr != "10.0.0.7:4433" || list[1].Ready || list[1].Addr != "[fd00::7]:4433" {
+		if len(list) != 1 || !list[0].Ready || list[0].Addr != "10.0.0.7:4433" {
 			t.Fatalf("List() = %+v", list)
 		}
 	})
@@ -375,9 +396,12 @@ func TestForgetDropsAndStopsDialing(t *testing.T) {
 		tb.Forget("10.0.0.4:4433", "expired")
 		tb.Forget("10.0.0.5:4433", "goodbye")
 		synctest.Wait()
+		// The ready peer is lost with its id; the address still being
+		// dialed is lost without one, so that its Seen is closed.
 		lost := take[Lost](r)
-		if len(lost) != 1 || lost[0].Reason != "expired" || lost[0].Peer.Addr != "10.0.0.4:4433" {
-			t.Fatalf("lost events %+v, want the ready peer, expired", lost)
+		if len(lost) != 2 || lost[0].Reason != "expired" || lost[0].Peer.Addr != "10.0.0.4:4433" || lost[0].Peer.ID == "" ||
+			lost[1] != (Lost{Peer: Info{Addr: "10.0.0.5:4433", Source: "mdns"}, Reason: "goodbye"}) {
+			t.Fatalf("lost events %+v, want the ready peer, expired, then the other address, goodbye", lost)
 		}
 		if !peer.closed.Load() {
 			t.Fatal("the forgotten peer's connection was not closed")

@@ -108,6 +108,10 @@ type Config struct {
 	CommitEvery time.Duration // and at least this often (default 1 s)
 	Sched       sched.Config  // scheduler tuning; Size and Done are set here
 	Checks      Checks        // spot checks of lenders' bytes; zero = none
+	// Limit, when set, wraps the sink of every fetch from every source
+	// (assignments, spot checks, audits): the engine's download speed
+	// limit holds all of them to one rate. nil = none.
+	Limit func(ctx context.Context, sink func([]byte) error) func([]byte) error
 }
 
 // Defaults for zero Config fields.
@@ -356,6 +360,9 @@ func (t *Transfer) addSource(src Source) {
 	}
 	if _, ok := t.benched[id]; ok {
 		return
+	}
+	if t.cfg.Limit != nil {
+		src = limited{Source: src, limit: t.cfg.Limit}
 	}
 	t.sources[id] = src
 	t.everName[id] = src.Name()
@@ -751,6 +758,16 @@ func (t *Transfer) name(id sched.PeerID) string {
 }
 
 func (t *Transfer) isSelf(id sched.PeerID) bool { return id == SelfID }
+
+// limited is a source whose bytes pass through Config.Limit.
+type limited struct {
+	Source
+	limit func(ctx context.Context, sink func([]byte) error) func([]byte) error
+}
+
+func (s limited) Fetch(ctx context.Context, req Request, sink func([]byte) error) error {
+	return s.Source.Fetch(ctx, req, s.limit(ctx, sink))
+}
 
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
