@@ -13,9 +13,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/driver/desktop"
 
-	"github.com/dragonload/dragonload/app/cli"
 	"github.com/dragonload/dragonload/app/instance"
-	"github.com/dragonload/dragonload/app/rpc"
 	"github.com/dragonload/dragonload/app/ui"
 	"github.com/dragonload/dragonload/assets"
 	"github.com/dragonload/dragonload/core"
@@ -31,6 +29,9 @@ const ID = "io.github.dragonload.Dragonload"
 type Options struct {
 	// Logger receives the app's log lines; nil discards them.
 	Logger *slog.Logger
+	// RPC is the aria2 JSON-RPC server Settings turns on and off; nil
+	// leaves it out of Settings.
+	RPC ui.RPCSwitch
 }
 
 // Run opens the desktop app on eng and blocks until the user quits. args
@@ -58,7 +59,7 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(fyne.NewStaticResource("dragonload.png", assets.Icon))
-	a.Settings().SetTheme(ui.Theme())
+	a.Settings().SetTheme(ui.ThemeNamed(eng.Theme())) // Settings changes it live
 	w := a.NewWindow("Dragonload")
 	w.Resize(ui.DefaultSize)
 	w.CenterOnScreen()
@@ -93,6 +94,16 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 	} else {
 		log.Info("no tray icon: closing the window quits", "reason", errOr(busErr, "not a desktop driver"))
 	}
+	// Desktop notifications need a notification service: without one
+	// Fyne logs "Failed to send message to bus" and nothing shows, so the
+	// window (a banner) and the tray menu show them instead.
+	notifyErr := tray.NotificationService()
+	if notifyErr != nil {
+		log.Info("no notification service: notifications show in the window", "reason", notifyErr)
+	}
+	notifier := ui.NewNotifier(a, notifyErr == nil)
+	a.Lifecycle().SetOnEnteredForeground(func() { notifier.Foreground(true) })
+	a.Lifecycle().SetOnExitedForeground(func() { notifier.Foreground(false) })
 	u = ui.New(a, w, eng, ui.Options{
 		Logger:    log.With("part", "window"),
 		Icon:      a.Icon(),
@@ -100,11 +111,15 @@ func Run(eng *core.Engine, args []string, opts Options) error {
 		Onboarded: eng.SetOnboarded,
 		Quit:      quit,
 		Close:     closeWindow,
+		RPC:       opts.RPC,
+		Autostart: loginItem{home: eng.Home()},
+		Notifier:  notifier,
 	})
 
 	if withTray {
 		tr = tray.New(eng, tray.Options{Open: show, Quit: quit, Logger: log.With("part", "tray")})
 		tr.Install(desk, fyne.NewStaticResource("dragonload-tray.png", assets.TrayIcon))
+		notifier.SetAway(tr.SetNotice)
 		// Clicking the icon shows the window; this also sets a close
 		// intercept, which the next line replaces with ours (same effect,
 		// plus the log line).
@@ -303,18 +318,14 @@ func Desktop(cfg core.Config, sources []string, rpcAddr string, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	var srv *rpc.Server
-	if rpcAddr != "" {
-		srv, err = rpc.Start(eng, eng.Home(), rpcAddr, cli.VersionString(), log.With("pkg", "rpc"))
-		if err != nil {
-			eng.Close()
-			return fmt.Errorf("cannot serve the aria2 RPC on %s: %w", rpcAddr, err)
-		}
+	// The RPC is off unless --rpc ADDR or Settings turned it on.
+	rpcs := newRPCSwitch(eng, rpcAddr, log)
+	if err := rpcs.start(rpcAddr != ""); err != nil {
+		eng.Close()
+		return err
 	}
-	runErr := Run(eng, sources, Options{Logger: log})
-	if srv != nil {
-		srv.Close() // before the engine it serves
-	}
+	runErr := Run(eng, sources, Options{Logger: log, RPC: rpcs})
+	rpcs.close() // before the engine it serves
 	if err := eng.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("cannot shut the engine down cleanly: %w", err)
 	}

@@ -3,6 +3,7 @@ package tray
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,7 +11,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
 
+	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
 )
 
@@ -44,7 +47,13 @@ const (
 	LabelPauseAll  = "Pause all"
 	LabelResumeAll = "Resume all"
 	LabelQuit      = "Quit"
+	// LabelIdle is the progress line when no download runs.
+	LabelIdle = "No downloads running"
 )
+
+// systrayTooltip sets the tray icon's tooltip; tests replace it, as the
+// real one talks to the OS's tray.
+var systrayTooltip = systray.SetTooltip
 
 // UpdateInterval is the shortest time between two menu rebuilds from
 // events: every rebuild re-exports the whole menu over D-Bus.
@@ -58,15 +67,24 @@ type Tray struct {
 	// do runs a function on the Fyne main goroutine; tests replace it.
 	do func(func())
 
-	menu                                          *fyne.Menu
-	status, lend, open, pauseAll, resumeAll, quit *fyne.MenuItem
+	menu *fyne.Menu
+	// progress is the first line (downloads, percent, rate, time left),
+	// status the second (peers); notice, in the menu only while set, is
+	// the last notification the desktop could not show (SetNotice).
+	progress, status, notice              *fyne.MenuItem
+	lend, open, pauseAll, resumeAll, quit *fyne.MenuItem
+	rest                                  []*fyne.MenuItem // the items after the notice
+	noticeText                            string
+	setTooltip                            func(string)        // set by Install; nil in tests
+	setIcon                               func(fyne.Resource) // set by Install; nil in tests
+	icons                                 *busyIcons          // nil: no busy variant
+	iconShown                             int                 // busyIcons step last set; idleStep when idle
 
 	mu        sync.Mutex
-	downloads map[core.DownloadID]core.State
-	rates     map[core.DownloadID]float64
+	downloads map[core.DownloadID]*download
 	ready     map[string]bool
 	lending   bool
-	shown     string // the status line and switches the menu last showed
+	shown     string // the lines and switches the menu last showed
 	cancel    func()
 	done      chan struct{}
 	stopped   atomic.Bool // set by Stop: a queued refresh is dropped
@@ -80,12 +98,22 @@ func New(eng Engine, opts Options) *Tray {
 	}
 	t := &Tray{
 		eng: eng, opts: opts, log: log, do: fyne.Do,
-		downloads: make(map[core.DownloadID]core.State),
-		rates:     make(map[core.DownloadID]float64),
+		downloads: make(map[core.DownloadID]*download),
 		ready:     make(map[string]bool),
+		iconShown: idleStep,
 	}
+	t.progress = fyne.NewMenuItem(LabelIdle, nil)
+	t.progress.Disabled = true
 	t.status = fyne.NewMenuItem("", nil)
 	t.status.Disabled = true
+	// Clicking the notice opens the window, where the user reads the rest
+	// (the download list), and takes the notice away.
+	t.notice = fyne.NewMenuItem("", func() {
+		t.SetNotice("")
+		if t.opts.Open != nil {
+			t.opts.Open()
+		}
+	})
 	t.lend = fyne.NewMenuItem(LabelLend, t.ToggleLending)
 	t.open = fyne.NewMenuItem(LabelOpen, func() {
 		if t.opts.Open != nil {
@@ -100,15 +128,16 @@ func New(eng Engine, opts Options) *Tray {
 		}
 	})
 	t.quit.IsQuit = true
-	t.menu = fyne.NewMenu("Dragonload",
-		t.status,
+	t.rest = []*fyne.MenuItem{
 		fyne.NewMenuItemSeparator(),
 		t.lend,
 		fyne.NewMenuItemSeparator(),
 		t.open, t.pauseAll, t.resumeAll,
 		fyne.NewMenuItemSeparator(),
 		t.quit,
-	)
+	}
+	t.menu = fyne.NewMenu("Dragonload")
+	t.layout()
 	t.seed()
 	t.update()
 	return t
@@ -129,12 +158,45 @@ func (t *Tray) ToggleLending() {
 	t.refresh()
 }
 
-// Install puts the menu and icon into the desktop's tray.
+// Install puts the menu and icon into the desktop's tray. From then on the
+// icon's tooltip repeats the progress line, and while downloads run the
+// icon carries a progress bar along its bottom edge.
 func (t *Tray) Install(d desktop.App, icon fyne.Resource) {
 	d.SetSystemTrayMenu(t.menu)
 	if icon != nil {
 		d.SetSystemTrayIcon(icon)
+		icons, err := newBusyIcons(icon)
+		if err != nil {
+			t.log.Info("no busy variant of the tray icon", "err", err)
+		} else {
+			t.icons = icons
+			t.setIcon = d.SetSystemTrayIcon
+		}
 	}
+	// Fyne's desktop.App has no tooltip call, but its driver draws the
+	// tray with fyne.io/systray, whose tooltip is package state: setting
+	// it here reaches the same icon. (Shown on Windows and macOS, and by
+	// the StatusNotifierItem hosts that read ToolTip, such as KDE's.)
+	t.setTooltip = systrayTooltip
+	t.shown = "" // draw the tooltip and icon now
+	t.update()
+}
+
+// SetNotice puts text, a notification the desktop could not show, into
+// the menu under the status lines, where it stays until the user clicks it
+// or it is replaced; "" takes it away. Main goroutine only.
+func (t *Tray) SetNotice(text string) {
+	text = strings.Join(strings.Fields(text), " ") // one line: a menu item has one
+	if text == t.noticeText {
+		return
+	}
+	had := t.noticeText != ""
+	t.noticeText = text
+	t.notice.Label = text
+	if had != (text != "") {
+		t.layout()
+	}
+	t.refresh()
 }
 
 // Start follows the engine's events to keep the status line and switches
@@ -167,11 +229,20 @@ func (t *Tray) Stop() {
 	<-done
 }
 
-// StatusText is the status line the menu shows now.
+// StatusText is the status line (peers) the menu shows now.
 func (t *Tray) StatusText() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.statusLocked()
+}
+
+// ProgressText is the progress line the menu and the tooltip show now:
+// "2 downloads · 43 % · 12.3 MB/s · 1m 05s left", or LabelIdle.
+func (t *Tray) ProgressText() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	text, _ := t.progressLocked()
+	return text
 }
 
 func (t *Tray) seed() {
@@ -184,10 +255,10 @@ func (t *Tray) seed() {
 // Resync, when events that changed it were lost. t.mu must be held.
 func (t *Tray) seedLocked() {
 	clear(t.downloads)
-	clear(t.rates) // a snapshot has none; the next progress brings them
 	clear(t.ready)
 	for _, d := range t.eng.Downloads() {
-		t.downloads[d.ID] = d.State
+		// A snapshot has no rate; the next progress brings it.
+		t.downloads[d.ID] = &download{state: d.State, size: d.Size, done: d.Done}
 	}
 	for _, p := range t.eng.Peers() {
 		t.ready[p.ID] = p.Ready
@@ -224,14 +295,21 @@ func (t *Tray) apply(ev core.Event) {
 	defer t.mu.Unlock()
 	switch ev := ev.(type) {
 	case core.DownloadAdded:
-		t.downloads[ev.ID] = core.StateQueued
+		t.downloads[ev.ID] = &download{state: core.StateQueued, size: -1}
 	case core.DownloadStateChanged:
-		t.downloads[ev.ID] = ev.State
+		d := t.download(ev.ID)
+		d.state = ev.State
 		if ev.State != core.StateDownloading {
-			delete(t.rates, ev.ID)
+			d.rate = 0
+		}
+		if ev.State == core.StateDone && d.size >= 0 {
+			d.done = d.size
 		}
 	case core.DownloadProgress:
-		t.rates[ev.ID] = ev.Rate
+		d := t.download(ev.ID)
+		d.size, d.done, d.rate = ev.Size, ev.Done, ev.Rate
+	case core.DownloadRemoved:
+		delete(t.downloads, ev.ID)
 	case core.PeerSeen:
 		if _, ok := t.ready[ev.Peer.ID]; !ok {
 			t.ready[ev.Peer.ID] = false
@@ -259,28 +337,35 @@ func (t *Tray) refresh() {
 	}
 }
 
-// update sets the items from the state and reports whether anything changed.
+// update sets the items, the tooltip and the icon from the state and
+// reports whether the menu changed. Main goroutine only.
 func (t *Tray) update() bool {
 	t.mu.Lock()
 	status := t.statusLocked()
+	progress, frac := t.progressLocked()
 	lending := t.lending
 	running, paused := 0, 0
-	for _, s := range t.downloads {
+	for _, d := range t.downloads {
 		switch {
-		case s == core.StatePaused:
+		case d.state == core.StatePaused:
 			paused++
-		case !s.Final():
+		case !d.state.Final():
 			running++
 		}
 	}
 	t.mu.Unlock()
 
-	key := fmt.Sprintf("%s|%v|%d|%d", status, lending, running, paused)
+	key := fmt.Sprintf("%s|%s|%s|%v|%d|%d", progress, status, t.noticeText, lending, running, paused)
 	if key == t.shown {
 		return false
 	}
 	t.shown = key
+	t.progress.Label = progress
 	t.status.Label = status
+	if t.setTooltip != nil {
+		t.setTooltip("Dragonload: " + progress)
+	}
+	t.showIcon(running > 0, frac)
 	// A tray menu draws a checkbox only on checked items, so the label
 	// also says when lending is off.
 	t.lend.Checked = lending
@@ -294,6 +379,7 @@ func (t *Tray) update() bool {
 	return true
 }
 
+// statusLocked writes the peers line. t.mu must be held.
 func (t *Tray) statusLocked() string {
 	ready := 0
 	for _, r := range t.ready {
@@ -301,44 +387,110 @@ func (t *Tray) statusLocked() string {
 			ready++
 		}
 	}
-	var parts []string
 	switch ready {
 	case 0:
-		parts = append(parts, "No peers")
+		return "No peers"
 	case 1:
-		parts = append(parts, "1 peer ready")
+		return "1 peer ready"
 	default:
-		parts = append(parts, fmt.Sprintf("%d peers ready", ready))
+		return fmt.Sprintf("%d peers ready", ready)
 	}
-	active := 0
-	var rate float64
-	for id, s := range t.downloads {
-		if !s.Final() && s != core.StatePaused {
-			active++
-			rate += t.rates[id]
-		}
-	}
-	if active == 0 {
-		parts = append(parts, "idle")
-	} else {
-		parts = append(parts, fmt.Sprintf("%d downloading", active))
-		if rate >= 1 {
-			parts = append(parts, rateText(rate))
-		}
-	}
-	return strings.Join(parts, " · ")
 }
 
-// rateText writes bytes per second in decimal units, as the window does.
-func rateText(bps float64) string {
-	units := []string{"B/s", "kB/s", "MB/s", "GB/s", "TB/s"}
-	i := 0
-	for bps >= 999.5 && i < len(units)-1 {
-		bps /= 1000
-		i++
+// progressLocked writes the progress line of the downloads that run (not
+// paused, not ended) and returns the fraction done it shows, -1 when it
+// shows none. The percent counts the downloads whose size is known; the
+// time left, the bytes still to fetch over the total rate, needs every
+// size (they share the links, so one finishing speeds the others up).
+// t.mu must be held.
+func (t *Tray) progressLocked() (string, float64) {
+	active, paused := 0, 0
+	var size, done, rate float64
+	allKnown := true
+	for _, d := range t.downloads {
+		switch {
+		case d.state == core.StatePaused:
+			paused++
+			continue
+		case d.state.Final():
+			continue
+		}
+		active++
+		rate += d.rate
+		if d.size <= 0 {
+			allKnown = allKnown && d.size == 0
+			continue
+		}
+		size += float64(d.size)
+		done += float64(min(d.done, d.size))
 	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f %s", bps, units[i])
+	if active == 0 {
+		if paused > 0 {
+			return fmt.Sprintf("%s · %d paused", LabelIdle, paused), -1
+		}
+		return LabelIdle, -1
 	}
-	return fmt.Sprintf("%.2f %s", bps, units[i])
+	parts := []string{"1 download"}
+	if active > 1 {
+		parts[0] = fmt.Sprintf("%d downloads", active)
+	}
+	frac := -1.0
+	if size > 0 {
+		frac = done / size
+		parts = append(parts, fmt.Sprintf("%d %%", int(math.Floor(100*frac))))
+	}
+	if rate >= 1 {
+		parts = append(parts, units.Rate(rate))
+		if allKnown && size > done {
+			left := time.Duration((size - done) / rate * float64(time.Second))
+			parts = append(parts, units.Duration(left)+" left")
+		}
+	}
+	return strings.Join(parts, " · "), frac
+}
+
+// download is what the progress line needs of one download.
+type download struct {
+	state      core.State
+	size, done int64 // size -1 while unknown
+	rate       float64
+}
+
+// download returns the entry of id, making one for a download the tray
+// has not heard of (its Added came before the subscription). t.mu must be
+// held.
+func (t *Tray) download(id core.DownloadID) *download {
+	d, ok := t.downloads[id]
+	if !ok {
+		d = &download{state: core.StateDownloading, size: -1}
+		t.downloads[id] = d
+	}
+	return d
+}
+
+// layout puts the items into the menu: the notice only while there is one.
+func (t *Tray) layout() {
+	items := []*fyne.MenuItem{t.progress, t.status}
+	if t.noticeText != "" {
+		items = append(items, t.notice)
+	}
+	t.menu.Items = append(items, t.rest...)
+}
+
+// showIcon sets the busy icon, its bar at the step frac reaches, while
+// downloads run, and the plain one when none do; it sets one only when the
+// step changed, since every icon goes over D-Bus whole.
+func (t *Tray) showIcon(busy bool, frac float64) {
+	if t.icons == nil || t.setIcon == nil {
+		return
+	}
+	step := idleStep
+	if busy {
+		step = t.icons.step(frac)
+	}
+	if step == t.iconShown {
+		return
+	}
+	t.iconShown = step
+	t.setIcon(t.icons.icon(step))
 }

@@ -88,8 +88,11 @@ func TestMenuFollowsEvents(t *testing.T) {
 	tr := New(eng, Options{})
 	mainQ := make(chan func(), 16)
 	tr.do = func(f func()) { mainQ <- f }
-	if got := tr.status.Label; got != "No peers · idle" {
+	if got := tr.status.Label; got != "No peers" {
 		t.Fatalf("initial status %q", got)
+	}
+	if got := tr.Menu().Items[0].Label; got != LabelIdle {
+		t.Fatalf("initial first item %q, want %q", got, LabelIdle)
 	}
 	if !item(t, tr.Menu(), LabelPauseAll).Disabled || !item(t, tr.Menu(), LabelResumeAll).Disabled {
 		t.Error("Pause all / Resume all enabled with nothing to pause or resume")
@@ -100,17 +103,18 @@ func TestMenuFollowsEvents(t *testing.T) {
 	eng.events <- core.PeerReady{Peer: core.PeerInfo{ID: "B", Ready: true}}
 	eng.events <- core.DownloadAdded{ID: "x"}
 	eng.events <- core.DownloadStateChanged{ID: "x", State: core.StateDownloading}
-	eng.events <- core.DownloadProgress{ID: "x", Rate: 4_200_000}
+	eng.events <- core.DownloadProgress{ID: "x", Size: 1_000_000_000, Done: 250_000_000, Rate: 4_200_000}
 	eng.events <- core.LendingChanged{On: true}
 
-	want := "2 peers ready · 1 downloading · 4.20 MB/s"
+	want := "2 peers ready"
+	wantProgress := "1 download · 25 % · 4.20 MB/s · 2m 59s left"
 	deadline := time.After(10 * time.Second)
-	for tr.status.Label != want {
+	for tr.status.Label != want || tr.Menu().Items[0].Label != wantProgress {
 		select {
 		case f := <-mainQ:
 			f()
 		case <-deadline:
-			t.Fatalf("status %q, want %q", tr.status.Label, want)
+			t.Fatalf("menu starts %q, %q; want %q, %q", tr.Menu().Items[0].Label, tr.status.Label, wantProgress, want)
 		}
 	}
 	if !item(t, tr.Menu(), LabelLend).Checked {
@@ -134,15 +138,19 @@ func TestResyncReloads(t *testing.T) {
 		downloads []core.DownloadSnapshot
 		peers     []core.PeerInfo
 		want      string
+		progress  string
 		resumable bool
 	}{
 		{name: "download finished, a peer left",
 			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StateDone}},
 			peers:     []core.PeerInfo{{ID: "B", Ready: true}},
-			want:      "1 peer ready · idle"},
+			want:      "1 peer ready", progress: LabelIdle},
 		{name: "download paused, another queued, peers gone",
-			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StatePaused}, {ID: "y", State: core.StateQueued}},
-			want:      "No peers · 1 downloading", resumable: true},
+			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StatePaused, Size: 100, Done: 50}, {ID: "y", State: core.StateQueued, Size: -1}},
+			want:      "No peers", progress: "1 download", resumable: true},
+		{name: "snapshot sizes count at once",
+			downloads: []core.DownloadSnapshot{{ID: "x", State: core.StateDownloading, Size: 1000, Done: 610}},
+			want:      "No peers", progress: "1 download · 61 %"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,11 +161,14 @@ func TestResyncReloads(t *testing.T) {
 				core.PeerReady{Peer: core.PeerInfo{ID: "A", Ready: true}},
 				core.PeerReady{Peer: core.PeerInfo{ID: "B", Ready: true}},
 				core.DownloadStateChanged{ID: "x", State: core.StateDownloading},
-				core.DownloadProgress{ID: "x", Rate: 4_200_000},
+				core.DownloadProgress{ID: "x", Size: -1, Done: 10, Rate: 4_200_000},
 			} {
 				tr.apply(ev)
 			}
-			if got, want := tr.StatusText(), "2 peers ready · 1 downloading · 4.20 MB/s"; got != want {
+			if got, want := tr.StatusText(), "2 peers ready"; got != want {
+				t.Fatalf("before the resync: %q, want %q", got, want)
+			}
+			if got, want := tr.ProgressText(), "1 download · 4.20 MB/s"; got != want {
 				t.Fatalf("before the resync: %q, want %q", got, want)
 			}
 			eng.mu.Lock()
@@ -166,6 +177,10 @@ func TestResyncReloads(t *testing.T) {
 			tr.apply(core.Resync{From: 5, To: 9})
 			if got := tr.StatusText(); got != tc.want {
 				t.Errorf("after the resync: %q, want %q", got, tc.want)
+			}
+			// The rate went with the lost events: a snapshot has none.
+			if got := tr.ProgressText(); got != tc.progress {
+				t.Errorf("after the resync: progress %q, want %q", got, tc.progress)
 			}
 			tr.refresh()
 			if got := !item(t, tr.Menu(), LabelResumeAll).Disabled; got != tc.resumable {
@@ -187,14 +202,6 @@ func TestOpenAndQuit(t *testing.T) {
 	q.Action()
 	if opened != 1 || quit != 1 {
 		t.Fatalf("open %d, quit %d; want 1, 1", opened, quit)
-	}
-}
-
-func TestRateText(t *testing.T) {
-	for bps, want := range map[float64]string{0: "0 B/s", 999: "999 B/s", 1500: "1.50 kB/s", 4_200_000: "4.20 MB/s"} {
-		if got := rateText(bps); got != want {
-			t.Errorf("rateText(%v) = %q, want %q", bps, got, want)
-		}
 	}
 }
 

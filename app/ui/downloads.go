@@ -183,7 +183,7 @@ func (l *downloadList) refresh() {
 		l.split.Hide()
 		l.empty.Show()
 		code := l.u.eng.RoomCode()
-		l.emptyRoom.SetText("Other machines lend their internet link after running:  dragonload agent --room " + code)
+		l.emptyRoom.SetText("Other machines lend their internet link after running  " + joinCommand + "  with this room code: " + code)
 		l.selected, l.selIdx = "", -1
 		l.list.UnselectAll()
 		return

@@ -21,6 +21,9 @@ type Engine interface {
 
 	Peers() []core.PeerInfo
 	AddPeer(addr string) error
+	RenamePeer(id, nickname string) error
+	RemovePeer(addr string) error
+	Discovering() bool
 	RoomCode() string
 	SetRoom(code string) error
 	NodeID() string
@@ -32,4 +35,16 @@ type Engine interface {
 	SetWatchDir(dir string) error
 
 	Subscribe() (events <-chan core.Event, cancel func())
+
+	// The machine and the options of the Settings pane.
+	Name() string
+	SetName(name string) error
+	AllowPrivate() bool
+	SetAllowPrivate(on bool)
+	Theme() string
+	SetTheme(name string) error
+	// AskOpenedLinks: the window asks before it downloads a dragon://
+	// link or .dragon file another program opened with it.
+	AskOpenedLinks() bool
+	SetAskOpenedLinks(ask bool)
 }

@@ -162,3 +162,103 @@ func (h *harness) waitFor(what string, cond func() bool) {
 		}
 	}
 }
+
+// The fake's side of the Settings pane's engine options. Their state sits
+// beside the fake, keyed by it, so that the fake's own fields stay as
+// they are for its other users.
+type fakeOptions struct {
+	name         string
+	names        []string // every SetName call
+	allowPrivate bool
+	forced       bool // as if started with --allow-private-origins
+	theme        string
+	trustLinks   bool // SetAskOpenedLinks(false)
+}
+
+var fakeOptionsOf sync.Map // *fakeEngine → *fakeOptions
+
+// opts is f's options; call it with f.mu held.
+func (f *fakeEngine) opts() *fakeOptions {
+	o, _ := fakeOptionsOf.LoadOrStore(f, &fakeOptions{name: "ann-laptop", theme: "system"})
+	return o.(*fakeOptions)
+}
+
+func (f *fakeEngine) Name() string { f.mu.Lock(); defer f.mu.Unlock(); return f.opts().name }
+func (f *fakeEngine) SetName(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.opts()
+	o.names = append(o.names, name)
+	if name == "" {
+		return errors.New("the name is empty")
+	}
+	o.name = name
+	return nil
+}
+func (f *fakeEngine) AllowPrivate() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.opts().allowPrivate || f.opts().forced
+}
+func (f *fakeEngine) SetAllowPrivate(on bool) { f.mu.Lock(); f.opts().allowPrivate = on; f.mu.Unlock() }
+func (f *fakeEngine) Theme() string           { f.mu.Lock(); defer f.mu.Unlock(); return f.opts().theme }
+func (f *fakeEngine) AskOpenedLinks() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.opts().trustLinks
+}
+func (f *fakeEngine) SetAskOpenedLinks(ask bool) {
+	f.mu.Lock()
+	f.opts().trustLinks = !ask
+	f.mu.Unlock()
+}
+func (f *fakeEngine) SetTheme(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch name {
+	case "system", "light", "dark":
+		f.opts().theme = name
+		return nil
+	}
+	return fmt.Errorf("no theme %q", name)
+}
+
+// The fake's side of the Peers tab: nicknames, removals and whether mDNS
+// runs. Its state sits beside the fake like fakeOptions, for the same
+// reason.
+type fakePeerState struct {
+	renamed  [][2]string // every RenamePeer call: id, nickname
+	removed  []string    // every RemovePeer call
+	noMDNS   bool
+	refusals map[string]error // by "rename ID" or "remove ADDR"
+}
+
+var fakePeersOf sync.Map // *fakeEngine → *fakePeerState
+
+// peerState is f's Peers-tab state; call it with f.mu held.
+func (f *fakeEngine) peerState() *fakePeerState {
+	o, _ := fakePeersOf.LoadOrStore(f, &fakePeerState{})
+	return o.(*fakePeerState)
+}
+
+func (f *fakeEngine) RenamePeer(id, nickname string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.peerState()
+	s.renamed = append(s.renamed, [2]string{id, nickname})
+	return s.refusals["rename "+id]
+}
+
+func (f *fakeEngine) RemovePeer(addr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.peerState()
+	s.removed = append(s.removed, addr)
+	return s.refusals["remove "+addr]
+}
+
+func (f *fakeEngine) Discovering() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.peerState().noMDNS
+}

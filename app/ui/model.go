@@ -142,7 +142,7 @@ func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, l
 	// The engine's list of peers is whole: one missing from it was lost.
 	clear(m.peers)
 	for _, p := range peers {
-		m.peers[p.ID] = p
+		m.peers[peerKey(p)] = p
 	}
 	for id := range m.lendRates {
 		if _, ok := m.peers[id]; !ok || !lending {
@@ -239,9 +239,7 @@ func (m *model) apply(ev core.Event) *notification {
 	case core.PeerUpdated:
 		m.upsertPeer(ev.Peer)
 	case core.PeerLost:
-		delete(m.peers, ev.Peer.ID)
-		delete(m.lendRates, ev.Peer.ID)
-		m.peersDirty, m.statusDirty = true, true
+		m.dropPeer(ev.Peer)
 	case core.LendingChanged:
 		m.lending = ev.On
 		if !ev.On {
@@ -278,12 +276,54 @@ func (m *model) ensure(id core.DownloadID) *download {
 	return d
 }
 
+// Peer rows: a machine's row is keyed by its node id; a dial in progress,
+// which has no id yet, by its address (dialKey + address), so that dials
+// never share a row. The engine closes each dial's row with the PeerReady
+// that turns it into its machine's row, or with a PeerLost without an id
+// when the dial is over (core.PeerSeen).
+
+// dialKey prefixes the key of a dial's row; no node id starts with it.
+const dialKey = "\x00dial "
+
+func peerKey(p core.PeerInfo) string {
+	if p.ID == "" {
+		return dialKey + p.Addr
+	}
+	return p.ID
+}
+
 func (m *model) upsertPeer(p core.PeerInfo) {
-	if old, ok := m.peers[p.ID]; ok && p.Lent == 0 {
+	if p.ID != "" {
+		delete(m.peers, dialKey+p.Addr) // the dial reached this machine
+	}
+	key := peerKey(p)
+	if old, ok := m.peers[key]; ok && p.Lent == 0 {
 		p.Lent = old.Lent
 	}
-	m.peers[p.ID] = p
+	m.peers[key] = p
 	m.peersDirty, m.statusDirty = true, true
+}
+
+func (m *model) dropPeer(p core.PeerInfo) {
+	delete(m.peers, dialKey+p.Addr)
+	if p.ID != "" {
+		delete(m.peers, p.ID)
+		delete(m.lendRates, p.ID)
+	}
+	m.peersDirty, m.statusDirty = true, true
+}
+
+// machines counts the peers proven to be in the room, for the Peers tab's
+// title: a dial in progress may be no machine at all (a typo, a machine
+// that is off), or one already counted under its id.
+func (m *model) machines() int {
+	n := 0
+	for _, p := range m.peers {
+		if p.Ready {
+			n++
+		}
+	}
+	return n
 }
 
 // at returns the i-th download of the list, newest first.
@@ -317,7 +357,10 @@ func (m *model) sortedPeers() []core.PeerInfo {
 		if a, b := peerLabel(out[i].ID, out[i].Name), peerLabel(out[j].ID, out[j].Name); a != b {
 			return a < b
 		}
-		return out[i].ID < out[j].ID
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Addr < out[j].Addr // dials in progress
 	})
 	return out
 }

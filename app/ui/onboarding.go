@@ -19,10 +19,10 @@ func (u *UI) showOnboarding() {
 	room := widget.NewLabelWithStyle(code, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	room.SizeName = theme.SizeNameSubHeadingText
 	room.Selectable = true
-	cmd := widget.NewLabelWithStyle(joinCommand(code), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	cmd := widget.NewLabelWithStyle(joinCommand, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	cmd.Selectable = true
 	copyCmd := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		u.app.Clipboard().SetContent(joinCommand(code))
+		u.app.Clipboard().SetContent(joinCommand)
 	})
 
 	step := func(n, text string) fyne.CanvasObject {
@@ -36,7 +36,7 @@ func (u *UI) showOnboarding() {
 		widget.NewSeparator(),
 		step("1.", "This machine's room code:"),
 		room,
-		step("2.", "On every other machine that should lend its link, install Dragonload and run:"),
+		step("2.", "On every other machine that should lend its link, install Dragonload, run this and type the code when asked:"),
 		container.NewBorder(nil, nil, nil, copyCmd, cmd),
 		step("3.", "Paste a link here and press Enter, or drop it onto the window."),
 		caption("The room code is in Settings whenever you need it again."),

@@ -2,11 +2,15 @@ package ui
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -15,7 +19,9 @@ import (
 )
 
 // peerTable is the Peers tab: who is in the room, how they are reached and
-// what flows each way.
+// what flows each way. Each row is one machine, or one address still being
+// dialed; its last column holds Rename (for a machine) and Remove (for an
+// address added by hand).
 type peerTable struct {
 	u       *UI
 	content fyne.CanvasObject
@@ -23,7 +29,8 @@ type peerTable struct {
 	rows    []core.PeerInfo
 	self    *widget.Label
 	empty   *fyne.Container
-	hint    *widget.Label
+	hint    *widget.Label // the command that adds another machine
+	how     *widget.Label // how machines find each other
 	addr    *entry
 }
 
@@ -31,29 +38,29 @@ var peerColumns = []struct {
 	title string
 	width float32
 }{
-	{"Name", 140},
-	{"Address", 150},
-	{"Status", 90},
-	{"Lending", 76},
-	{"RTT", 64},
-	{"Rate", 92},
-	{"Received", 90},
-	{"Lent", 84},
-	{"Found by", 84},
+	{"Name", 136},
+	{"Address", 136},
+	{"Status", 100},
+	{"Lending", 70},
+	{"RTT", 60},
+	{"Rate", 84},
+	{"Received", 84},
+	{"Lent", 76},
+	{"Found by", 76},
+	{"", 84}, // actions
 }
+
+// actionsCol is the column of Rename and Remove.
+var actionsCol = len(peerColumns) - 1
 
 func newPeerTable(u *UI) *peerTable {
 	p := &peerTable{u: u}
 	p.table = widget.NewTableWithHeaders(
 		func() (int, int) { return len(p.rows), len(peerColumns) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
+		newPeerRowCell,
 		func(id widget.TableCellID, o fyne.CanvasObject) {
 			if id.Row < len(p.rows) {
-				o.(*widget.Label).SetText(peerCell(p.rows[id.Row], id.Col))
+				p.updateCell(o.(*peerRowCell), p.rows[id.Row], id.Col)
 			}
 		},
 	)
@@ -75,7 +82,6 @@ func newPeerTable(u *UI) *peerTable {
 	p.self.Truncation = fyne.TextTruncateEllipsis
 
 	p.addr = u.newEntry()
-	p.addr.SetPlaceHolder("host:port of a peer that mDNS cannot find (another subnet, a VPN)")
 	p.addr.OnSubmitted = func(string) { p.addPeer() }
 	addBtn := widget.NewButtonWithIcon("Add peer", theme.ContentAddIcon(), p.addPeer)
 	addRow := container.NewBorder(nil, nil, nil, addBtn, p.addr)
@@ -83,11 +89,12 @@ func newPeerTable(u *UI) *peerTable {
 	heading := widget.NewLabelWithStyle("No peers in this room yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	heading.SizeName = theme.SizeNameSubHeadingText
 	p.hint = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Monospace: true})
+	p.how = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	p.empty = container.NewCenter(container.NewVBox(
 		heading,
 		widget.NewLabelWithStyle("On each machine that should lend its internet link, run", fyne.TextAlignCenter, fyne.TextStyle{}),
 		p.hint,
-		widget.NewLabelWithStyle("Machines on this LAN find each other by themselves.", fyne.TextAlignCenter, fyne.TextStyle{}),
+		p.how,
 	))
 
 	p.content = container.NewPadded(container.NewBorder(
@@ -101,11 +108,18 @@ func newPeerTable(u *UI) *peerTable {
 func (p *peerTable) refresh() {
 	p.rows = p.u.m.sortedPeers()
 	eng := p.u.eng
-	p.self.SetText(fmt.Sprintf("This machine: node %s · listening on %s · room %s",
-		shortID(eng.NodeID()), eng.Addr(), eng.RoomCode()))
+	give := shareAddrs(eng.Addr())
+	p.self.SetText(fmt.Sprintf("This machine: %s · node %s · room %s",
+		strings.Join(give, " or "), shortID(eng.NodeID()), eng.RoomCode()))
+	if eng.Discovering() {
+		p.addr.SetPlaceHolder("host:port of a peer that mDNS cannot find (another subnet, a VPN)")
+	} else {
+		p.addr.SetPlaceHolder("host:port of a peer, for example 192.168.1.20:4700 (LAN discovery is off)")
+	}
 	if len(p.rows) == 0 {
 		p.table.Hide()
-		p.hint.SetText(joinCommand(eng.RoomCode()))
+		p.hint.SetText(joinCommand + "   (room code " + eng.RoomCode() + ")")
+		p.how.SetText(findText(eng.Discovering(), give))
 		p.empty.Show()
 		return
 	}
@@ -126,8 +140,99 @@ func (p *peerTable) addPeer() {
 	p.addr.SetText("")
 }
 
+// rename asks for a nickname for the machine of row pi; an empty one goes
+// back to the name the machine gives itself.
+func (p *peerTable) rename(pi core.PeerInfo) {
+	name := widget.NewEntry()
+	name.SetText(pi.Nickname)
+	if pi.Nickname == "" {
+		name.SetPlaceHolder(pi.Name) // what it calls itself
+	} else {
+		name.SetPlaceHolder("the name it gives itself")
+	}
+	item := widget.NewFormItem("Name", name)
+	item.HintText = "Only this machine sees it. Leave it empty for the name the peer gives itself."
+	id, label := pi.ID, peerLabel(pi.ID, pi.Name)
+	d := dialog.NewForm("Rename "+label, "Rename", "Cancel", []*widget.FormItem{item}, func(ok bool) {
+		if !ok {
+			return
+		}
+		if err := p.u.eng.RenamePeer(id, name.Text); err != nil {
+			p.u.showError("Cannot rename "+label, err)
+		}
+	}, p.u.win)
+	name.OnSubmitted = func(string) { d.Submit() } // Enter renames
+	d.Resize(fyne.NewSize(460, 0))
+	d.Show()
+	p.u.win.Canvas().Focus(name)
+}
+
+// remove asks before forgetting an address added by hand.
+func (p *peerTable) remove(pi core.PeerInfo) {
+	addr, what := pi.Addr, pi.Addr
+	if pi.ID != "" {
+		what = peerLabel(pi.ID, pi.Name) + " (" + pi.Addr + ")"
+	}
+	dialog.ShowConfirm("Remove peer?",
+		fmt.Sprintf("Stop using %s and forget its address? Add it again to use it again.", what),
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := p.u.eng.RemovePeer(addr); err != nil {
+				p.u.showError("Cannot remove "+what, err)
+			}
+		}, p.u.win)
+}
+
+// peerRowCell is one cell of the table: a label, or in the actions column
+// the Rename and Remove buttons (Fyne tables make every cell from one
+// template).
+type peerRowCell struct {
+	widget.BaseWidget
+	label          *widget.Label
+	actions        *fyne.Container
+	rename, remove *widget.Button
+}
+
+func newPeerRowCell() fyne.CanvasObject {
+	c := &peerRowCell{label: widget.NewLabel("")}
+	c.label.Truncation = fyne.TextTruncateEllipsis
+	c.rename = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), nil)
+	c.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), nil)
+	c.rename.Importance, c.remove.Importance = widget.LowImportance, widget.LowImportance
+	c.actions = container.NewHBox(c.rename, c.remove)
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+// CreateRenderer implements fyne.Widget.
+func (c *peerRowCell) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewStack(c.label, c.actions))
+}
+
+func (p *peerTable) updateCell(c *peerRowCell, pi core.PeerInfo, col int) {
+	if col != actionsCol {
+		c.actions.Hide()
+		c.label.SetText(peerCell(pi, col))
+		c.label.Show()
+		return
+	}
+	c.label.Hide()
+	// Only a machine has an id to give a nickname to; only an address
+	// added by hand can be removed (mDNS finds the others again).
+	c.rename.OnTapped = func() { p.rename(pi) }
+	c.remove.OnTapped = func() { p.remove(pi) }
+	show(c.rename, pi.ID != "")
+	show(c.remove, byHand(pi))
+	c.actions.Show()
+}
+
 // peerCell is the text of one cell of the peers table.
 func peerCell(pi core.PeerInfo, col int) string {
+	if pi.ID == "" && col != 1 && col != 2 && col != 8 {
+		return "–" // not reached yet: nothing known but how to reach it
+	}
 	switch col {
 	case 0:
 		return peerLabel(pi.ID, pi.Name)
@@ -155,7 +260,76 @@ func peerCell(pi core.PeerInfo, col int) string {
 	case 7:
 		return units.Bytes(pi.Lent)
 	case 8:
+		switch {
+		case pi.Source == "mdns":
+			return "LAN"
+		case byHand(pi):
+			return "by hand"
+		}
 		return pi.Source
 	}
 	return ""
+}
+
+// byHand reports whether the peer's address was added by hand (--peer,
+// the settings file, the Add peer field), so it may be removed.
+func byHand(pi core.PeerInfo) bool { return pi.Source == "manual" || pi.Source == "config" }
+
+// findText says how machines of the room find each other: by themselves
+// with LAN discovery, else by the addresses added below. Two short lines:
+// a wrapped label would collapse in the centred empty state.
+func findText(discovering bool, give []string) string {
+	if discovering {
+		return "Machines on this LAN find each other by themselves.\n" +
+			"Where they cannot (another subnet, blocked multicast), add one below by its address."
+	}
+	return "LAN discovery is off (--no-mdns): add each machine below by its address (HOST:4700).\n" +
+		"Give the others this machine's address: " + strings.Join(give, " or ")
+}
+
+// shareAddrs is what to give others so that they can add this machine:
+// the address the engine listens on, or, when it listens on every
+// interface, this machine's LAN addresses with that port (IPv4 first, at
+// most two).
+func shareAddrs(bound string) []string {
+	host, port, err := net.SplitHostPort(bound)
+	if err != nil {
+		return []string{bound}
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsUnspecified() {
+		return []string{bound}
+	}
+	ifAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return []string{bound}
+	}
+	var ips []netip.Addr
+	for _, a := range ifAddrs {
+		pfx, err := netip.ParsePrefix(a.String())
+		if err != nil {
+			continue
+		}
+		ip := pfx.Addr().Unmap()
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsMulticast() {
+			continue
+		}
+		ips = append(ips, ip)
+	}
+	if len(ips) == 0 {
+		return []string{"port " + port}
+	}
+	slices.SortStableFunc(ips, func(a, b netip.Addr) int {
+		switch {
+		case a.Is4() && !b.Is4():
+			return -1
+		case b.Is4() && !a.Is4():
+			return 1
+		}
+		return 0
+	})
+	var out []string
+	for _, ip := range ips[:min(2, len(ips))] {
+		out = append(out, net.JoinHostPort(ip.String(), port))
+	}
+	return out
 }

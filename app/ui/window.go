@@ -35,6 +35,16 @@ type Options struct {
 	// hide to the tray or quit. Window.Close bypasses the close intercept,
 	// so the app says which. nil closes the window.
 	Close func()
+	// Notifier delivers desktop notifications (a download finished or
+	// failed); those the desktop cannot show (no notification service)
+	// the window shows in a banner. nil sends every notification through
+	// the Fyne app.
+	Notifier *Notifier
+	// RPC is the aria2 JSON-RPC server that Settings turns on and off;
+	// nil leaves its section out. Autostart is the login item; nil
+	// leaves that switch out. See settings.go.
+	RPC       RPCSwitch
+	Autostart LoginItem
 }
 
 // DefaultSize is the window's size on first open: room for the list, the
@@ -64,6 +74,7 @@ type UI struct {
 	peersTab *container.TabItem
 	status   *widget.Label
 	notice   *widget.Label
+	banner   *banner // notifications the desktop could not show
 
 	list     *downloadList
 	peers    *peerTable
@@ -88,6 +99,9 @@ func New(a fyne.App, w fyne.Window, eng Engine, opts Options) *UI {
 	}
 	u := &UI{app: a, win: w, eng: eng, opts: opts, log: log, m: newModel(), do: fyne.Do}
 	u.build()
+	if opts.Notifier != nil {
+		opts.Notifier.seen = u.banner.seen
+	}
 	return u
 }
 
@@ -194,7 +208,9 @@ func (u *UI) Open(args []string) {
 		}
 		sources = append(sources, s...)
 	}
-	u.AddSources(sources)
+	// Other programs opened these with the app: links that may come from
+	// anyone are shown to the user first (consent.go).
+	u.consent(sources)
 	if len(errs) > 0 {
 		u.showAddError(errs)
 	}
@@ -241,7 +257,8 @@ func (u *UI) build() {
 		left = img
 	}
 	bar := container.NewBorder(nil, nil, left, u.addBtn, u.url)
-	header := container.NewVBox(bar, u.addError)
+	u.banner = newBanner(u)
+	header := container.NewVBox(bar, u.addError, u.banner.content)
 
 	u.list = newDownloadList(u)
 	u.peers = newPeerTable(u)
@@ -376,7 +393,7 @@ func (u *UI) applyBatch(events []core.Event) {
 	}
 	for _, ev := range events {
 		if n := u.m.apply(ev); n != nil {
-			u.app.SendNotification(fyne.NewNotification(n.title, n.body))
+			u.notify(n.title, n.body)
 		}
 	}
 	if u.m.stale {
@@ -395,7 +412,7 @@ func (u *UI) redraw() {
 	}
 	if u.m.peersDirty {
 		u.peers.refresh()
-		u.peersTab.Text = fmt.Sprintf("Peers (%d)", len(u.m.peers))
+		u.peersTab.Text = fmt.Sprintf("Peers (%d)", u.m.machines())
 		u.tabs.Refresh()
 		u.m.peersDirty = false
 	}

@@ -72,7 +72,7 @@ func TestEmptyStateNamesRoom(t *testing.T) {
 	if !h.u.list.empty.Visible() {
 		t.Fatal("no empty state without downloads")
 	}
-	if !strings.Contains(h.u.list.emptyRoom.Text, "dragonload agent --room ROOM-CODE-1") {
+	if txt := h.u.list.emptyRoom.Text; !strings.Contains(txt, "dragonload join") || !strings.Contains(txt, "ROOM-CODE-1") || strings.Contains(txt, "--room") {
 		t.Errorf("empty state says %q; want the join command with the room code", h.u.list.emptyRoom.Text)
 	}
 }
@@ -291,7 +291,7 @@ func TestOnboardingShowsRoom(t *testing.T) {
 		t.Fatal("no onboarding dialog on first run")
 	}
 	markup := test.RenderObjectToMarkup(overlay)
-	for _, want := range []string{"Welcome to Dragonload", "ROOM-CODE-1", "dragonload agent --room ROOM-CODE-1"} {
+	for _, want := range []string{"Welcome to Dragonload", "ROOM-CODE-1", "dragonload join", "dragonload agent"} {
 		if !strings.Contains(markup, want) {
 			t.Errorf("onboarding lacks %q", want)
 		}
@@ -316,7 +316,7 @@ func TestOnboardingShowsRoom(t *testing.T) {
 func TestPeersTabShowsPeers(t *testing.T) {
 	eng := newFakeEngine()
 	h := newHarness(t, eng, Options{})
-	if !h.u.peers.empty.Visible() || !strings.Contains(h.u.peers.hint.Text, "--room ROOM-CODE-1") {
+	if !h.u.peers.empty.Visible() || !strings.Contains(h.u.peers.hint.Text, "dragonload join") || !strings.Contains(h.u.peers.hint.Text, "ROOM-CODE-1") {
 		t.Fatalf("no-peer hint %q", h.u.peers.hint.Text)
 	}
 	eng.events <- core.PeerReady{Peer: core.PeerInfo{ID: "PEERAAAAAAAA", Name: "attic", Addr: "10.0.0.2:4700", Ready: true, Lending: true}}
@@ -425,6 +425,7 @@ func TestShortcutsReachWindowFromLinkField(t *testing.T) {
 
 func TestOpenArguments(t *testing.T) {
 	eng := newFakeEngine()
+	eng.SetAskOpenedLinks(false) // consent has its own test
 	h := newHarness(t, eng, Options{})
 	dir := t.TempDir()
 	dragon := filepath.Join(dir, "a.dragon")
