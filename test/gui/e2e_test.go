@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,6 +155,26 @@ func TestDesktop(t *testing.T) {
 	})
 	if n := len(d.visibleWindows(t)); n != 1 {
 		t.Fatalf("%d visible Dragonload windows after the hand-off, want 1", n)
+	}
+
+	// A dragon:// link opened by another program (a web page, through the
+	// desktop's scheme handler) waits for the user: the window asks, and
+	// nothing is fetched, nor even asked of the server, before Download.
+	third := startOrigin(t, testorigin.Config{Size: 1 << 20, Seed: 3, Name: "third.bin"})
+	link := "dragon://?url=" + url.QueryEscape(third.URL()) + "&name=third.bin"
+	if code, out := d.runOnce(t, 20*time.Second, link); code != 0 {
+		t.Fatalf("launch with a dragon:// link exited %d: %s", code, out)
+	}
+	time.Sleep(2 * time.Second)
+	d.screenshot(t, win, "consent")
+	if n := third.Requests(); n != 0 {
+		t.Fatalf("the origin of a link opened from outside got %d requests before the user said yes", n)
+	}
+	d.focus(t, win)
+	d.xdotool(t, "key", "--window", fmt.Sprint(win), "Escape")
+	time.Sleep(time.Second)
+	if n := third.Requests(); n != 0 || fileSize(filepath.Join(d.out, "third.bin")) >= 0 {
+		t.Fatalf("a link the user dismissed was fetched (%d requests)", n)
 	}
 
 	// Closing the window hides it: the app keeps running in the tray.
