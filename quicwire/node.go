@@ -80,19 +80,18 @@ type Node struct {
 	serverTLS *tls.Config
 	clientTLS *tls.Config
 
-	mu      sync.Mutex
-	closed  bool
-	conns   map[*quic.Conn]bool // true for accepted connections
-	inbound int
-	wg      sync.WaitGroup // accept loop, connection and stream servers
+	admit *admission[*quic.Conn] // budgets of accepted connections (admit.go)
+
+	mu     sync.Mutex
+	closed bool
+	conns  map[*quic.Conn]bool // true for accepted connections
+	wg     sync.WaitGroup      // accept loop, connection and stream servers
 }
 
 const (
 	// maxStreams caps the requests a peer may have open on one connection,
 	// and so the goroutines serving it.
 	maxStreams = 64
-	// maxInbound caps accepted connections, proven or not.
-	maxInbound = 256
 	// requestTimeout bounds reading a request, and a whole status query.
 	requestTimeout = 10 * time.Second
 	// dataGap is the longest a fetch may wait on the peer, to read the next
@@ -159,6 +158,7 @@ func Listen(cfg Config) (*Node, error) {
 		serverTLS: serverTLS,
 		clientTLS: clientTLS,
 		conns:     make(map[*quic.Conn]bool),
+		admit:     newAdmission[*quic.Conn](),
 	}
 	n.name.Store(&cfg.Name)
 	n.wg.Add(1)
@@ -205,7 +205,7 @@ func (n *Node) Dial(ctx context.Context, addr string) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	if !n.track(conn, false) {
+	if _, ok := n.track(conn, false); !ok {
 		conn.CloseWithError(closeNormal, "node closing")
 		return nil, fmt.Errorf("dial %s: %w", addr, net.ErrClosed)
 	}
@@ -309,27 +309,45 @@ func (n *Node) resolve(ctx context.Context, addr string) (*net.UDPAddr, error) {
 }
 
 // track registers a connection so that Close can close it, and forgets it
-// when it ends. It reports false when the node is closed or, for accepted
-// connections, full.
-func (n *Node) track(conn *quic.Conn, inbound bool) bool {
+// when it ends. It reports false when the node is closed. An accepted
+// connection must also get a slot from the admission budgets (admit.go):
+// when it does not, track reports why and the caller refuses it.
+func (n *Node) track(conn *quic.Conn, inbound bool) (refused string, ok bool) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.closed || (inbound && n.inbound >= maxInbound) {
-		return false
+	if n.closed {
+		n.mu.Unlock()
+		return "node closing", false
+	}
+	if inbound {
+		why, old, evicted := n.admit.admit(conn, remoteIP(conn), time.Now())
+		if why != "" {
+			n.mu.Unlock()
+			return why, false
+		}
+		if evicted {
+			// Made room: the oldest connection still silent about the
+			// room goes, so outsiders cannot hold every slot.
+			defer old.CloseWithError(closeBusy, "too many connections")
+		}
 	}
 	n.conns[conn] = inbound
-	if inbound {
-		n.inbound++
-	}
+	n.mu.Unlock()
 	context.AfterFunc(conn.Context(), func() {
+		n.admit.gone(conn)
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if n.conns[conn] {
-			n.inbound--
-		}
 		delete(n.conns, conn)
 	})
-	return true
+	return "", true
+}
+
+// remoteIP is the address a connection came from.
+func remoteIP(conn *quic.Conn) netip.Addr {
+	if a, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+	return ap.Addr().Unmap()
 }
 
 // drop closes a connection whose peer broke the protocol.

@@ -23,8 +23,9 @@ func (n *Node) acceptLoop() {
 		if err != nil {
 			return // the listener is closed
 		}
-		if !n.track(conn, true) {
-			conn.CloseWithError(closeBusy, "too many connections")
+		if why, ok := n.track(conn, true); !ok {
+			n.log.Debug("refused connection", "addr", conn.RemoteAddr().String(), "reason", why)
+			conn.CloseWithError(closeBusy, why)
 			continue
 		}
 		n.wg.Add(1)
@@ -38,7 +39,15 @@ func (n *Node) serveConn(conn *quic.Conn) {
 	defer n.wg.Done()
 	h, err := serverHello(conn, n.id, n.room, n.status)
 	if err != nil {
+		if errors.Is(err, ErrRoomMismatch) {
+			n.admit.failed(remoteIP(conn), time.Now())
+		}
 		n.refuse(conn, err)
+		return
+	}
+	if !n.admit.proven(conn) {
+		n.log.Warn("refused member", "peer", h.id.Short(), "addr", conn.RemoteAddr().String(), "reason", "too many members connected")
+		conn.CloseWithError(closeBusy, "too many connections")
 		return
 	}
 	from := PeerInfo{ID: h.id, Name: h.name, Addr: conn.RemoteAddr().String()}

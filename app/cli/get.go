@@ -144,7 +144,12 @@ func runGet(args []string, env Env) int {
 			case core.PeerReady:
 				log.Info("peer ready", "name", ev.Peer.Name, "addr", ev.Peer.Addr, "lending", ev.Peer.Lending)
 			case core.PeerLost:
-				log.Info("peer lost", "name", ev.Peer.Name, "addr", ev.Peer.Addr, "reason", ev.Reason)
+				if ev.Peer.ID == "" {
+					// An address that stopped being dialed, never a peer.
+					log.Debug("peer address dropped", "addr", ev.Peer.Addr, "reason", ev.Reason)
+				} else {
+					log.Info("peer lost", "name", ev.Peer.Name, "addr", ev.Peer.Addr, "reason", ev.Reason)
+				}
 			}
 		}
 	}
