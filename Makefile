@@ -57,6 +57,7 @@ fuzz:
 
 bench: deps-bench build
 	$(GO) test -run '^$$' -bench BenchmarkCommit -benchtime 50x -count 5 ./core/store/ > test/bench/commit.txt
+	$(GO) test -run '^$$' -bench BenchmarkMemberUnderFlood -benchtime 3x -count 3 ./quicwire/ > test/bench/flood.txt
 	$(GO) run ./test/loopbench -size 256MiB -rate 8MiB -runs 3 -out test/bench/loopback.md
 	$(GO) run ./test/bench -out test/bench
 

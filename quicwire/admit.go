@@ -73,11 +73,8 @@ func (a *admission[K]) admit(k K, ip netip.Addr, now time.Time) (refused string,
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ip = ip.Unmap()
-	if f := a.failures[ip]; f != nil && now.Before(f.banned) {
-		return "too many failed room proofs from this address", evict, false
-	}
-	if a.byIP[ip] >= maxUnprovenPerIP {
-		return "too many connections from this address", evict, false
+	if why := a.refusedLocked(ip, now); why != "" {
+		return why, evict, false
 	}
 	if len(a.unproven) >= maxUnproven {
 		for len(a.order) > 0 {
@@ -94,6 +91,24 @@ func (a *admission[K]) admit(k K, ip netip.Addr, now time.Time) (refused string,
 	a.byIP[ip]++
 	a.order = append(a.order, k)
 	return "", evict, evicted
+}
+
+// precheck tells, before a new connection's handshake, whether admit would
+// refuse it for its address, so that no cryptography is spent on it.
+func (a *admission[K]) precheck(ip netip.Addr, now time.Time) (refused string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refusedLocked(ip.Unmap(), now)
+}
+
+func (a *admission[K]) refusedLocked(ip netip.Addr, now time.Time) string {
+	if f := a.failures[ip]; f != nil && now.Before(f.banned) {
+		return "too many failed room proofs from this address"
+	}
+	if a.byIP[ip] >= maxUnprovenPerIP {
+		return "too many connections from this address"
+	}
+	return ""
 }
 
 // proven moves a connection that passed the room proof to the members'

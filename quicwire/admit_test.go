@@ -30,6 +30,12 @@ func TestAdmission(t *testing.T) {
 		if why, _, _ := a.admit(99, ip(1), t0); why == "" {
 			t.Fatal("one address got more than its share")
 		}
+		if why := a.precheck(ip(1), t0); why == "" {
+			t.Fatal("the check before the handshake lets a full address through")
+		}
+		if why := a.precheck(ip(2), t0); why != "" {
+			t.Fatalf("the check before the handshake refuses another address: %s", why)
+		}
 		if why, _, _ := a.admit(100, ip(2), t0); why != "" {
 			t.Fatalf("another address was refused: %s", why)
 		}

@@ -139,7 +139,17 @@ func Listen(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("quicwire: listen on %s: %w", cfg.Listen, err)
 	}
 	resetKey := quic.StatelessResetKey(sha256.Sum256(append([]byte("dragonload/1 stateless reset"), cfg.Identity.Key.Seed()...)))
-	tr := &quic.Transport{Conn: udp, StatelessResetKey: &resetKey}
+	admit := newAdmission[*quic.Conn]()
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: &resetKey,
+		// Refused before any cryptography is spent on it: an address over
+		// its budget of silent connections, or banned for failed proofs.
+		ConnContext: func(ctx context.Context, ci *quic.ClientInfo) (context.Context, error) {
+			if why := admit.precheck(addrIP(ci.RemoteAddr), time.Now()); why != "" {
+				return ctx, errors.New(why)
+			}
+			return ctx, nil
+		},
+	}
 	ln, err := tr.Listen(serverTLS, quicConfig(true))
 	if err != nil {
 		tr.Close()
@@ -158,7 +168,7 @@ func Listen(cfg Config) (*Node, error) {
 		serverTLS: serverTLS,
 		clientTLS: clientTLS,
 		conns:     make(map[*quic.Conn]bool),
-		admit:     newAdmission[*quic.Conn](),
+		admit:     admit,
 	}
 	n.name.Store(&cfg.Name)
 	n.wg.Add(1)
@@ -342,11 +352,13 @@ func (n *Node) track(conn *quic.Conn, inbound bool) (refused string, ok bool) {
 }
 
 // remoteIP is the address a connection came from.
-func remoteIP(conn *quic.Conn) netip.Addr {
-	if a, ok := conn.RemoteAddr().(*net.UDPAddr); ok {
-		return a.AddrPort().Addr().Unmap()
+func remoteIP(conn *quic.Conn) netip.Addr { return addrIP(conn.RemoteAddr()) }
+
+func addrIP(a net.Addr) netip.Addr {
+	if u, ok := a.(*net.UDPAddr); ok {
+		return u.AddrPort().Addr().Unmap()
 	}
-	ap, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+	ap, _ := netip.ParseAddrPort(a.String())
 	return ap.Addr().Unmap()
 }
 
