@@ -299,9 +299,11 @@ func Desktop(cfg core.Config, sources []string, rpcAddr string, log *slog.Logger
 	if sent(cfg.Home, sources) {
 		return nil
 	}
-	if err := checkDisplay(); err != nil {
+	probe, err := checkDisplay()
+	if err != nil {
 		return err
 	}
+	defer probe.Close() // once the window has closed; see checkDisplay
 	handled, err := HandOff(cfg.Home, sources)
 	if err != nil {
 		if log != nil {

@@ -2,6 +2,8 @@
 
 package app
 
+import "io"
+
 // checkDisplay: Windows and macOS always have a window system for a
 // desktop app; Fyne reports its own errors there.
-func checkDisplay() error { return nil }
+func checkDisplay() (io.Closer, error) { return io.NopCloser(nil), nil }

@@ -5,6 +5,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
@@ -18,26 +19,30 @@ import (
 // ssh session, a server) ends with one sentence before the engine and mDNS
 // start, instead of a panic inside the toolkit after they did. It only
 // connects: an X server that then refuses this user still fails in Fyne.
-func checkDisplay() error {
+//
+// The connection it made is returned open, for the caller to close once
+// the window is up: an X server whose only client disconnects resets
+// itself (Xvfb does, without -noreset), and a reset racing the toolkit's
+// own connection made the window fail to open.
+func checkDisplay() (io.Closer, error) {
 	const hint = "; on a machine without a desktop, use `dragonload get` or `dragonload agent`"
 	display := os.Getenv("DISPLAY")
 	if display == "" {
-		return errors.New("cannot open a window: no display (DISPLAY is not set)" + hint)
+		return nil, errors.New("cannot open a window: no display (DISPLAY is not set)" + hint)
 	}
 	network, addrs, err := xAddrs(display)
 	if err != nil {
-		return fmt.Errorf("cannot open a window: %w%s", err, hint)
+		return nil, fmt.Errorf("cannot open a window: %w%s", err, hint)
 	}
 	var last error
 	for _, a := range addrs {
 		c, err := net.DialTimeout(network, a, 2*time.Second)
 		if err == nil {
-			c.Close()
-			return nil
+			return c, nil
 		}
 		last = err
 	}
-	return fmt.Errorf("cannot open a window: no X server answers on display %s (%v)%s", display, last, hint)
+	return nil, fmt.Errorf("cannot open a window: no X server answers on display %s (%v)%s", display, last, hint)
 }
 
 // xAddrs is where the X server of display ("[host]:N[.S]") listens: a

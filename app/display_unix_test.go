@@ -47,11 +47,11 @@ func TestXAddrs(t *testing.T) {
 // where a server answers.)
 func TestCheckDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", "")
-	if err := checkDisplay(); err == nil || !strings.Contains(err.Error(), "DISPLAY is not set") {
+	if _, err := checkDisplay(); err == nil || !strings.Contains(err.Error(), "DISPLAY is not set") {
 		t.Errorf("without DISPLAY: %v", err)
 	}
 	t.Setenv("DISPLAY", ":59535") // the largest valid number; no server uses it
-	if err := checkDisplay(); err == nil || !strings.Contains(err.Error(), "no X server answers on display :59535") {
+	if _, err := checkDisplay(); err == nil || !strings.Contains(err.Error(), "no X server answers on display :59535") {
 		t.Errorf("with no server on :59535: %v", err)
 	}
 }

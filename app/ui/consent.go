@@ -100,9 +100,12 @@ func describeLink(source string, lenders int) fyne.CanvasObject {
 	if len(l.Headers) > 0 {
 		lines = append(lines, fmt.Sprintf("Sends %d extra request headers to %s", len(l.Headers), host))
 	}
-	if lenders > 0 {
+	switch {
+	case lenders == 1:
+		lines = append(lines, "1 machine of your room will help fetch it")
+	case lenders > 1:
 		lines = append(lines, fmt.Sprintf("%d machines of your room will help fetch it", lenders))
-	} else {
+	default:
 		lines = append(lines, "Fetched by this machine alone (no room peer is lending now)")
 	}
 	label := widget.NewLabel(strings.Join(lines, "\n"))

@@ -142,6 +142,7 @@ func TestDesktop(t *testing.T) {
 		time.Sleep(400 * time.Millisecond)
 		d.screenshot(t, win, name)
 	}
+
 	d.xdotool(t, "key", "--window", fmt.Sprint(win), "alt+1")
 
 	// A second launch with a link hands it over and exits 0 at once.
