@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // agentPath is the user's launch agent: launchd loads every property list
@@ -27,13 +25,7 @@ func enable(exe string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("cannot create the LaunchAgents folder: %w", err)
-	}
-	if err := osutil.WriteFileAtomic(path, launchAgent(exe, args), 0o644); err != nil {
-		return fmt.Errorf("cannot write the launch agent: %w", err)
-	}
-	return nil
+	return writeItem(path, launchAgent(exe, args), 0o755, "the launch agent")
 }
 
 func disable() error {
@@ -41,10 +33,7 @@ func disable() error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot remove the launch agent: %w", err)
-	}
-	return nil
+	return removeItem(path, "the launch agent")
 }
 
 func enabled() (bool, error) {

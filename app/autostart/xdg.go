@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/dragonload/dragonload/core/osutil"
 )
 
 // entryPath is the user's autostart entry: $XDG_CONFIG_HOME/autostart, or
@@ -32,13 +30,7 @@ func enable(exe string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("cannot create the autostart folder: %w", err)
-	}
-	if err := osutil.WriteFileAtomic(path, desktopEntry(exe, args), 0o644); err != nil {
-		return fmt.Errorf("cannot write the autostart entry: %w", err)
-	}
-	return nil
+	return writeItem(path, desktopEntry(exe, args), 0o700, "the autostart entry")
 }
 
 func disable() error {
@@ -46,10 +38,7 @@ func disable() error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot remove the autostart entry: %w", err)
-	}
-	return nil
+	return removeItem(path, "the autostart entry")
 }
 
 func enabled() (bool, error) {
