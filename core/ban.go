@@ -75,6 +75,28 @@ func (e *Engine) withBans(list []PeerInfo) []PeerInfo {
 	return list
 }
 
+// withBan marks one peer if it is banned, for the events about it.
+func (e *Engine) withBan(p PeerInfo) PeerInfo {
+	if p.ID != "" {
+		p.Banned = e.banned(p.ID)
+	}
+	return p
+}
+
+// SpotChecks reports whether lenders' bytes are spot-checked against the
+// origin (see core/transfer); on unless turned off.
+func (e *Engine) SpotChecks() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.settings.NoSpotChecks
+}
+
+// SetSpotChecks turns the spot checks on or off for downloads that start
+// from now on, and remembers it.
+func (e *Engine) SetSpotChecks(on bool) {
+	e.updateSettings(func(s *config.Settings) { s.NoSpotChecks = !on })
+}
+
 // spotChecks is the transfer's spot-check setting.
 func (e *Engine) spotChecks() transfer.Checks {
 	e.mu.Lock()

@@ -128,6 +128,24 @@ func TestLiarIsBanned(t *testing.T) {
 	if shown == "" {
 		t.Errorf("the peer list does not show mallory as banned: %+v", e.Peers())
 	}
+	// Later events about the peer (here a nickname) still say so, so a
+	// window that follows the events keeps showing it banned.
+	if err := e.RenamePeer(mallory.ID().String(), "mal"); err != nil {
+		t.Fatal(err)
+	}
+	for seen := false; !seen; {
+		select {
+		case ev := <-events:
+			if u, ok := ev.(core.PeerUpdated); ok && u.Peer.Name == "mal" {
+				if u.Peer.Banned == "" {
+					t.Errorf("an update about the banned peer does not say it is banned: %+v", u.Peer)
+				}
+				seen = true
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no update after renaming the peer")
+		}
+	}
 
 	// The next download does not ask mallory for anything.
 	asked := lies.n.Load()

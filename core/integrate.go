@@ -63,11 +63,11 @@ func (e *Engine) newPeerTable() *peerTable {
 			case peers.Seen:
 				e.bus.publish(PeerSeen{Peer: peerInfo(ev.Peer)})
 			case peers.Ready:
-				e.bus.publish(PeerReady{Peer: peerInfo(ev.Peer)})
+				e.bus.publish(PeerReady{Peer: e.withBan(peerInfo(ev.Peer))})
 			case peers.Lost:
-				e.bus.publish(PeerLost{Peer: peerInfo(ev.Peer), Reason: ev.Reason})
+				e.bus.publish(PeerLost{Peer: e.withBan(peerInfo(ev.Peer)), Reason: ev.Reason})
 			case peers.Updated:
-				e.bus.publish(PeerUpdated{Peer: peerInfo(ev.Peer)})
+				e.bus.publish(PeerUpdated{Peer: e.withBan(peerInfo(ev.Peer))})
 			case peers.Lent:
 				e.bus.publish(Lent{Peer: ev.Peer, Bytes: ev.Bytes, Rate: ev.Rate})
 			}

@@ -69,7 +69,10 @@ func runPeers(args []string, env Env) int {
 	fmt.Fprintln(tw, "NAME\tNODE\tADDRESS\tLENDING\tRTT\tFOUND BY")
 	for _, p := range ready {
 		lending := "no"
-		if p.Lending {
+		switch {
+		case p.Banned != "":
+			lending = "banned" // this node no longer uses it; see the settings file
+		case p.Lending:
 			lending = "yes"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.ID[:8], p.Addr, lending, p.RTT.Round(100*time.Microsecond), p.Source)

@@ -47,4 +47,9 @@ type Engine interface {
 	// link or .dragon file another program opened with it.
 	AskOpenedLinks() bool
 	SetAskOpenedLinks(ask bool)
+	// Lenders caught altering bytes are banned (core/ban.go); the Peers
+	// tab shows them and forgives them.
+	Unban(id string) error
+	SpotChecks() bool
+	SetSpotChecks(on bool)
 }

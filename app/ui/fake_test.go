@@ -172,7 +172,9 @@ type fakeOptions struct {
 	allowPrivate bool
 	forced       bool // as if started with --allow-private-origins
 	theme        string
-	trustLinks   bool // SetAskOpenedLinks(false)
+	trustLinks   bool     // SetAskOpenedLinks(false)
+	unbanned     []string // every Unban call
+	noChecks     bool     // SetSpotChecks(false)
 }
 
 var fakeOptionsOf sync.Map // *fakeEngine → *fakeOptions
@@ -212,6 +214,14 @@ func (f *fakeEngine) SetAskOpenedLinks(ask bool) {
 	f.opts().trustLinks = !ask
 	f.mu.Unlock()
 }
+func (f *fakeEngine) Unban(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opts().unbanned = append(f.opts().unbanned, id)
+	return nil
+}
+func (f *fakeEngine) SpotChecks() bool      { f.mu.Lock(); defer f.mu.Unlock(); return !f.opts().noChecks }
+func (f *fakeEngine) SetSpotChecks(on bool) { f.mu.Lock(); f.opts().noChecks = !on; f.mu.Unlock() }
 func (f *fakeEngine) SetTheme(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -190,9 +190,9 @@ func (p *peerTable) remove(pi core.PeerInfo) {
 // template).
 type peerRowCell struct {
 	widget.BaseWidget
-	label          *widget.Label
-	actions        *fyne.Container
-	rename, remove *widget.Button
+	label                 *widget.Label
+	actions               *fyne.Container
+	rename, remove, unban *widget.Button
 }
 
 func newPeerRowCell() fyne.CanvasObject {
@@ -200,8 +200,10 @@ func newPeerRowCell() fyne.CanvasObject {
 	c.label.Truncation = fyne.TextTruncateEllipsis
 	c.rename = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), nil)
 	c.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), nil)
+	c.unban = widget.NewButtonWithIcon("", theme.ContentUndoIcon(), nil)
 	c.rename.Importance, c.remove.Importance = widget.LowImportance, widget.LowImportance
-	c.actions = container.NewHBox(c.rename, c.remove)
+	c.unban.Importance = widget.LowImportance
+	c.actions = container.NewHBox(c.rename, c.remove, c.unban)
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -223,9 +225,26 @@ func (p *peerTable) updateCell(c *peerRowCell, pi core.PeerInfo, col int) {
 	// added by hand can be removed (mDNS finds the others again).
 	c.rename.OnTapped = func() { p.rename(pi) }
 	c.remove.OnTapped = func() { p.remove(pi) }
+	c.unban.OnTapped = func() { p.unban(pi) }
 	show(c.rename, pi.ID != "")
 	show(c.remove, byHand(pi))
+	show(c.unban, pi.Banned != "")
 	c.actions.Show()
+}
+
+// unban asks before letting a banned machine lend again.
+func (p *peerTable) unban(pi core.PeerInfo) {
+	label := peerLabel(pi.ID, pi.Name)
+	dialog.ShowConfirm("Let "+label+" lend again?",
+		"This machine stopped using it as a lender: "+pi.Banned+". Forgive it only if you know why that happened.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := p.u.eng.Unban(pi.ID); err != nil {
+				p.u.showError("Cannot forgive "+label, err)
+			}
+		}, p.u.win)
 }
 
 // peerCell is the text of one cell of the peers table.
@@ -239,7 +258,10 @@ func peerCell(pi core.PeerInfo, col int) string {
 	case 1:
 		return pi.Addr
 	case 2:
-		if pi.Ready {
+		switch {
+		case pi.Banned != "":
+			return "Banned"
+		case pi.Ready:
 			return "Ready"
 		}
 		return "Connecting"

@@ -67,6 +67,7 @@ type settingsPane struct {
 	private  *widget.Check
 	privNote *widget.Label
 	askLinks *widget.Check
+	checks   *widget.Check
 	lend     *widget.Check
 	cap      *entry
 	capNote  *widget.Label
@@ -150,6 +151,11 @@ func newSettingsPane(u *UI) *settingsPane {
 			u.eng.SetAskOpenedLinks(on)
 		}
 	})
+	s.checks = widget.NewCheck("Check a slice of every lender's bytes against the origin (spot checks; about 0.5 % more download)", func(on bool) {
+		if !s.quiet {
+			u.eng.SetSpotChecks(on)
+		}
+	})
 	numberWidth := fyne.NewSize(110, s.rate.MinSize().Height)
 	downloads := section("Downloads", "A .dragon file saved into the watched folder starts downloading by itself.",
 		widget.NewForm(
@@ -170,6 +176,7 @@ func newSettingsPane(u *UI) *settingsPane {
 		s.rateNote,
 		s.private, s.privNote,
 		s.askLinks,
+		s.checks,
 	)
 
 	s.lend = widget.NewCheck("Lend this machine's internet link to the room", func(on bool) {
@@ -263,6 +270,7 @@ func (s *settingsPane) reload() {
 	s.privNote.SetText(privateRisk)
 	s.quiet = true
 	s.askLinks.SetChecked(eng.AskOpenedLinks())
+	s.checks.SetChecked(eng.SpotChecks())
 	s.quiet = false
 
 	s.cap.SetText(megabytes(l.LendRate))
