@@ -62,6 +62,11 @@ func ValidateURL(raw string) (*url.URL, error) {
 	} else if strings.HasSuffix(u.Host, ":") {
 		return bad("it has an empty port")
 	}
+	// The URL goes on as its String (the probe's answer, a lender's
+	// request), where escaping can make it several times longer.
+	if len(u.String()) > maxURLLen {
+		return bad(fmt.Sprintf("it is longer than %d bytes once escaped", maxURLLen))
+	}
 	return u, nil
 }
 
