@@ -96,21 +96,7 @@ func TestLiarIsBanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notices []string
-	deadline := time.After(time.Minute)
-	for done := false; !done; {
-		select {
-		case ev := <-events:
-			switch ev := ev.(type) {
-			case core.Notice:
-				notices = append(notices, ev.Text)
-			case core.DownloadStateChanged:
-				done = ev.ID == id && ev.State.Final()
-			}
-		case <-deadline:
-			t.Fatal("the download did not end")
-		}
-	}
+	notices := noticesUntilEnd(t, events, id)
 	snap := e.Downloads()[0]
 	if snap.State != core.StateDone || testkit.FileSHA256(t, snap.Path) != testorigin.SumSHA256(seed, size) {
 		t.Fatalf("the download ended %v (%v) with the wrong bytes or none", snap.State, snap.Err)
@@ -205,5 +191,28 @@ func TestBlameAfterChecksum(t *testing.T) {
 	}
 	if snap := e.Downloads()[0]; !strings.Contains(snap.Note, "now matches its SHA-256") {
 		t.Errorf("the download's note does not tell of the repair: %q", snap.Note)
+	}
+}
+
+// noticesUntilEnd collects the notices the engine publishes until download
+// id reaches a final state, within a minute.
+func noticesUntilEnd(t *testing.T, events <-chan core.Event, id core.DownloadID) []string {
+	t.Helper()
+	var notices []string
+	deadline := time.After(time.Minute)
+	for {
+		select {
+		case ev := <-events:
+			switch ev := ev.(type) {
+			case core.Notice:
+				notices = append(notices, ev.Text)
+			case core.DownloadStateChanged:
+				if ev.ID == id && ev.State.Final() {
+					return notices
+				}
+			}
+		case <-deadline:
+			t.Fatal("the download did not end")
+		}
 	}
 }

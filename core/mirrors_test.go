@@ -4,7 +4,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dragonload/dragonload/core"
 	"github.com/dragonload/dragonload/core/link"
@@ -29,21 +28,7 @@ func TestMirrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var notices []string
-	deadline := time.After(time.Minute)
-	for done := false; !done; {
-		select {
-		case ev := <-events:
-			switch ev := ev.(type) {
-			case core.Notice:
-				notices = append(notices, ev.Text)
-			case core.DownloadStateChanged:
-				done = ev.ID == id && ev.State.Final()
-			}
-		case <-deadline:
-			t.Fatal("the download did not end")
-		}
-	}
+	notices := noticesUntilEnd(t, events, id)
 	snap := e.Downloads()[0]
 	if snap.State != core.StateDone || testkit.FileSHA256(t, snap.Path) != testorigin.SumSHA256(seed, size) {
 		t.Fatalf("ended %v (%v), or with the wrong bytes", snap.State, snap.Err)
