@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -28,7 +29,7 @@ func needsConsent(source string) bool {
 	if scheme, _, ok := linkScheme(source); ok {
 		return scheme == "dragon"
 	}
-	return strings.EqualFold(filepathExt(source), ".dragon")
+	return strings.EqualFold(filepath.Ext(source), ".dragon")
 }
 
 // consent asks before adding sources, or adds them at once when none needs
@@ -122,11 +123,4 @@ func (u *UI) lenders() int {
 		}
 	}
 	return n
-}
-
-func filepathExt(s string) string {
-	if i := strings.LastIndexByte(s, '.'); i >= 0 && !strings.ContainsAny(s[i:], `/\`) {
-		return s[i:]
-	}
-	return ""
 }
