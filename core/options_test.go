@@ -229,13 +229,16 @@ func TestFrontEndSettings(t *testing.T) {
 	}
 }
 
-// TestDownloadRateLive: a limit set while a download runs holds for the
-// rest of it: the last 3 MB of a download that ran at about 8 MB/s take
-// seconds once SetLimits sets 1 MB/s.
+// TestDownloadRateLive: a limit changed while a download runs holds for
+// the rest of it. The download starts at the lowest limit (0.1 MB/s), so
+// nearly all of it is left when the first progress comes, whatever the
+// machine's speed; then SetLimits sets 1 MB/s: the rest takes about
+// left/1 MB/s, far less than at the old limit and no less than half.
 func TestDownloadRateLive(t *testing.T) {
 	const size = 4_000_000
 	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 8_000_000})
 	e := newEngine(t, nil)
+	e.SetLimits(core.Limits{DownloadRate: core.MinDownloadRate})
 	events, cancel := e.Subscribe()
 	defer cancel()
 	id, err := e.Add(o.URL(), "")
@@ -269,13 +272,13 @@ func TestDownloadRateLive(t *testing.T) {
 	if end.State != core.StateDone {
 		t.Fatalf("got %v: %v", end.State, end.Err)
 	}
-	if left < 2_000_000 {
-		t.Skipf("only %d bytes were left when the first progress came: the machine is too slow to tell", left)
-	}
 	// At 1 MB/s the rest takes left/1e6 s less the bucket's burst and
 	// what was in flight; at the origin's 8 MB/s it would take a quarter
-	// of a second. Half the limited time is a generous bound.
+	// of that, at the old 0.1 MB/s ten times as long.
 	if floor := time.Duration(float64(left) / 1e6 / 2 * float64(time.Second)); took < floor {
 		t.Errorf("the %d bytes left took %s after the limit was set, want at least %s", left, took, floor)
+	}
+	if ceiling := time.Duration(float64(left) / core.MinDownloadRate / 2 * float64(time.Second)); took > ceiling {
+		t.Errorf("the %d bytes left took %s: the raised limit did not take hold (want under %s)", left, took, ceiling)
 	}
 }
