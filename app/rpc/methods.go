@@ -108,6 +108,15 @@ func (s *Server) addURI(p params) (any, error) {
 	if len(uris) == 0 {
 		return nil, fail("URI is not provided.")
 	}
+	// An empty URI is refused here: a link without a url is one that
+	// names its file by sha256, name and size for the room to supply,
+	// which is not what an aria2 client asks for, and its rules would
+	// answer with a sentence about fields addUri does not have.
+	for i, u := range uris {
+		if u == "" {
+			return nil, fail("addUri needs a URI (URI %d of %d is empty).", i+1, len(uris))
+		}
+	}
 	opts, _, err := p.dict(1, false)
 	if err != nil {
 		return nil, err
@@ -201,6 +210,9 @@ func (s *Server) applyOptions(l *link.Link, opts map[string]json.RawMessage) (st
 		addHeader(l, name, value)
 	}
 	if referer == "*" {
+		// The download's own URL, as aria2 does. addURI refuses an empty
+		// URI; for a link without a url the referer stays empty and no
+		// header is set, since headers need a url.
 		referer = l.URL
 	}
 	if referer != "" {

@@ -49,6 +49,14 @@ func TestAddURI(t *testing.T) {
 			want: link.Link{URL: u}, wantDir: fakeOutDir},
 		{name: "no URI", params: []any{[]string{}}, wantErr: "URI is not provided."},
 		{name: "URIs not strings", params: []any{[]any{1, nil}}, wantErr: "URI is not provided."},
+		// An empty URI is not a link without a url: aria2 clients are told
+		// a URI is needed, not what such a link must give.
+		{name: "empty URI", params: []any{[]string{""}}, wantErr: "addUri needs a URI (URI 1 of 1 is empty)."},
+		{name: "empty URI with what a link without a url gives", params: []any{[]string{""}, map[string]any{
+			"out": "debian.iso", "checksum": "sha-256=" + strings.Repeat("ab", 32), "referer": "*",
+		}}, wantErr: "addUri needs a URI (URI 1 of 1 is empty)."},
+		{name: "empty URI before a mirror", params: []any{[]string{"", u}}, wantErr: "addUri needs a URI (URI 1 of 2 is empty)."},
+		{name: "empty mirror", params: []any{[]any{u, 7, ""}}, wantErr: "addUri needs a URI (URI 2 of 2 is empty)."},
 		{name: "missing", params: nil, wantErr: "The parameter at 0 is required but missing."},
 		{name: "URIs as a string", params: []any{u}, wantErr: "The parameter at 0 has wrong type."},
 		{name: "options as a list", params: []any{[]string{u}, []string{"dir"}}, wantErr: "The parameter at 1 has wrong type."},
@@ -195,6 +203,101 @@ func TestTellStatus(t *testing.T) {
 	call(t, url, &st, "aria2.tellStatus", strings.ToUpper(rpc.GID("q1")), []string{"gid"})
 	if st["gid"] != rpc.GID("q1") {
 		t.Errorf("upper-case gid: %v", st)
+	}
+}
+
+// TestWithoutURL: downloads of links without a url, added other than by
+// addUri (a dragon:// link in the window, a link file, AddLink), show in
+// every call that reports downloads, with no URI but their source.
+func TestWithoutURL(t *testing.T) {
+	sha := strings.Repeat("5c", 32)
+	source := "dragon://?name=debian.iso&size=4000&sha256=" + sha
+	eng := newFake(core.DownloadSnapshot{
+		ID: "room", Source: source, Name: "debian.iso", OutDir: "/dl", State: core.StateDownloading, Size: 4000, Done: 1000,
+		Peers: []core.PeerShare{{Peer: "p2", InFlight: 1}},
+	}, core.DownloadSnapshot{
+		ID: "roomfailed", Source: source, Name: "debian.iso", OutDir: "/dl", State: core.StateFailed, Size: 4000,
+		Err: errors.New("no room member shares a copy of debian.iso (sha256 " + sha + "), and the link gives no url to download it from"),
+	})
+	id, err := eng.AddLink(link.Link{Name: "other.iso", Size: 12, SHA256: sha}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, url := startServer(t, eng)
+
+	var st map[string]any
+	call(t, url, &st, "aria2.tellStatus", rpc.GID("room"))
+	want := map[string]any{
+		"gid": rpc.GID("room"), "status": "active", "totalLength": "4000", "completedLength": "1000",
+		"uploadLength": "0", "downloadSpeed": "0", "uploadSpeed": "0", "connections": "1", "dir": "/dl",
+		"files": []any{map[string]any{
+			"index": "1", "path": "/dl/debian.iso", "length": "4000", "completedLength": "1000", "selected": "true",
+			"uris": []any{map[string]any{"uri": source, "status": "used"}},
+		}},
+	}
+	if !reflect.DeepEqual(st, want) {
+		t.Errorf("tellStatus\n got %v\nwant %v", st, want)
+	}
+	// Added with no source at all: no URI.
+	call(t, url, &st, "aria2.tellStatus", rpc.GID(id))
+	if st["status"] != "waiting" || !reflect.DeepEqual(st["files"], []any{map[string]any{
+		"index": "1", "path": fakeOutDir + "/other.iso", "length": "0", "completedLength": "0", "selected": "true", "uris": []any{},
+	}}) {
+		t.Errorf("tellStatus of a download added by AddLink without a url: %v", st)
+	}
+	var uris []map[string]string
+	call(t, url, &uris, "aria2.getUris", rpc.GID(id))
+	if len(uris) != 0 {
+		t.Errorf("getUris of a download without a url or source: %v", uris)
+	}
+	call(t, url, &uris, "aria2.getUris", rpc.GID("room"))
+	if len(uris) != 1 || uris[0]["uri"] != source {
+		t.Errorf("getUris: %v", uris)
+	}
+	var files []map[string]any
+	call(t, url, &files, "aria2.getFiles", rpc.GID("room"))
+	if len(files) != 1 || files[0]["path"] != "/dl/debian.iso" {
+		t.Errorf("getFiles: %v", files)
+	}
+	var opts map[string]string
+	call(t, url, &opts, "aria2.getOption", rpc.GID("room"))
+	if !maps.Equal(opts, map[string]string{"dir": "/dl", "out": "debian.iso"}) {
+		t.Errorf("getOption: %v", opts)
+	}
+	call(t, url, &st, "aria2.tellStatus", rpc.GID("roomfailed"), []string{"status", "errorCode", "errorMessage"})
+	if st["status"] != "error" || st["errorCode"] != "1" || !strings.Contains(st["errorMessage"].(string), "no room member shares a copy") {
+		t.Errorf("tellStatus of a failed download without a url: %v", st)
+	}
+	for _, m := range []struct {
+		method string
+		params []any
+		want   []string
+	}{
+		{"aria2.tellActive", []any{[]string{"gid"}}, []string{rpc.GID("room")}},
+		{"aria2.tellWaiting", []any{0, 10, []string{"gid"}}, []string{rpc.GID(id)}},
+		{"aria2.tellStopped", []any{0, 10, []string{"gid"}}, []string{rpc.GID("roomfailed")}},
+	} {
+		var list []map[string]any
+		call(t, url, &list, m.method, m.params...)
+		var got []string
+		for _, d := range list {
+			got = append(got, d["gid"].(string))
+		}
+		if !slices.Equal(got, m.want) {
+			t.Errorf("%s: %v, want %v", m.method, got, m.want)
+		}
+	}
+	var stat map[string]string
+	call(t, url, &stat, "aria2.getGlobalStat")
+	if stat["numActive"] != "1" || stat["numWaiting"] != "1" || stat["numStopped"] != "1" {
+		t.Errorf("getGlobalStat: %v", stat)
+	}
+	// Pausing and resuming one works as for any download.
+	var gid string
+	call(t, url, &gid, "aria2.pause", rpc.GID("room"))
+	call(t, url, &gid, "aria2.unpause", rpc.GID("room"))
+	if gid != rpc.GID("room") {
+		t.Errorf("unpause answered %q", gid)
 	}
 }
 

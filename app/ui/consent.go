@@ -13,6 +13,7 @@ import (
 
 	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/link"
 )
 
 // A dragon:// link or a .dragon file that another program opens with the
@@ -76,6 +77,9 @@ func describeLink(source string, lenders int) fyne.CanvasObject {
 		// Added anyway on Download, where the engine says what is wrong.
 		return widget.NewLabel(source + ": " + err.Error())
 	}
+	if !l.HasOrigin() {
+		return describeRoomLink(l, lenders)
+	}
 	name := l.Name
 	if name == "" {
 		name = "the file at " + l.URL
@@ -108,6 +112,27 @@ func describeLink(source string, lenders int) fyne.CanvasObject {
 		lines = append(lines, fmt.Sprintf("%d machines of your room will help fetch it", lenders))
 	default:
 		lines = append(lines, "Fetched by this machine alone (no room peer is lending now)")
+	}
+	label := widget.NewLabel(strings.Join(lines, "\n"))
+	label.Wrapping = fyne.TextWrapWord
+	return label
+}
+
+// describeRoomLink says what a link without a url will fetch: a file named
+// by its SHA-256, name and size alone, which only machines of the room that
+// share a copy can supply. Such a link always gives all three.
+func describeRoomLink(l link.Link, lenders int) fyne.CanvasObject {
+	lines := []string{
+		fmt.Sprintf("%s (%s), from copies shared in your room, checked against its SHA-256", l.Name, units.Bytes(l.Size)),
+		"The link names no web server: only machines of your room that hold this file can supply it",
+	}
+	switch {
+	case lenders == 1:
+		lines = append(lines, "1 machine of your room is sharing now")
+	case lenders > 1:
+		lines = append(lines, fmt.Sprintf("%d machines of your room are sharing now", lenders))
+	default:
+		lines = append(lines, "No machine of your room is sharing now: the download needs one that holds this file")
 	}
 	label := widget.NewLabel(strings.Join(lines, "\n"))
 	label.Wrapping = fyne.TextWrapWord

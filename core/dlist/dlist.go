@@ -83,9 +83,10 @@ type Chunk struct {
 
 // Link holds the fields of a link.Link, with names fixed for the file
 // format so that renaming a field in package link cannot silently change
-// what is on disk.
+// what is on disk. URL is left out for a link without one, which names its
+// file by SHA256, Name and Size alone (see link.Link.HasOrigin).
 type Link struct {
-	URL     string            `json:"url"`
+	URL     string            `json:"url,omitempty"`
 	Name    string            `json:"name,omitempty"`
 	Size    int64             `json:"size,omitempty"`
 	SHA256  string            `json:"sha256,omitempty"`

@@ -1,6 +1,7 @@
 package dlist
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -532,6 +533,63 @@ func TestLinkConversion(t *testing.T) {
 	// download after a restart silently loses it.
 	if a, b := reflect.TypeFor[link.Link]().NumField(), reflect.TypeFor[Link]().NumField(); a != b {
 		t.Errorf("link.Link has %d fields, dlist.Link %d", a, b)
+	}
+}
+
+// TestLinkWithoutURL: an entry for a link without a url (sha256, name and
+// size alone) is saved without a url and loads back as the same valid
+// link; a file written before url was left out, with "url": "", loads the
+// same.
+func TestLinkWithoutURL(t *testing.T) {
+	want := link.Link{Name: "debian.iso", Size: 3994091520, SHA256: strings.Repeat("5c", 32)}
+	e := entry("a", StateDownloading)
+	e.Source = want.URI()
+	e.Link = FromLink(want)
+
+	home := t.TempDir()
+	l := mustOpen(t, home, Options{})
+	l.Put(e)
+	mustClose(t, l)
+	data, err := os.ReadFile(filepath.Join(home, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(`"url"`)) {
+		t.Errorf("the file names a url for a link without one:\n%s", data)
+	}
+	if !bytes.Contains(data, []byte(`"sha256": "`+want.SHA256+`"`)) {
+		t.Errorf("the file lacks the sha256:\n%s", data)
+	}
+	l = mustOpen(t, home, Options{})
+	got := l.Entries()
+	mustClose(t, l)
+	if len(got) != 1 || !reflect.DeepEqual(got[0], e) {
+		t.Fatalf("reloaded %+v, want %+v", got, e)
+	}
+	back := got[0].Link.ToLink()
+	if !reflect.DeepEqual(back, want) || back.HasOrigin() {
+		t.Fatalf("ToLink = %+v, want %+v", back, want)
+	}
+	if err := back.Validate(); err != nil {
+		t.Fatalf("reloaded link is not valid: %v", err)
+	}
+
+	old := `{"version":1,"downloads":[{"id":"a","state":"queued","link":{"url":"","name":"debian.iso","size":3994091520,"sha256":"` + want.SHA256 + `"}}]}`
+	es, err := decode([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || !reflect.DeepEqual(es[0].Link.ToLink(), want) {
+		t.Fatalf("decoded %+v, want the link %+v", es, want)
+	}
+
+	// A link with a url still writes it.
+	out, err := encode([]Entry{entry("b", StateQueued)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte(`"url": "https://example.com/b"`)) {
+		t.Errorf("the url is not written:\n%s", out)
 	}
 }
 

@@ -3,6 +3,7 @@ package dlist
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,8 @@ func FuzzLoad(f *testing.F) {
 		string(good),
 		`{"version":1}`,
 		`{"version":1,"downloads":[{"id":"a","state":"done","link":{"mirrors":[],"headers":{}}}]}`,
+		`{"version":1,"downloads":[{"id":"a","state":"queued","link":{"name":"a.iso","size":12,"sha256":"` + strings.Repeat("0f", 32) + `"}}]}`,
+		`{"version":1,"downloads":[{"id":"a","state":"paused","link":{"url":"","name":"a.iso","size":12,"sha256":"` + strings.Repeat("0f", 32) + `"}}]}`,
 		`{"version":1,"downloads":[{"id":"a","state":"done","ended":"2025-01-01T00:00:00+00:00"}]}`,
 		`{"version":1,"downloads":[{"id":"a","state":"done"},{"id":"a","state":"done"}]}`,
 		`{"version":2,"downloads":[]}`,

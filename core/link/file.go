@@ -42,7 +42,9 @@ func Parse(data []byte) (Link, error) {
 // to equal bytes. Format expects a link that passes Validate.
 func (l Link) Format() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "url = %s\n", quote(l.URL))
+	if l.URL != "" {
+		fmt.Fprintf(&b, "url = %s\n", quote(l.URL))
+	}
 	if l.Name != "" {
 		fmt.Fprintf(&b, "name = %s\n", quote(l.Name))
 	}
@@ -118,7 +120,8 @@ func parseTOML(data []byte) (Link, error) {
 		return Link{}, fmt.Errorf("not valid TOML: %w", err)
 	}
 	var l Link
-	for _, key := range topKeys(md, top) {
+	keys := topKeys(md, top)
+	for _, key := range keys {
 		if err := decodeKey(&md, key, top[key], &l); err != nil {
 			return Link{}, err
 		}
@@ -131,8 +134,29 @@ func parseTOML(data []byte) (Link, error) {
 			return Link{}, err
 		}
 	}
+	if l.URL == "" {
+		// Mirrors and headers belong to a url; report the first of them
+		// in the file with its line.
+		for _, key := range keys {
+			var err error
+			switch {
+			case key == "mirrors" && len(l.Mirrors) > 0:
+				err = errMirrorsNeedURL
+			case key == "headers" && len(l.Headers) > 0:
+				err = errHeadersNeedURL
+			default:
+				continue
+			}
+			p := top[key]
+			line := lineOf(&md, p)
+			if line == 0 && key == "headers" {
+				line = firstHeaderLine(&md, p)
+			}
+			return Link{}, check(&md, p, line, func(any) error { return err })
+		}
+	}
 	// The checks above carry line numbers; this catches what no single
-	// key shows (a missing url).
+	// key shows (a link without a url that lacks sha256, name or size).
 	if err := l.Validate(); err != nil {
 		return Link{}, err
 	}
@@ -259,7 +283,7 @@ func decodeKey(md *toml.MetaData, key string, p toml.Primitive, l *Link) error {
 				return err
 			}
 			if s == "" {
-				return errors.New("url is empty")
+				return errEmptyURL
 			}
 			l.URL = s
 			return checkURL("url", s)
@@ -376,6 +400,24 @@ func decodeHeaders(md *toml.MetaData, p toml.Primitive, l *Link) error {
 		l.Headers = h
 	}
 	return nil
+}
+
+// firstHeaderLine finds the line of the first header in the file, for
+// headers given as dotted keys (headers.Cookie = ...), which have no line
+// of their own.
+func firstHeaderLine(md *toml.MetaData, p toml.Primitive) int {
+	var table map[string]toml.Primitive
+	if err := md.PrimitiveDecode(p, &table); err != nil {
+		return 0
+	}
+	for _, k := range md.Keys() {
+		if len(k) == 2 && k[0] == "headers" {
+			if e, ok := table[k[1]]; ok {
+				return lineOf(md, e)
+			}
+		}
+	}
+	return 0
 }
 
 // checker adapts a check function to toml.Unmarshaler.

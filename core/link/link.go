@@ -34,24 +34,36 @@ const (
 )
 
 // Link is one file to download: where its bytes are and, optionally, what
-// they must be.
+// they must be; or, for a file that machines in the room hold, only what
+// it must be (its SHA-256, name and size, and no URL).
 type Link struct {
-	// URL is the origin, http or https. Required.
+	// URL is the origin, http or https. Empty when the link names its
+	// file by SHA256, Name and Size alone (see HasOrigin); then all three
+	// are set and Mirrors and Headers are not.
 	URL string
-	// Name is the file name to save under. Optional; a bare name, never
-	// a path.
+	// Name is the file name to save under: a bare name, never a path.
+	// Optional when URL is set.
 	Name string
-	// Size is the file's length in bytes. 0 means unknown; it is never
-	// negative.
+	// Size is the file's length in bytes. 0 means unknown, which it may
+	// only be when URL is set; it is never negative.
 	Size int64
 	// SHA256 is the whole file's SHA-256 as 64 lowercase hex digits, or
-	// empty when unknown.
+	// empty when unknown, which it may only be when URL is set.
 	SHA256 string
-	// Mirrors are more URLs serving the same bytes, in order of preference.
+	// Mirrors are more URLs serving the same bytes as URL, in order of
+	// preference. Only with a URL.
 	Mirrors []string
 	// Headers are extra request headers sent with every request to the
-	// origin and the mirrors, by this node and by lenders.
+	// origin and the mirrors, by this node and by lenders. Only with a
+	// URL.
 	Headers map[string]string
+}
+
+// HasOrigin reports whether l has a URL to download from. A link without
+// one names its file by SHA-256, name and size, and only machines in the
+// room that hold a copy can supply it.
+func (l Link) HasOrigin() bool {
+	return l.URL != ""
 }
 
 // headersReserved are the request headers a link may not set: the fetcher
@@ -97,11 +109,10 @@ func isProxyHeader(name string) bool {
 // is within the format's rules. Parse and ParseURI only return links that
 // pass it.
 func (l Link) Validate() error {
-	if l.URL == "" {
-		return errors.New("url is required")
-	}
-	if err := checkURL("url", l.URL); err != nil {
-		return err
+	if l.HasOrigin() {
+		if err := checkURL("url", l.URL); err != nil {
+			return err
+		}
 	}
 	if err := checkName(l.Name); err != nil {
 		return err
@@ -115,10 +126,49 @@ func (l Link) Validate() error {
 	if l.SHA256 != strings.ToLower(l.SHA256) {
 		return errors.New("sha256 must be written in lowercase")
 	}
+	if !l.HasOrigin() {
+		if err := checkWithoutURL(l); err != nil {
+			return err
+		}
+	}
 	if err := checkMirrors(l.URL, l.Mirrors); err != nil {
 		return err
 	}
 	return checkHeaders(l.Headers)
+}
+
+// Errors about a url that is not there. Parse reports them with the line
+// of the field they are about.
+var (
+	errEmptyURL       = errors.New("url is empty (leave it out when sha256, name and size are given instead)")
+	errMirrorsNeedURL = errors.New("mirrors need a url: they are more origins for the url's bytes")
+	errHeadersNeedURL = errors.New("headers need a url: they are sent to the url's host")
+)
+
+// checkWithoutURL checks what a link without a url must and must not give:
+// no mirrors or headers, which belong to the url, and all of sha256, name
+// and size, which are all there is to find the file by and save it as.
+func checkWithoutURL(l Link) error {
+	if len(l.Mirrors) > 0 {
+		return errMirrorsNeedURL
+	}
+	if len(l.Headers) > 0 {
+		return errHeadersNeedURL
+	}
+	var missing []string
+	if l.SHA256 == "" {
+		missing = append(missing, "sha256")
+	}
+	if l.Name == "" {
+		missing = append(missing, "name")
+	}
+	if l.Size <= 0 {
+		missing = append(missing, "size")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("a link without a url must give sha256, name and size (missing: %s)", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // checkURL checks one origin URL; field names it in the message.

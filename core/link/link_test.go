@@ -77,8 +77,8 @@ func TestParseBad(t *testing.T) {
 		{"empty", "", "file is empty"},
 		{"blank", " \n\r\n\t\n", "file is empty"},
 		{"bom only", "\uFEFF", "file is empty"},
-		{"no url", "# nothing\nname = 'x'\n", "url is required"},
-		{"empty url", "url = ''\n", "line 1: url is empty"},
+		{"no url", "# nothing\nname = 'x'\n", "a link without a url must give sha256, name and size (missing: sha256, size)"},
+		{"empty url", "url = ''\n", "line 1: url is empty (leave it out when sha256, name and size are given instead)"},
 		{"bad sha256", "url = 'http://h/x'\nsha256 = \"abc\"\n", "line 2: sha256 must be 64 hex digits (got 3 characters)"},
 		{"non-hex sha256", "url = 'http://h/x'\nsha256 = \"" + strings.Repeat("g", 64) + "\"\n", "line 2: sha256 must be 64 hex digits (0-9, a-f)"},
 		{"unknown key", "url = 'http://h/x'\nname = 'a'\n\nurll = 'http://h/y'\n", `line 4: unknown key "urll" (known keys: url, name, size, sha256, mirrors, headers)`},
@@ -179,9 +179,9 @@ func TestParseURIGood(t *testing.T) {
 func TestParseURIBad(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"https://h/x", "not a dragon link (it must start with dragon://)"},
-		{"dragon://", "url is required"},
-		{"dragon://?url=", "url is required"},
-		{"dragon://?name=a", "url is required"},
+		{"dragon://", "a link without a url must give sha256, name and size (missing: sha256, name, size)"},
+		{"dragon://?url=", "url is empty (leave it out when sha256, name and size are given instead)"},
+		{"dragon://?name=a", "a link without a url must give sha256, name and size (missing: sha256, size)"},
 		{"dragon://get?url=https://h/x", `dragon link must carry its fields after "dragon://?" (found "get" before them)`},
 		{"dragon://?url=https://h/x#top", "dragon link must not contain # (write a # inside a URL as %23)"},
 		{"dragon://?url=https://h/x&url=https://h/y", `parameter "url" is given twice`},
@@ -227,7 +227,7 @@ func TestParseSource(t *testing.T) {
 		{"  http://example.com/a.iso\n", Link{URL: "http://example.com/a.iso"}, true, ""},
 		{"dragon://?url=https://h/x&size=3", Link{URL: "https://h/x", Size: 3}, true, ""},
 		{"ftp://h/x", Link{}, true, `url: scheme "ftp" is not supported (use http or https)`},
-		{"dragon://?url=", Link{}, true, "url is required"},
+		{"dragon://?url=", Link{}, true, "url is empty (leave it out when sha256, name and size are given instead)"},
 		{"https://h/a b", Link{}, true, "url must not contain spaces or control characters (write a space as %20)"},
 		{"/home/me/a.dragon", Link{}, false, ""},
 		{"a.dragon", Link{}, false, ""},
@@ -264,7 +264,7 @@ func TestValidate(t *testing.T) {
 		mod  func(*Link)
 		want string
 	}{
-		{"no url", func(l *Link) { l.URL = "" }, "url is required"},
+		{"no url", func(l *Link) { l.URL = "" }, "a link without a url must give sha256, name and size (missing: sha256, name, size)"},
 		{"negative size", func(l *Link) { l.Size = -1 }, "size must not be negative (got -1)"},
 		{"upper-case sha256", func(l *Link) { l.SHA256 = hashUpper }, "sha256 must be written in lowercase"},
 		{"invalid utf-8 url", func(l *Link) { l.URL = "https://h/\xff" }, "url is not valid UTF-8"},
@@ -341,12 +341,19 @@ func TestURI(t *testing.T) {
 // random valid links full of characters that need escaping.
 func TestRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
+	withoutURL := 0
 	for i := range 3000 {
 		l := randomLink(r)
 		if err := l.Validate(); err != nil {
 			t.Fatalf("link %d: generated link is invalid: %v\n%#v", i, err, l)
 		}
+		if !l.HasOrigin() {
+			withoutURL++
+		}
 		checkRoundTrip(t, l)
+	}
+	if withoutURL < 100 {
+		t.Fatalf("only %d of the links had no url", withoutURL)
 	}
 }
 
@@ -389,6 +396,11 @@ var urlPieces = []string{
 var nameRunes = []rune("abcXYZ019-_.,;'!$%&()+=@[]{}^`~ #éß日本🐉\u00a0\"")
 
 func randomLink(r *rand.Rand) Link {
+	if r.IntN(4) == 0 {
+		// A link without a url: the file is found in the room by its
+		// SHA-256, so it gives sha256, name and size, and nothing else.
+		return Link{Name: randomName(r), Size: r.Int64N(1<<62) + 1, SHA256: randomSHA256(r)}
+	}
 	l := Link{URL: randomURL(r)}
 	if r.IntN(2) == 0 {
 		l.Name = randomName(r)
@@ -397,11 +409,7 @@ func randomLink(r *rand.Rand) Link {
 		l.Size = r.Int64N(1<<62) + 1
 	}
 	if r.IntN(2) == 0 {
-		var b strings.Builder
-		for range 64 {
-			b.WriteByte("0123456789abcdef"[r.IntN(16)])
-		}
-		l.SHA256 = b.String()
+		l.SHA256 = randomSHA256(r)
 	}
 	for n := r.IntN(4); len(l.Mirrors) < n; {
 		m := randomURL(r)
@@ -424,6 +432,14 @@ func randomLink(r *rand.Rand) Link {
 		}
 	}
 	return l
+}
+
+func randomSHA256(r *rand.Rand) string {
+	var b strings.Builder
+	for range 64 {
+		b.WriteByte("0123456789abcdef"[r.IntN(16)])
+	}
+	return b.String()
 }
 
 func randomURL(r *rand.Rand) string {

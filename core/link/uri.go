@@ -65,25 +65,33 @@ func ParseURI(s string) (Link, error) {
 
 // URI returns l as a dragon:// link that ParseURI reads back as l.
 // Parameters come in a fixed order (url, name, size, sha256, mirror...,
-// header... sorted by name). URI expects a link that passes Validate.
+// header... sorted by name), those not set left out. URI expects a link
+// that passes Validate.
 func (l Link) URI() string {
 	var b strings.Builder
-	b.WriteString(scheme + "://?url=")
-	b.WriteString(escape(l.URL))
+	b.WriteString(scheme + "://")
+	sep := "?"
+	param := func(key, value string) {
+		b.WriteString(sep + key + "=" + escape(value))
+		sep = "&"
+	}
+	if l.URL != "" {
+		param("url", l.URL)
+	}
 	if l.Name != "" {
-		b.WriteString("&name=" + escape(l.Name))
+		param("name", l.Name)
 	}
 	if l.Size > 0 {
-		b.WriteString("&size=" + strconv.FormatInt(l.Size, 10))
+		param("size", strconv.FormatInt(l.Size, 10))
 	}
 	if l.SHA256 != "" {
-		b.WriteString("&sha256=" + escape(l.SHA256))
+		param("sha256", l.SHA256)
 	}
 	for _, m := range l.Mirrors {
-		b.WriteString("&mirror=" + escape(m))
+		param("mirror", m)
 	}
 	for _, name := range sortedKeys(l.Headers) {
-		b.WriteString("&header=" + escape(name+": "+l.Headers[name]))
+		param("header", name+": "+l.Headers[name])
 	}
 	return b.String()
 }
@@ -106,7 +114,7 @@ func setParam(l *Link, key, value string) error {
 	switch key {
 	case "url":
 		if value == "" {
-			return errors.New("url is required")
+			return errEmptyURL
 		}
 		if err := checkDecodedURL("url", value); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/dragonload/dragonload/core/link"
@@ -168,12 +169,49 @@ func reasonOf(err error) string {
 	if n, _, ok := number(msg, "mirror ", ": "); ok {
 		return where + "mirror " + n + " is not a usable http or https URL"
 	}
+	if rest, ok := strings.CutPrefix(msg, needAll); ok {
+		return where + needAll + missingOf(rest)
+	}
 	for _, k := range reasonKinds {
 		if strings.HasPrefix(msg, k.prefix) {
 			return where + k.kind
 		}
 	}
 	return where + "this is not a usable link file"
+}
+
+// needAll starts the parser's error for a link without a url that lacks
+// sha256, name or size, and what a note says for it.
+const needAll = "a link without a url must give sha256, name and size"
+
+// missingOf reads the " (missing: sha256, size)" that follows needAll
+// and gives it back when it names only those three fields, so that no text
+// of the file passes; otherwise it gives "".
+func missingOf(s string) string {
+	list, ok := strings.CutPrefix(s, " (missing: ")
+	if !ok {
+		return ""
+	}
+	list, ok = strings.CutSuffix(list, ")")
+	if !ok {
+		return ""
+	}
+	fields := strings.Split(list, ", ")
+	for i, f := range fields {
+		if f != "sha256" && f != "name" && f != "size" || slices.Contains(fields[:i], f) {
+			return ""
+		}
+	}
+	return " (missing: " + strings.Join(fields, ", ") + ")"
+}
+
+// sourceOf gives the key and value a log line names a link's file by: its
+// url, or its SHA-256 when it has none.
+func sourceOf(l link.Link) (key, value string) {
+	if l.HasOrigin() {
+		return "url", l.URL
+	}
+	return "sha256", l.SHA256
 }
 
 // redact takes out of s, a download error, what only the link file shows:
@@ -208,11 +246,14 @@ var reasonKinds = []struct{ prefix, kind string }{
 	{"not valid TOML", "not valid TOML"},
 	{"unknown key", "unknown key (known keys: url, name, size, sha256, mirrors, headers)"},
 	{"url is required", "url is required"},
+	{"url is empty", "url is empty (leave it out when sha256, name and size are given instead)"},
 	{"url", "url is not a usable http or https URL"},
+	{"mirrors need a url", "mirrors need a url: they are more origins for the url's bytes"},
 	{"mirrors", "mirrors must be a list of http or https URLs"},
 	{"name", "name is not a usable file name"},
 	{"size", "size must be a positive whole number of bytes"},
 	{"sha256", "sha256 must be 64 hex digits (0-9, a-f)"},
+	{"headers need a url", "headers need a url: they are sent to the url's host"},
 	{"header", "a header is not usable"},
 	{"not a dragon link", "not a dragon:// link"},
 	{"dragon link", "the dragon:// link is malformed"},

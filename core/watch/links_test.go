@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -246,8 +247,18 @@ func TestReasonOf(t *testing.T) {
 		{"https://example.com/" + m + "\nmore " + m + "\n", "line 2: a one-line link file must hold nothing but its URL"},
 		{"url = \"https://example.com/x\"\n" + m + " = = \"" + m + "\"\n", "line 2: not valid TOML"},
 		{"url = \"https://example.com/x\"\n" + m + " = 1\n", "line 2: unknown key (known keys: url, name, size, sha256, mirrors, headers)"},
-		{"name = \"" + m + "\"\n", "url is required"},
+		{"name = \"" + m + "\"\n", "a link without a url must give sha256, name and size (missing: sha256, size)"},
 		{"url = \"ftp://" + m + "/x\"\n", "line 1: url is not a usable http or https URL"},
+		{"url = \"\"\nname = \"" + m + "\"\n", "line 1: url is empty (leave it out when sha256, name and size are given instead)"},
+		{"dragon://?url=&name=" + m + "\n", "line 1: url is empty (leave it out when sha256, name and size are given instead)"},
+		{"size = 7\nsha256 = \"" + hash + "\"\n", "a link without a url must give sha256, name and size (missing: name)"},
+		{"dragon://?name=" + m + "&sha256=" + hash + "\n", "line 1: a link without a url must give sha256, name and size (missing: size)"},
+		{"dragon://?" + m + "=\n", "line 1: unknown parameter in the dragon:// link"},
+		{"name = \"a.iso\"\nsize = 7\nsha256 = \"" + hash + "\"\nmirrors = [\"https://" + m + "/x\"]\n", "line 4: mirrors need a url: they are more origins for the url's bytes"},
+		{"dragon://?name=a.iso&size=7&sha256=" + hash + "&mirror=https://" + m + "/x\n", "line 1: mirrors need a url: they are more origins for the url's bytes"},
+		{"name = \"a.iso\"\nsize = 7\nsha256 = \"" + hash + "\"\n[headers]\nCookie = \"" + m + "\"\n", "line 4: headers need a url: they are sent to the url's host"},
+		{"headers.Cookie = \"" + m + "\"\nname = \"a.iso\"\n", "line 1: headers need a url: they are sent to the url's host"},
+		{"dragon://?name=a.iso&size=7&sha256=" + hash + "&header=Cookie:%20" + m + "\n", "line 1: headers need a url: they are sent to the url's host"},
 		{"url = \"https://example.com/x\"\nmirrors = [\"https://example.com/y\", \"gopher://" + m + "\"]\n", "line 2: mirror 2 is not a usable http or https URL"},
 		{"url = \"https://example.com/x\"\nname = \"../" + m + "\"\n", "line 2: name is not a usable file name"},
 		{"url = \"https://example.com/x\"\nsize = 1.5\n", "line 2: size must be a positive whole number of bytes"},
@@ -275,5 +286,82 @@ func TestReasonOf(t *testing.T) {
 	}
 	if got := reasonOf(errors.New("line " + m + ": url")); strings.Contains(got, m) {
 		t.Errorf("a malformed line number passes: %q", got)
+	}
+	// Of what a link without a url is missing, only the three field
+	// names pass, each once, or nothing does.
+	const need = "a link without a url must give sha256, name and size"
+	for in, want := range map[string]string{
+		need + " (missing: sha256, name, size)": need + " (missing: sha256, name, size)",
+		need + " (missing: name)":               need + " (missing: name)",
+		need + " (missing: " + m + ")":          need,
+		need + " (missing: name, " + m + ")":    need,
+		need + " (missing: name, name)":         need,
+		need + " (missing: name) " + m:          need,
+		need + " (missing: )":                   need,
+		need + m:                                need,
+		"line 3: " + need + " (missing: size)":  "line 3: " + need + " (missing: size)",
+	} {
+		if got := reasonOf(errors.New(in)); got != want {
+			t.Errorf("reasonOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLinkWithoutURL: a link file naming its file by sha256, name and
+// size alone starts a download of that link, and the log names it by its
+// sha256, when it starts and when it resumes after a restart.
+func TestLinkWithoutURL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	want := link.Link{Name: "debian.iso", Size: 3994091520, SHA256: hash}
+	logs := &syncBuffer{}
+	w, err := New(Options{Dir: dir, Debounce: testDebounce, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRecorder()
+	stop := run(t, w, r)
+	write(t, filepath.Join(dir, "room.dragon"), string(want.Format()))
+	j := r.next(t)
+	if j.Link.HasOrigin() || j.Link.Name != want.Name || j.Link.Size != want.Size || j.Link.SHA256 != want.SHA256 {
+		t.Fatalf("started %+v, want %+v", j.Link, want)
+	}
+	r.none(t, 4*testDebounce)
+	stop()
+	if exists(filepath.Join(dir, "room.dragon"+noteExt)) {
+		t.Error("a note was written for a usable link without a url")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, "starting download") && !strings.Contains(line, "sha256="+hash) {
+			t.Errorf("the start is logged without the sha256: %s", line)
+		}
+		if strings.Contains(line, "url=") {
+			t.Errorf("the log names an empty url: %s", line)
+		}
+	}
+	if !strings.Contains(logs.String(), "starting download from link file") {
+		t.Errorf("the start is not logged:\n%s", logs)
+	}
+
+	// After a restart, the pending link is handed over again and then
+	// resumes when the folder is scanned.
+	w2, err := New(Options{Dir: dir, Debounce: testDebounce, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := w2.Pending(); len(p) != 1 || !reflect.DeepEqual(p[0].Link, j.Link) {
+		t.Fatalf("Pending() = %+v, want the link without a url", p)
+	}
+	run(t, w2, r)
+	if j2 := r.next(t); !reflect.DeepEqual(j2, j) {
+		t.Fatalf("after restart started %+v, want %+v", j2, j)
+	}
+	eventually(t, "the resume is logged", func() bool {
+		return strings.Contains(logs.String(), "resuming link from an earlier run")
+	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "resuming link") && !strings.Contains(line, "sha256="+hash) {
+			t.Errorf("the resume is logged without the sha256: %s", line)
+		}
 	}
 }

@@ -487,7 +487,8 @@ func (w *Watcher) claim(job Job, name string, parseErr error) bool {
 			if parseErr == nil {
 				w.retire(name, job.Key)
 				w.running[job.Key] = true
-				w.log.Info("resuming link from an earlier run", "file", name, "url", job.Link.URL)
+				k, v := sourceOf(job.Link)
+				w.log.Info("resuming link from an earlier run", "file", name, k, v)
 				return true
 			}
 		case stateDone:
@@ -523,7 +524,8 @@ func (w *Watcher) claim(job Job, name string, parseErr error) bool {
 	w.links[job.Key] = &entry{Name: name, State: stateStarted, Link: job.Link.URI(), Started: now, Updated: now}
 	w.running[job.Key] = true
 	w.save()
-	w.log.Info("starting download from link file", "file", name, "url", job.Link.URL)
+	k, v := sourceOf(job.Link)
+	w.log.Info("starting download from link file", "file", name, k, v)
 	return true
 }
 
