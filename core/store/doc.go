@@ -67,8 +67,8 @@
 // the download would fail only at the final move. They fail instead with an
 // error matching ErrFolderGone, having written nothing.
 //
-// Finish syncs the data, checks the whole-file SHA-256 when one is known,
-// and moves the file into place without ever replacing anything: if NAME is
+// Finish syncs the data, checks the whole-file SHA-256 when one is known
+// (see below), and moves the file into place without ever replacing anything: if NAME is
 // taken it tries "NAME (1).EXT", "NAME (2).EXT" and so on, using
 // renameat2(RENAME_NOREPLACE) on Linux or renameatx_np(RENAME_EXCL) on
 // macOS, or where that is missing (other systems, file systems without
@@ -78,6 +78,23 @@
 // Nothing appears under a final name before the file is complete and
 // verified. A file that fails its SHA-256 is deleted with its journal, so a
 // retry starts clean.
+//
+// # The file's SHA-256
+//
+// Every finished download's SHA-256 is known, whether or not the link gave
+// one to check, so the file can be offered to others on the LAN by it
+// (Sum). It is computed alongside the download rather than at the end: a
+// second pass over a large file costs as long as reading it back, and all
+// of that time would fall between the last byte and the final move. A
+// goroutine per Partial hashes the durable prefix [0, N) as Commits extend
+// it, reading the bytes back in pieces of 1 MiB just after they were
+// written, while they are still in the page cache; Finish then reads only
+// what it has not reached yet, usually the last Commit's bytes. A resumed
+// download is hashed from its first byte in the background. The transfer
+// never rewrites durable bytes, except an audit that repairs a lender's
+// wrong ones (core's blame); any WriteAt below where the hash has read
+// therefore makes it start over from byte 0, so the sum is always that
+// of the final bytes.
 //
 // # Journal format, version 1
 //

@@ -135,8 +135,8 @@ func decodeJournal(b []byte) (journal, error) {
 	if strings.HasPrefix(j.meta.ETag, "W/") {
 		j.meta.WeakETag, j.meta.ETag = j.meta.ETag, ""
 	}
-	if j.meta.URL == "" {
-		return j, errors.New("its url is empty")
+	if j.meta.URL == "" && j.meta.SHA256 == "" {
+		return j, errors.New("it has neither a url nor a sha256")
 	}
 	if err := checkName(j.meta.Name); err != nil {
 		return j, fmt.Errorf("its name is unusable: %w", err)

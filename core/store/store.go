@@ -1,18 +1,15 @@
 package store
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/dragonload/dragonload/core/osutil"
@@ -42,6 +39,10 @@ type Options struct {
 	Logger *slog.Logger // nil: discard
 
 	fs fileSystem // nil: the real one; tests put fakes here
+	// hashAtFinish leaves the whole SHA-256 to Finish, which then reads
+	// the file back from the start, as before the running hash: for the
+	// benchmark that compares the two.
+	hashAtFinish bool
 }
 
 // ErrChecksum is wrapped by the error Finish returns when the file does
@@ -79,14 +80,15 @@ type Partial struct {
 	// them, to notice either being replaced behind the download's back.
 	dirID, fileID fs.FileInfo
 
-	// verified is set by a Verify that passed and cleared by every
-	// WriteAt, so Finish hashes only a file that changed since.
-	verified atomic.Bool
+	// hash is the SHA-256 of the file's first bytes, kept as they land.
+	hash runningHash
 
 	mu        sync.Mutex
 	done      span.Set
 	closed    bool // the data file is closed
 	dirClosed bool
+	sum       [32]byte // the whole file's SHA-256, once Finish succeeded
+	sumOK     bool
 }
 
 // maxNumbered bounds the search for a free final name.
@@ -110,8 +112,9 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 	if meta.Size < -1 || meta.Size > maxSize {
 		return nil, false, fmt.Errorf("cannot store %s: its size %d is unusable", name, meta.Size)
 	}
-	if meta.URL == "" {
-		return nil, false, fmt.Errorf("cannot store %s: it has no URL", name)
+	if meta.URL == "" && meta.SHA256 == "" {
+		// A file named by SHA-256 alone comes from room members' copies.
+		return nil, false, fmt.Errorf("cannot store %s: it has neither a URL nor a SHA-256", name)
 	}
 	meta.Name = name
 	fsys := opts.fs
@@ -196,6 +199,9 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 			return nil, false, fmt.Errorf("cannot remove the old journal %s: %w", p.jrnPath, err)
 		}
 		p.logRestart(false)
+		if !opts.hashAtFinish {
+			p.startHash(0)
+		}
 		ok = true
 		return p, false, nil
 	}
@@ -217,6 +223,11 @@ func OpenOptions(dir, name string, meta Meta, opts Options) (p *Partial, resumed
 		return nil, false, err
 	}
 	p.logRestart(resumed)
+	if !opts.hashAtFinish {
+		// A resumed download's bytes are hashed from the start, in the
+		// background.
+		p.startHash(prefixEnd(&p.done))
+	}
 	ok = true
 	return p, resumed, nil
 }
@@ -227,8 +238,10 @@ func (p *Partial) WriteAt(b []byte, off int64) (int, error) {
 	if off < 0 || (!p.unknownSize() && (off > p.meta.Size || int64(len(b)) > p.meta.Size-off)) {
 		return 0, fmt.Errorf("cannot write %d bytes at %d into %s: the file is %d bytes", len(b), off, p.name, p.meta.Size)
 	}
-	p.verified.Store(false) // a repair may follow a Verify
 	n, err := p.f.WriteAt(b, off)
+	// After the write, never before: see hashWritten. An audit may
+	// rewrite bytes that are durable, and hashed, already.
+	p.hashWritten(off, len(b))
 	if err != nil {
 		return n, fmt.Errorf("cannot write into %s: %w", p.dataPath, err)
 	}
@@ -273,7 +286,17 @@ func (p *Partial) Commit(rs []span.Range) error {
 		}
 	}
 	p.done = next
+	p.hashDurable(prefixEnd(&next))
 	return nil
+}
+
+// prefixEnd is where the ranges of s that start at byte 0 end: 0 if none
+// does.
+func prefixEnd(s *span.Set) int64 {
+	if first, ok := s.First(); ok && first.Off == 0 {
+		return first.End
+	}
+	return 0
 }
 
 // Done returns the ranges known to be durable.
@@ -292,10 +315,11 @@ func (p *Partial) Meta() Meta { return p.meta }
 func (p *Partial) RestartReason() string { return p.reason }
 
 // Finish verifies the complete file and moves it into place under its
-// name, or the first free "name (N).ext", and returns that path. The
-// partial is closed afterwards, unless Finish fails before verifying (the
-// file is incomplete, or its folder is gone: an error matching
-// ErrFolderGone, as for Commit); Close or Discard then still apply.
+// name, or the first free "name (N).ext", and returns that path; Sum then
+// returns its SHA-256. The partial is closed afterwards, unless Finish
+// fails before verifying (the file is incomplete, or its folder is gone:
+// an error matching ErrFolderGone, as for Commit); Close or Discard then
+// still apply.
 func (p *Partial) Finish() (finalPath string, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -322,7 +346,8 @@ func (p *Partial) Finish() (finalPath string, err error) {
 	if err := p.f.datasync(); err != nil {
 		return "", fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
 	}
-	if err := p.verifyLocked(size); err != nil {
+	sum, err := p.verifyLocked(size)
+	if err != nil {
 		if errors.Is(err, ErrChecksum) {
 			p.closeLocked()
 			p.removeFiles()
@@ -347,6 +372,7 @@ func (p *Partial) Finish() (finalPath string, err error) {
 		p.log.Warn("cannot remove the journal", "path", p.jrnPath, "err", err)
 	}
 	p.closeDir()
+	p.sum, p.sumOK = sum, true
 	p.log.Info("download in place", "path", finalPath)
 	return finalPath, nil
 }
@@ -354,8 +380,9 @@ func (p *Partial) Finish() (finalPath string, err error) {
 // Verify checks the whole file against Meta.SHA256, when there is one,
 // and keeps everything as it is either way: a caller that knows who
 // fetched which bytes can then find and repair the wrong ones (core's
-// blame) before Finish. The error wraps ErrChecksum on a mismatch. Finish
-// does not hash again a file Verify passed and nobody wrote to since.
+// blame) before Finish. The error wraps ErrChecksum on a mismatch. It
+// reads back only what the running hash has not covered yet: nothing
+// after a Verify that nobody wrote to since, everything after a repair.
 func (p *Partial) Verify() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -365,24 +392,29 @@ func (p *Partial) Verify() error {
 	if err := p.f.datasync(); err != nil {
 		return fmt.Errorf("cannot sync %s to disk: %w", p.dataPath, err)
 	}
-	return p.verifyLocked(p.meta.Size)
+	if p.meta.SHA256 == "" {
+		return nil // nothing to check against: spare the hashing
+	}
+	size := p.meta.Size
+	if p.unknownSize() {
+		size = p.done.Size()
+	}
+	_, err := p.verifyLocked(size)
+	return err
 }
 
-// verifyLocked hashes the first size bytes; p.mu is held.
-func (p *Partial) verifyLocked(size int64) error {
+// verifyLocked returns the SHA-256 of the first size bytes, checked
+// against Meta.SHA256 when there is one; p.mu is held.
+func (p *Partial) verifyLocked(size int64) ([32]byte, error) {
+	sum, err := p.sumLocked(size)
+	if err != nil {
+		return sum, fmt.Errorf("cannot read %s back to verify it: %w", p.dataPath, err)
+	}
 	want := strings.ToLower(p.meta.SHA256)
-	if want == "" || p.verified.Load() {
-		return nil
+	if got := hex.EncodeToString(sum[:]); want != "" && got != want {
+		return sum, fmt.Errorf("%s is corrupt: its SHA-256 is %s, not %s: %w", p.name, got, want, ErrChecksum)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(p.f, 0, size)); err != nil {
-		return fmt.Errorf("cannot read %s back to verify it: %w", p.dataPath, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%s is corrupt: its SHA-256 is %s, not %s: %w", p.name, got, want, ErrChecksum)
-	}
-	p.verified.Store(true)
-	return nil
+	return sum, nil
 }
 
 // Discard cancels the download: it closes and removes the partial file
@@ -703,6 +735,7 @@ func (p *Partial) closeLocked() error {
 		return nil
 	}
 	p.closed = true
+	p.stopHash() // it reads the file
 	if err := p.f.close(); err != nil {
 		return fmt.Errorf("cannot close %s: %w", p.dataPath, err)
 	}

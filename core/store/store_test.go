@@ -957,3 +957,39 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutURL: a file named by SHA-256 alone (a link without a url,
+// copied from room members) is stored and resumed like any other; with
+// neither a URL nor a SHA-256 there is nothing to recognise it by.
+func TestWithoutURL(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := Open(dir, "f", Meta{Size: 10}); err == nil || !strings.Contains(err.Error(), "neither a URL nor a SHA-256") {
+		t.Fatalf("Open without URL or SHA-256: %v", err)
+	}
+	data := []byte("0123456789")
+	sum := sha256.Sum256(data)
+	meta := Meta{Size: 10, SHA256: hex.EncodeToString(sum[:])}
+	p, resumed := mustOpen(t, dir, "f", meta, Options{})
+	if resumed {
+		t.Fatal("a fresh partial resumed")
+	}
+	mustWrite(t, p, data[:4], 0)
+	if err := p.Commit([]span.Range{{Off: 0, End: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	p, resumed = mustOpen(t, dir, "f", meta, Options{})
+	if done := p.Done(); !resumed || done.Size() != 4 {
+		t.Fatalf("resumed %v with %d bytes, want 4", resumed, done.Size())
+	}
+	mustWrite(t, p, data[4:], 4)
+	if err := p.Commit([]span.Range{{Off: 4, End: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := p.Sum(); !ok || got != sum {
+		t.Fatalf("Sum = %x, %v; want %x", got, ok, sum)
+	}
+}
