@@ -1,7 +1,7 @@
 // Package quicwire is the Dragonload peer protocol over QUIC: node
-// identities, rooms, the room proof, and chunk fetches between room
-// members. It hides quic-go entirely; docs/protocol.md is the same
-// specification in prose for implementers.
+// identities, rooms, the room proof, chunk fetches between room members,
+// copies and search among them, and notes of what each is downloading. It hides quic-go entirely;
+// docs/protocol.md is the same specification in prose for implementers.
 //
 // # Identity and room
 //
@@ -40,8 +40,8 @@
 //
 // The first stream the client opens is the control stream:
 //
-//	client → HELLO   {version 2, client share}
-//	server → WELCOME {version 2, server share, server tag}
+//	client → HELLO   {version 3, client share}
+//	server → WELCOME {version in use, server share, server tag}
 //	client            checks the tag; on failure closes with 0x1
 //	client → IDENT   {client tag, name}, then FIN
 //	server            checks the tag; on failure closes with 0x1, having
@@ -49,47 +49,79 @@
 //	server → STATUS  {lending, name}, then FIN
 //
 // Version: HELLO carries the highest version the client speaks, WELCOME
-// the one in use; only 2 exists (1 used an HMAC proof). A HELLO with an
-// older version is refused with 0x3. The client sends nothing else before
-// STATUS, and the server serves no other stream before the client's tag
-// checked out. The client gives TLS and the exchange together 10 s, the
-// server the exchange 10 s.
+// the one in use, the lower of the two sides' highest. Versions 2 and 3
+// are spoken (1 used an HMAC proof); 3 adds HAVE, READ, SEARCH and NOTE
+// and keeps the hello of 2, so nodes of either version talk. A HELLO older
+// than 2 is refused with 0x3, and a client closes with 0x3 on a WELCOME
+// below 2 or above what it offered. Peer.Version says which is in use.
+// The client sends nothing else before STATUS, and the server serves no
+// other stream before the client's tag checked out. The client gives TLS
+// and the exchange together 10 s, the server the exchange 10 s.
 //
 // # Request streams
 //
 // Every later stream is opened by the client and carries one request,
 // after which the client sends FIN:
 //
-//	QUERY → STATUS {lending, name}, FIN
-//	FETCH → DATA* then END {length, sha256} or ERROR {code, http status, retry-after ms, message}, FIN
+//	QUERY  → STATUS {lending, name}, FIN
+//	FETCH  → DATA* then END {length, sha256} or ERROR {code, http status, retry-after ms, message}, FIN
+//	HAVE   → HOLDING {size, sha256, name, have ranges, claimed ranges} or ERROR, FIN   (version 3)
+//	READ   → DATA* then END {length, sha256} or ERROR, FIN                             (version 3)
+//	SEARCH → FOUND {name, size, sha256 of each result} or ERROR, FIN                   (version 3)
+//	NOTE   → FIN alone, once the note is handed on                                     (version 3)
+//
+// HAVE asks what the server holds of some content, named by its SHA-256
+// or an origin key; READ reads bytes of it; SEARCH looks for shared
+// content by name. The server answers them from Config.Sharer, which
+// serves only what its user chose to share, never a path a peer names;
+// only members reach it, after the room proof. On a version 2
+// connection they and NOTE are protocol violations, so Peer.Have, Read,
+// Search and Note fail with ErrUnsupported without sending anything. A READ runs exactly
+// like a FETCH; HAVE and SEARCH, like QUERY, get 10 s in all. A Holding
+// or result list that breaks the frame rules is mended by the server
+// (sorted, merged, clipped, cut to the caps) rather than sent invalid.
+//
+// NOTE {count × (file, done, size, lender ids)} tells a member what the
+// sender is downloading now (at most 16 downloads; count 0: nothing) and
+// how far each has come, all sources together, with the members fetching
+// for it: a requester sends one to each member about once a second, so
+// that a lender knows whom it helps and every member can show what each
+// peer downloads. The server hands it to Config.Noter (nil drops it)
+// and then sends FIN, nothing else; Peer.Note returns once that FIN came,
+// within 10 s. Every member hears the file names and progress of the
+// sender's downloads: members are trusted with that, as they already see
+// the URLs it fetches. Peer.Note mends a Note the wire cannot carry
+// (lenders sorted and made unique, bad entries dropped, counts cut to the
+// caps) rather than send it invalid.
 //
 // STATUS carries the name of the moment (Node.SetName), so peers hear a
 // new name at their next QUERY; the name a lender knows a requester by is
 // the one of its IDENT until it connects again. Peer.SetNickname is local
 // and never sent.
 //
-// The server has 10 s to read a request. A fetch succeeds only when the
-// DATA payloads add up to exactly the requested length, and END repeats
-// that length and their SHA-256. Bytes reach the requester's sink as they
-// arrive; those a failed fetch delivered before failing are kept by the
-// requester (the trailer, computed by the lender, vouches only against
-// transport accidents). A server whose handler produced fewer or
-// more bytes sends ERROR (Internal) instead of END. Either side cancels a
-// stream (RESET_STREAM and STOP_SENDING) that waits on its peer for 30 s,
-// and a requester that gives up cancels its stream: the lender sees
-// STOP_SENDING and stops fetching from the origin.
+// The server has 10 s to read a request. A fetch or read succeeds only
+// when the DATA payloads add up to exactly the requested length, and END
+// repeats that length and their SHA-256. Bytes reach the requester's sink
+// as they arrive; those a failed fetch delivered before failing are kept
+// by the requester (the trailer, computed by the lender, vouches only
+// against transport accidents). A server whose handler or Sharer produced
+// fewer or more bytes sends ERROR (Internal) instead of END. Either side
+// cancels a stream (RESET_STREAM and STOP_SENDING) that waits on its peer
+// for 30 s, and a requester that gives up cancels its stream: the lender
+// sees STOP_SENDING and stops fetching from the origin.
 //
 // Frame layouts and size caps are specified in package wire. Any bytes a
 // peer sends that the protocol does not allow (unknown frame type, a frame
-// over its cap, a bad encoding, a frame out of place) make the receiver
-// close the whole connection with application error 0x2 and log the
-// reason.
+// over its cap, a bad encoding, a frame out of place, a version 3 request
+// on a version 2 connection) make the receiver close the whole connection
+// with application error 0x2 and log the reason.
 //
 // # Error codes
 //
 // ERROR codes (Code): 1 NotLending, 2 Busy, 3 Forbidden, 4 OriginStatus,
-// 5 IdentityChanged, 6 OriginFailed, 7 BadRequest, 8 Internal; unknown
-// codes from later versions are passed on as they are. Connection close
+// 5 IdentityChanged, 6 OriginFailed, 7 BadRequest, 8 Internal, 9
+// NotShared (version 3: no such copy, or not shared); unknown codes from
+// later versions are passed on as they are. Connection close
 // codes: 0x0 normal, 0x1 room proof failed, 0x2 protocol violation, 0x3 no
 // common version, 0x4 connected to itself, 0x5 hello timeout, 0x6 too
 // many connections. Stream cancel codes: 0x1 canceled, 0x2 protocol

@@ -24,7 +24,12 @@ const (
 	Internal        Code = 8 // anything else, including handler errors without a code
 )
 
-var codeNames = [...]string{"", "not lending", "busy", "forbidden", "origin status", "identity changed", "origin failed", "bad request", "internal"}
+// The error code added in protocol version 3, for HAVE, READ and SEARCH.
+const (
+	NotShared Code = 9 // the node holds no such copy, or does not share it
+)
+
+var codeNames = [...]string{"", "not lending", "busy", "forbidden", "origin status", "identity changed", "origin failed", "bad request", "internal", "not shared"}
 
 func (c Code) String() string {
 	if c != 0 && int(c) < len(codeNames) {
@@ -33,8 +38,9 @@ func (c Code) String() string {
 	return fmt.Sprintf("code(%d)", uint8(c))
 }
 
-// RemoteError is a fetch the lender refused or failed. A Handler returns
-// one to choose the code the requester sees.
+// RemoteError is a request the peer refused or failed (FETCH, and HAVE,
+// READ and SEARCH). A Handler or Sharer returns one to choose the code the
+// requester sees.
 type RemoteError struct {
 	Code       Code
 	Message    string
@@ -60,6 +66,10 @@ var (
 	// ErrTrailerMismatch means the bytes received are not the bytes the
 	// lender says it sent (length or SHA-256), or not as many as asked for.
 	ErrTrailerMismatch = errors.New("fetched bytes do not match the lender's trailer")
+	// ErrUnsupported means the peer speaks a protocol version without the
+	// request asked for: HAVE, READ, SEARCH and NOTE need version 3.
+	// Nothing was sent.
+	ErrUnsupported = errors.New("peer does not support this request")
 	// errSelf is the answer to dialing this node's own address.
 	errSelf = errors.New("peer is this node itself")
 )

@@ -22,11 +22,18 @@ import (
 	"github.com/quic-go/quic-go"
 )
 
+// ProtocolVersion is the highest protocol version this package speaks,
+// offered in HELLO. Version 2 replaced version 1's HMAC room proof with
+// CPace; version 3 added HAVE, READ, SEARCH and NOTE and kept the hello
+// as it was, so a node still speaks 2 with a peer that knows no better.
+const ProtocolVersion = 3
+
 const (
 	alpn = "dragonload/1"
-	// version is the protocol version this code speaks, sent in HELLO and
-	// WELCOME. Version 2 replaced version 1's HMAC room proof with CPace.
-	version      = 2
+	// minVersion is the oldest version this code still speaks.
+	minVersion = 2
+	// shareVersion is the first version with HAVE, READ, SEARCH and NOTE.
+	shareVersion = 3
 	helloTimeout = 10 * time.Second
 )
 
@@ -191,12 +198,14 @@ type hello struct {
 	id      NodeID
 	name    string
 	lending bool
+	version int // the protocol version in use on the connection
 }
 
 // clientHello runs the client side of the hello exchange on a fresh
 // connection: HELLO with our proof, WELCOME with the server's, then IDENT
-// with our name, sent only once the server proved itself.
-func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room, name string) (hello, error) {
+// with our name, sent only once the server proved itself. speaks is the
+// highest version to offer; the server may choose any from minVersion up.
+func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room, name string, speaks int) (hello, error) {
 	remote, err := connPeerID(conn)
 	if err != nil {
 		return hello{}, err
@@ -220,7 +229,7 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
 	defer stop()
 
-	hi := wire.Hello{Version: version}
+	hi := wire.Hello{Version: uint64(speaks)}
 	copy(hi.Share[:], pr.share)
 	frame, err := wire.AppendHello(nil, hi)
 	if err != nil {
@@ -243,9 +252,9 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	if err != nil {
 		return hello{}, violation("%v", err)
 	}
-	if w.Version != version {
+	if w.Version < minVersion || w.Version > uint64(speaks) {
 		conn.CloseWithError(closeVersion, "unsupported protocol version")
-		return hello{}, fmt.Errorf("peer chose protocol version %d, this node speaks %d", w.Version, version)
+		return hello{}, fmt.Errorf("peer chose protocol version %d, this node speaks %d to %d", w.Version, minVersion, speaks)
 	}
 	kc, ks, err := pr.finish(w.Share[:])
 	if err != nil {
@@ -279,7 +288,7 @@ func clientHello(ctx context.Context, conn *quic.Conn, self *Identity, room Room
 	if err := rd.ExpectEOF(); err != nil {
 		return hello{}, helloError(err)
 	}
-	return hello{id: remote, name: names.SanitizeDisplayName(st.Name), lending: st.Lending}, nil
+	return hello{id: remote, name: names.SanitizeDisplayName(st.Name), lending: st.Lending, version: int(w.Version)}, nil
 }
 
 // helloError turns what a stream operation failed with into the reason a
@@ -306,8 +315,9 @@ func helloError(err error) error {
 // client's tag checks out it sends only its CPace share and tag, which
 // confirm one guess of the code per exchange and nothing else: no name,
 // no lending state. status supplies what the server then tells the
-// member about itself.
-func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Status) (hello, error) {
+// member about itself. speaks is the highest version the server speaks:
+// it answers with the lower of that and the client's.
+func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Status, speaks int) (hello, error) {
 	remote, err := connPeerID(conn)
 	if err != nil {
 		return hello{}, err
@@ -337,9 +347,10 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if err != nil {
 		return hello{}, violation("%v", err)
 	}
-	if h.Version < version {
+	if h.Version < minVersion {
 		return hello{}, errVersion
 	}
+	inUse := int(min(h.Version, uint64(speaks)))
 	pr, err := startProof(conn, room, cpace.Responder, remote, self.ID)
 	if err != nil {
 		return hello{}, err
@@ -348,7 +359,7 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if err != nil {
 		return hello{}, err
 	}
-	w := wire.Welcome{Version: version, Confirm: confirmTag(ks, pr.share)}
+	w := wire.Welcome{Version: uint64(inUse), Confirm: confirmTag(ks, pr.share)}
 	copy(w.Share[:], pr.share)
 	frame, err := wire.AppendWelcome(nil, w)
 	if err != nil {
@@ -384,7 +395,7 @@ func serverHello(conn *quic.Conn, self *Identity, room Room, status func() Statu
 	if err := s.Close(); err != nil {
 		return hello{}, err
 	}
-	return hello{id: remote, name: names.SanitizeDisplayName(id.Name)}, nil
+	return hello{id: remote, name: names.SanitizeDisplayName(id.Name), version: inUse}, nil
 }
 
 var errVersion = errors.New("peer speaks no protocol version in common")

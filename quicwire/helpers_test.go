@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dragonload/dragonload/quicwire/wire"
 	"github.com/quic-go/quic-go"
 )
 
@@ -120,8 +121,11 @@ type nodeOpts struct {
 	room    Room
 	name    string
 	handler Handler
+	sharer  Sharer
+	noter   Noter
 	lending bool
 	log     *logRecorder
+	version int // the highest protocol version spoken; 0 for ProtocolVersion
 }
 
 func newNode(t testing.TB, o nodeOpts) *Node {
@@ -133,14 +137,17 @@ func newNode(t testing.TB, o nodeOpts) *Node {
 	if !o.room.set {
 		o.room = testRoom()
 	}
-	cfg := Config{Identity: id, Room: o.room, Name: o.name, Listen: "127.0.0.1:0", Handler: o.handler}
+	cfg := Config{Identity: id, Room: o.room, Name: o.name, Listen: "127.0.0.1:0", Handler: o.handler, Sharer: o.sharer, Noter: o.noter}
 	if o.lending {
 		cfg.Lending = func() bool { return true }
 	}
 	if o.log != nil {
 		cfg.Logger = slog.New(o.log)
 	}
-	n, err := Listen(cfg)
+	if o.version == 0 {
+		o.version = ProtocolVersion
+	}
+	n, err := listen(cfg, o.version)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,6 +235,29 @@ func rawServer(t testing.TB, serve func(conn *quic.Conn, self *Identity)) string
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// answeringServer is a member, on loopback, that answers the first
+// request of each connection with the bytes answer returns, whatever the
+// request, then sends FIN. It returns the address.
+func answeringServer(t testing.TB, answer func() []byte) string {
+	t.Helper()
+	return rawServer(t, func(conn *quic.Conn, self *Identity) {
+		if _, err := serverHello(conn, self, testRoom(), func() Status { return Status{} }, ProtocolVersion); err != nil {
+			return
+		}
+		s, err := conn.AcceptStream(conn.Context())
+		if err != nil {
+			return
+		}
+		rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
+		if _, _, err := rd.Next(); err != nil {
+			return
+		}
+		s.Write(answer())
+		s.Close()
+		<-conn.Context().Done()
+	})
 }
 
 // closedWith waits for conn to end and returns the application error

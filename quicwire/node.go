@@ -27,6 +27,8 @@ type Config struct {
 	Name     string       // display name sent to peers, at most 256 bytes of UTF-8
 	Listen   string       // UDP address, e.g. "127.0.0.2:0" or ":4700"
 	Handler  Handler      // serves chunk requests from peers; nil refuses all with NotLending
+	Sharer   Sharer       // serves copies and searches to peers; nil refuses all with NotShared
+	Noter    Noter        // hears what members are downloading; nil reads notes and drops them
 	Lending  func() bool  // reported to peers in WELCOME and STATUS; nil means false
 	Logger   *slog.Logger // nil discards
 }
@@ -49,7 +51,8 @@ type FetchRequest struct {
 	LastModified   string
 }
 
-// PeerInfo names the requester of a fetch, for the Handler.
+// PeerInfo names the requester of a fetch, copy or search, or the sender
+// of a note, for the Handler, the Sharer and the Noter.
 type PeerInfo struct {
 	ID   NodeID
 	Name string
@@ -72,6 +75,9 @@ type Node struct {
 	room      Room
 	name      atomic.Pointer[string] // SetName replaces it
 	handler   Handler
+	sharer    Sharer
+	noter     Noter
+	speaks    int // the highest protocol version offered and accepted
 	lending   func() bool
 	log       *slog.Logger
 	udp       *net.UDPConn
@@ -109,6 +115,12 @@ const (
 
 // Listen opens the UDP socket at cfg.Listen and starts serving.
 func Listen(cfg Config) (*Node, error) {
+	return listen(cfg, ProtocolVersion)
+}
+
+// listen is Listen for a node that speaks versions up to speaks, so that
+// tests can stand in for a node of an older version.
+func listen(cfg Config, speaks int) (*Node, error) {
 	if cfg.Identity == nil {
 		return nil, errors.New("quicwire: config has no identity")
 	}
@@ -160,6 +172,9 @@ func Listen(cfg Config) (*Node, error) {
 		id:        cfg.Identity,
 		room:      cfg.Room,
 		handler:   cfg.Handler,
+		sharer:    cfg.Sharer,
+		noter:     cfg.Noter,
+		speaks:    speaks,
 		lending:   lending,
 		log:       log,
 		udp:       udp,
@@ -219,7 +234,7 @@ func (n *Node) Dial(ctx context.Context, addr string) (*Peer, error) {
 		conn.CloseWithError(closeNormal, "node closing")
 		return nil, fmt.Errorf("dial %s: %w", addr, net.ErrClosed)
 	}
-	h, err := clientHello(ctx, conn, n.id, n.room, n.Name())
+	h, err := clientHello(ctx, conn, n.id, n.room, n.Name(), n.speaks)
 	if err != nil {
 		var pe *protocolError
 		if errors.As(err, &pe) {
@@ -230,9 +245,9 @@ func (n *Node) Dial(ctx context.Context, addr string) (*Peer, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	p := &Peer{node: n, conn: conn, id: h.id, addr: conn.RemoteAddr().String(), name: h.name}
+	p := &Peer{node: n, conn: conn, id: h.id, addr: conn.RemoteAddr().String(), name: h.name, version: h.version}
 	p.lending.Store(h.lending)
-	n.log.Debug("connected to peer", "peer", h.id.Short(), "addr", p.addr, "name", h.name)
+	n.log.Debug("connected to peer", "peer", h.id.Short(), "addr", p.addr, "name", h.name, "version", h.version)
 	return p, nil
 }
 

@@ -117,7 +117,7 @@ func TestWrongRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hi := wire.Hello{Version: version}
+	hi := wire.Hello{Version: ProtocolVersion}
 	copy(hi.Share[:], pr.share)
 	frame, _ := wire.AppendHello(nil, hi)
 	if _, err := s.Write(frame); err != nil {
@@ -174,7 +174,7 @@ func TestRelayedProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hi := wire.Hello{Version: version}
+	hi := wire.Hello{Version: ProtocolVersion}
 	copy(hi.Share[:], pr.share)
 	frame, _ := wire.AppendHello(nil, hi)
 	s.Write(frame)
@@ -198,7 +198,7 @@ func TestRelayedProof(t *testing.T) {
 		t.Fatalf("relayed exchange: closed with 0x%x, want 0x%x", code, closeRoom)
 	}
 	// An exchange on its own session passes.
-	if _, err := clientHello(context.Background(), first, id, testRoom(), "raw"); err != nil {
+	if _, err := clientHello(context.Background(), first, id, testRoom(), "raw", ProtocolVersion); err != nil {
 		t.Fatalf("hello on its own session: %v", err)
 	}
 }
@@ -232,7 +232,7 @@ func TestServerProofChecked(t *testing.T) {
 		if err != nil {
 			return
 		}
-		w := wire.Welcome{Version: version, Confirm: confirmTag(ks, pr.share)}
+		w := wire.Welcome{Version: ProtocolVersion, Confirm: confirmTag(ks, pr.share)}
 		copy(w.Share[:], pr.share)
 		frame, _ := wire.AppendWelcome(nil, w)
 		s.Write(frame)
@@ -258,7 +258,7 @@ func TestServerProofChecked(t *testing.T) {
 
 func TestGarbagePeer(t *testing.T) {
 	proven := func(t *testing.T, conn *quic.Conn, id *Identity) {
-		if _, err := clientHello(context.Background(), conn, id, testRoom(), "raw"); err != nil {
+		if _, err := clientHello(context.Background(), conn, id, testRoom(), "raw", ProtocolVersion); err != nil {
 			t.Fatalf("hello: %v", err)
 		}
 	}
@@ -286,6 +286,14 @@ func TestGarbagePeer(t *testing.T) {
 			return append(f, 0)
 		}(), "after the last field"},
 		{"bytes after the request", true, append(fetch(wire.Fetch{URL: "http://h/", Length: 1}), 0x04, 0x00), "after the last frame"},
+		{"have with key kind 3", true, append(wire.AppendHeader(nil, wire.TypeHave, 1+wire.SumLen), append([]byte{3}, make([]byte, wire.SumLen)...)...), "key kind 3"},
+		{"have cut short", true, append(wire.AppendHeader(nil, wire.TypeHave, 2), 1, 0), "short key sum"},
+		{"read of zero bytes", true, append(wire.AppendHeader(nil, wire.TypeRead, 1+wire.SumLen+2), append(append([]byte{1}, make([]byte, wire.SumLen)...), 0, 0)...), "zero length"},
+		{"empty search", true, []byte{byte(wire.TypeSearch), 1, 0}, "empty search words"},
+		{"oversize search", true, wire.AppendHeader(nil, wire.TypeSearch, wire.MaxControl+1), "exceeds cap"},
+		{"stream opened by holding", true, must(wire.AppendHolding(nil, wire.Holding{Size: 1})), "HOLDING frame opens a stream"},
+		{"stream opened by found", true, must(wire.AppendFound(nil, wire.Found{})), "FOUND frame opens a stream"},
+		{"bytes after a have", true, append(must(wire.AppendHave(nil, wire.Have{Key: wire.Key{Kind: 1}})), 0x04, 0x00), "after the last frame"},
 	}
 	ph := &patternHandler{}
 	rec := &logRecorder{}
@@ -336,22 +344,7 @@ func TestGarbageLender(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			addr := rawServer(t, func(conn *quic.Conn, self *Identity) {
-				if _, err := serverHello(conn, self, testRoom(), func() Status { return Status{} }); err != nil {
-					return
-				}
-				s, err := conn.AcceptStream(conn.Context())
-				if err != nil {
-					return
-				}
-				rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
-				if _, _, err := rd.Next(); err != nil {
-					return
-				}
-				s.Write(c.answer)
-				s.Close()
-				<-conn.Context().Done()
-			})
+			addr := answeringServer(t, func() []byte { return c.answer })
 			rec := &logRecorder{}
 			p := dialAddr(t, newNode(t, nodeOpts{log: rec}), addr)
 			err := p.Fetch(context.Background(), FetchRequest{URL: "http://h/", Length: 10}, func([]byte) error { return nil })
@@ -506,30 +499,25 @@ func TestTrailerMismatch(t *testing.T) {
 			return appendData(nil, append(data, 0))
 		}},
 	}
+	// Fetch and Read check their answers alike.
+	requests := map[string]func(p *Peer) error{
+		"fetch": func(p *Peer) error {
+			return p.Fetch(context.Background(), FetchRequest{URL: "http://h/", Length: length}, func([]byte) error { return nil })
+		},
+		"read": func(p *Peer) error {
+			return p.Read(context.Background(), ContentKey{Kind: KeySHA256}, 0, length, func([]byte) error { return nil })
+		},
+	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			addr := rawServer(t, func(conn *quic.Conn, self *Identity) {
-				if _, err := serverHello(conn, self, testRoom(), func() Status { return Status{} }); err != nil {
-					return
+		for what, request := range requests {
+			t.Run(what+" "+c.name, func(t *testing.T) {
+				addr := answeringServer(t, c.frames)
+				p := dialAddr(t, newNode(t, nodeOpts{}), addr)
+				if err := request(p); !errors.Is(err, ErrTrailerMismatch) {
+					t.Fatalf("%s returned %v, want ErrTrailerMismatch", what, err)
 				}
-				s, err := conn.AcceptStream(conn.Context())
-				if err != nil {
-					return
-				}
-				rd := wire.NewReader(s, make([]byte, wire.ReaderBufSize))
-				if _, _, err := rd.Next(); err != nil {
-					return
-				}
-				s.Write(c.frames())
-				s.Close()
-				<-conn.Context().Done()
 			})
-			p := dialAddr(t, newNode(t, nodeOpts{}), addr)
-			err := p.Fetch(context.Background(), FetchRequest{URL: "http://h/", Length: length}, func([]byte) error { return nil })
-			if !errors.Is(err, ErrTrailerMismatch) {
-				t.Fatalf("Fetch returned %v, want ErrTrailerMismatch", err)
-			}
-		})
+		}
 	}
 }
 

@@ -23,6 +23,7 @@ type Peer struct {
 	conn    *quic.Conn
 	id      NodeID
 	addr    string
+	version int // the protocol version in use
 	lending atomic.Bool
 
 	mu       sync.Mutex
@@ -67,6 +68,10 @@ func (p *Peer) SetNickname(nickname string) {
 // Addr is the peer's UDP address.
 func (p *Peer) Addr() string { return p.addr }
 
+// Version is the protocol version in use on the connection: the lower of
+// the two nodes' highest. Have, Read, Search and Note need 3.
+func (p *Peer) Version() int { return p.version }
+
 // Lending is whether the peer lends bandwidth, as last heard.
 func (p *Peer) Lending() bool { return p.lending.Load() }
 
@@ -83,39 +88,14 @@ func (p *Peer) Close() error {
 
 // Status asks the peer for its name and lending state, and remembers them.
 func (p *Peer) Status(ctx context.Context) (Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	s, err := p.conn.OpenStreamSync(ctx)
+	var m wire.Status
+	err := p.ask(ctx, "status", func(b []byte) ([]byte, error) { return wire.AppendQuery(b), nil },
+		wire.TypeStatus, false, func(payload []byte) (err error) {
+			m, err = wire.DecodeStatus(payload)
+			return err
+		})
 	if err != nil {
-		return Status{}, fmt.Errorf("status of peer %s: %w", p.id.Short(), err)
-	}
-	deadline, _ := ctx.Deadline()
-	s.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
-	defer stop()
-
-	buf := getBuf()
-	defer putBuf(buf)
-	if _, err := s.Write(wire.AppendQuery((*buf)[:0])); err != nil {
-		return Status{}, p.streamError(ctx, s, "status", err)
-	}
-	if err := s.Close(); err != nil {
-		return Status{}, p.streamError(ctx, s, "status", err)
-	}
-	rd := wire.NewReader(s, *buf)
-	typ, payload, err := rd.Next()
-	if err != nil {
-		return Status{}, p.streamError(ctx, s, "status", err)
-	}
-	if typ != wire.TypeStatus {
-		return Status{}, p.streamError(ctx, s, "status", violation("%v frame in answer to QUERY", typ))
-	}
-	m, err := wire.DecodeStatus(payload)
-	if err != nil {
-		return Status{}, p.streamError(ctx, s, "status", err)
-	}
-	if err := rd.ExpectEOF(); err != nil {
-		return Status{}, p.streamError(ctx, s, "status", err)
+		return Status{}, err
 	}
 	p.lending.Store(m.Lending)
 	// A member chooses its own name: one that hides behind control or
@@ -125,6 +105,84 @@ func (p *Peer) Status(ctx context.Context) (Status, error) {
 	p.name = name
 	p.mu.Unlock()
 	return Status{Name: name, Lending: m.Lending}, nil
+}
+
+// ask runs a request whose answer is one frame (QUERY, HAVE, SEARCH), or
+// none (NOTE), on a new stream, all of it within the request timeout.
+// request appends the request frame; decode gets the payload of the
+// answer, which must be of type answer, or ERROR when errorOK (it then
+// becomes a *RemoteError). The payload is valid only during decode. With
+// decode nil the answer is the server's FIN alone, and any frame is a
+// violation.
+func (p *Peer) ask(ctx context.Context, what string, request func([]byte) ([]byte, error), answer wire.Type,
+	errorOK bool, decode func([]byte) error) error {
+	buf := getBuf()
+	defer putBuf(buf)
+	frame, err := request((*buf)[:0])
+	if err != nil {
+		return fmt.Errorf("%s request cannot be sent: %w", what, err)
+	}
+	asked := wire.Type(frame[0])
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	s, err := p.conn.OpenStreamSync(ctx)
+	if err != nil {
+		return fmt.Errorf("%s of peer %s: %w", what, p.id.Short(), err)
+	}
+	deadline, _ := ctx.Deadline()
+	s.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { s.CancelRead(streamCanceled); s.CancelWrite(streamCanceled) })
+	defer stop()
+
+	if _, err := s.Write(frame); err != nil {
+		return p.streamError(ctx, s, what, err)
+	}
+	if err := s.Close(); err != nil {
+		return p.streamError(ctx, s, what, err)
+	}
+	rd := wire.NewReader(s, *buf)
+	typ, payload, err := rd.Next()
+	if decode == nil {
+		switch {
+		case err == io.EOF:
+			return nil
+		case err == nil:
+			err = violation("%v frame in answer to %v", typ, asked)
+		}
+		return p.streamError(ctx, s, what, err)
+	}
+	if err != nil {
+		return p.streamError(ctx, s, what, err)
+	}
+	switch {
+	case typ == answer:
+		if err := decode(payload); err != nil {
+			return p.streamError(ctx, s, what, err)
+		}
+	case typ == wire.TypeError && errorOK:
+		m, err := wire.DecodeError(payload)
+		if err != nil {
+			return p.streamError(ctx, s, what, err)
+		}
+		s.CancelRead(streamCanceled) // nothing may follow ERROR; don't wait for the FIN
+		return remoteError(m)
+	default:
+		return p.streamError(ctx, s, what, violation("%v frame in answer to %v", typ, asked))
+	}
+	if err := rd.ExpectEOF(); err != nil {
+		return p.streamError(ctx, s, what, err)
+	}
+	return nil
+}
+
+// remoteError is what an ERROR frame says.
+func remoteError(m wire.Error) *RemoteError {
+	return &RemoteError{
+		Code:       Code(m.Code),
+		Message:    m.Message,
+		HTTPStatus: int(m.HTTPStatus),
+		RetryAfter: time.Duration(min(m.RetryAfterMS, uint64(time.Hour/time.Millisecond))) * time.Millisecond,
+	}
 }
 
 // Fetch asks the peer for req's bytes on a new stream and hands them to
@@ -140,23 +198,32 @@ func (p *Peer) Fetch(ctx context.Context, req FetchRequest, sink func([]byte) er
 	if req.Offset < 0 || req.Length <= 0 {
 		return fmt.Errorf("fetch %d+%d: offset must be ≥ 0 and length > 0", req.Offset, req.Length)
 	}
+	return p.getData(ctx, "fetch", func(b []byte) ([]byte, error) {
+		return wire.AppendFetch(b, wire.Fetch{
+			URL:          req.URL,
+			Headers:      req.Headers,
+			Offset:       uint64(req.Offset),
+			Length:       uint64(req.Length),
+			Size:         req.Size,
+			ETag:         req.ETag,
+			LastModified: req.LastModified,
+		})
+	}, req.Length, sink)
+}
+
+// getData runs a request answered by DATA, then END or ERROR (FETCH,
+// READ) on a new stream: request appends the request frame, length is the
+// number of bytes it asks for. See Fetch for what it checks and returns.
+func (p *Peer) getData(ctx context.Context, what string, request func([]byte) ([]byte, error), length int64, sink func([]byte) error) error {
 	buf := getBuf()
 	defer putBuf(buf)
-	frame, err := wire.AppendFetch((*buf)[:0], wire.Fetch{
-		URL:          req.URL,
-		Headers:      req.Headers,
-		Offset:       uint64(req.Offset),
-		Length:       uint64(req.Length),
-		Size:         req.Size,
-		ETag:         req.ETag,
-		LastModified: req.LastModified,
-	})
+	frame, err := request((*buf)[:0])
 	if err != nil {
-		return fmt.Errorf("fetch request cannot be sent: %w", err)
+		return fmt.Errorf("%s request cannot be sent: %w", what, err)
 	}
 	s, err := p.conn.OpenStreamSync(ctx)
 	if err != nil {
-		return fmt.Errorf("fetch from peer %s: %w", p.id.Short(), err)
+		return fmt.Errorf("%s from peer %s: %w", what, p.id.Short(), err)
 	}
 	abort := func(code quic.StreamErrorCode) {
 		s.CancelRead(code)
@@ -169,10 +236,10 @@ func (p *Peer) Fetch(ctx context.Context, req FetchRequest, sink func([]byte) er
 
 	wd.begin()
 	if _, err := s.Write(frame); err != nil {
-		return p.fetchError(ctx, s, wd, err)
+		return p.fetchError(ctx, s, wd, what, err)
 	}
 	if err := s.Close(); err != nil {
-		return p.fetchError(ctx, s, wd, err)
+		return p.fetchError(ctx, s, wd, what, err)
 	}
 	rd := wire.NewReader(s, *buf)
 	sum := sha256.New()
@@ -182,13 +249,13 @@ func (p *Peer) Fetch(ctx context.Context, req FetchRequest, sink func([]byte) er
 		typ, payload, err := rd.Next()
 		wd.end()
 		if err != nil {
-			return p.fetchError(ctx, s, wd, err)
+			return p.fetchError(ctx, s, wd, what, err)
 		}
 		switch typ {
 		case wire.TypeData:
-			if int64(len(payload)) > req.Length-got {
+			if int64(len(payload)) > length-got {
 				abort(streamProtocol)
-				return fmt.Errorf("%w: peer %s sent more than %d bytes", ErrTrailerMismatch, p.id.Short(), req.Length)
+				return fmt.Errorf("%w: peer %s sent more than %d bytes", ErrTrailerMismatch, p.id.Short(), length)
 			}
 			sum.Write(payload)
 			got += int64(len(payload))
@@ -199,44 +266,39 @@ func (p *Peer) Fetch(ctx context.Context, req FetchRequest, sink func([]byte) er
 		case wire.TypeEnd:
 			end, err := wire.DecodeEnd(payload)
 			if err != nil {
-				return p.fetchError(ctx, s, wd, err)
+				return p.fetchError(ctx, s, wd, what, err)
 			}
 			var mine [wire.SumLen]byte
 			sum.Sum(mine[:0])
-			if got != req.Length || end.Length != uint64(got) || end.Sum != mine {
+			if got != length || end.Length != uint64(got) || end.Sum != mine {
 				abort(streamProtocol)
-				return fmt.Errorf("%w: got %d of %d bytes, peer %s claims %d", ErrTrailerMismatch, got, req.Length, p.id.Short(), end.Length)
+				return fmt.Errorf("%w: got %d of %d bytes, peer %s claims %d", ErrTrailerMismatch, got, length, p.id.Short(), end.Length)
 			}
 			wd.begin()
 			if err := rd.ExpectEOF(); err != nil {
-				return p.fetchError(ctx, s, wd, err)
+				return p.fetchError(ctx, s, wd, what, err)
 			}
 			return nil
 		case wire.TypeError:
 			m, err := wire.DecodeError(payload)
 			if err != nil {
-				return p.fetchError(ctx, s, wd, err)
+				return p.fetchError(ctx, s, wd, what, err)
 			}
 			s.CancelRead(streamCanceled) // nothing may follow ERROR; don't wait for the FIN
-			return &RemoteError{
-				Code:       Code(m.Code),
-				Message:    m.Message,
-				HTTPStatus: int(m.HTTPStatus),
-				RetryAfter: time.Duration(min(m.RetryAfterMS, uint64(time.Hour/time.Millisecond))) * time.Millisecond,
-			}
+			return remoteError(m)
 		default:
-			return p.fetchError(ctx, s, wd, violation("%v frame in a fetch answer", typ))
+			return p.fetchError(ctx, s, wd, what, violation("%v frame in a %s answer", typ, what))
 		}
 	}
 }
 
-// fetchError explains why a fetch stream failed, dropping the connection
-// when the peer broke the protocol.
-func (p *Peer) fetchError(ctx context.Context, s *quic.Stream, wd *watchdog, err error) error {
+// fetchError explains why a fetch or read stream failed, dropping the
+// connection when the peer broke the protocol.
+func (p *Peer) fetchError(ctx context.Context, s *quic.Stream, wd *watchdog, what string, err error) error {
 	if wd.stop() {
-		return fmt.Errorf("fetch from peer %s: no data for %v", p.id.Short(), dataGap)
+		return fmt.Errorf("%s from peer %s: no data for %v", what, p.id.Short(), dataGap)
 	}
-	return p.streamError(ctx, s, "fetch", err)
+	return p.streamError(ctx, s, what, err)
 }
 
 // streamError explains why a request stream failed and cancels it; ctx

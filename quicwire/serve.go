@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ func (n *Node) acceptLoop() {
 // streams until it ends.
 func (n *Node) serveConn(conn *quic.Conn) {
 	defer n.wg.Done()
-	h, err := serverHello(conn, n.id, n.room, n.status)
+	h, err := serverHello(conn, n.id, n.room, n.status, n.speaks)
 	if err != nil {
 		if errors.Is(err, ErrRoomMismatch) {
 			n.admit.failed(remoteIP(conn), time.Now())
@@ -51,7 +52,7 @@ func (n *Node) serveConn(conn *quic.Conn) {
 		return
 	}
 	from := PeerInfo{ID: h.id, Name: h.name, Addr: conn.RemoteAddr().String()}
-	n.log.Debug("peer connected", "peer", h.id.Short(), "addr", from.Addr, "name", h.name)
+	n.log.Debug("peer connected", "peer", h.id.Short(), "addr", from.Addr, "name", h.name, "version", h.version)
 	for {
 		s, err := conn.AcceptStream(conn.Context())
 		if err != nil {
@@ -59,7 +60,7 @@ func (n *Node) serveConn(conn *quic.Conn) {
 			return
 		}
 		n.wg.Add(1)
-		go n.serveStream(conn, s, from)
+		go n.serveStream(conn, s, from, h.version)
 	}
 }
 
@@ -89,7 +90,8 @@ func (n *Node) refuse(conn *quic.Conn, err error) {
 }
 
 // serveStream reads the request that opens a stream and answers it.
-func (n *Node) serveStream(conn *quic.Conn, s *quic.Stream, from PeerInfo) {
+// version is the protocol version in use on the connection.
+func (n *Node) serveStream(conn *quic.Conn, s *quic.Stream, from PeerInfo, version int) {
 	defer n.wg.Done()
 	buf := getBuf()
 	defer putBuf(buf)
@@ -102,6 +104,14 @@ func (n *Node) serveStream(conn *quic.Conn, s *quic.Stream, from PeerInfo) {
 			err = n.serveQuery(s, rd, p)
 		case wire.TypeFetch:
 			err = n.serveFetch(s, rd, p, from, *buf)
+		case wire.TypeHave, wire.TypeRead, wire.TypeSearch, wire.TypeNote:
+			// A version 2 peer knows nothing of these frames: on its
+			// connection they are as unknown as any other type.
+			if version < shareVersion {
+				err = violation("%v frame opens a stream on a version %d connection", typ, version)
+				break
+			}
+			err = n.serveShare(typ, s, rd, p, from, *buf)
 		default:
 			err = violation("%v frame opens a stream", typ)
 		}
@@ -149,7 +159,6 @@ func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerIn
 	if err := rd.ExpectEOF(); err != nil {
 		return err
 	}
-	s.SetReadDeadline(time.Time{})
 	req := FetchRequest{
 		URL:          m.URL,
 		Headers:      m.Headers,
@@ -159,30 +168,46 @@ func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerIn
 		ETag:         m.ETag,
 		LastModified: m.LastModified,
 	}
+	return n.serveData(s, buf, from, "fetch", req.Length, func(ctx context.Context, w io.Writer) error {
+		return n.callHandler(ctx, from, req, w)
+	}, "url", req.URL)
+}
+
+// serveData answers a FETCH or READ whose request is read: produce writes
+// the want requested bytes to w, which sends them as DATA as they come,
+// and the stream closes with END, or with ERROR when produce failed or
+// wrote another length. logAttrs name the request in the log.
+func (n *Node) serveData(s *quic.Stream, buf []byte, from PeerInfo, what string, want int64,
+	produce func(ctx context.Context, w io.Writer) error, logAttrs ...any) error {
+	s.SetReadDeadline(time.Time{})
 	// The send side's context ends when the requester stops reading
-	// (STOP_SENDING) or the connection dies: exactly when the handler
-	// should stop fetching from the origin.
+	// (STOP_SENDING) or the connection dies: exactly when produce should
+	// stop fetching from the origin, or reading from disk.
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
-	w := &dataWriter{s: s, buf: buf, want: req.Length, sum: sha256.New()}
+	w := &dataWriter{s: s, buf: buf, want: want, sum: sha256.New()}
 	w.wd = startWatchdog(dataGap, func() { s.CancelWrite(streamStalled) })
 	defer w.wd.stop()
 
-	herr := n.callHandler(ctx, from, req, w)
+	herr := produce(ctx, w)
 	if ctx.Err() != nil || w.err != nil {
 		s.CancelRead(streamCanceled)
 		s.CancelWrite(streamCanceled)
 		return nil // the requester is gone or stalled: nobody to tell
 	}
-	var frame []byte
+	var (
+		frame []byte
+		err   error
+	)
 	switch {
 	case herr != nil:
 		frame, err = errorFrame(buf[:0], herr)
-		n.log.Debug("fetch failed", "peer", from.ID.Short(), "url", req.URL, "err", herr)
+		n.log.Debug(what+" failed", append([]any{"peer", from.ID.Short(), "err", herr}, logAttrs...)...)
 	case w.over || w.n != w.want:
 		frame, err = errorFrame(buf[:0], &RemoteError{Code: Internal,
 			Message: fmt.Sprintf("lender produced %d of %d bytes", w.n+w.extra, w.want)})
-		n.log.Error("handler wrote the wrong length", "peer", from.ID.Short(), "wrote", w.n+w.extra, "want", w.want)
+		n.log.Error("handler wrote the wrong length", append([]any{"request", what, "peer", from.ID.Short(),
+			"wrote", w.n + w.extra, "want", w.want}, logAttrs...)...)
 	default:
 		var end wire.End
 		end.Length = uint64(w.n)
@@ -201,17 +226,22 @@ func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerIn
 
 // callHandler runs the handler, turning a panic into an Internal error so
 // that one bad request cannot take the node down.
-func (n *Node) callHandler(ctx context.Context, from PeerInfo, req FetchRequest, w *dataWriter) (err error) {
+func (n *Node) callHandler(ctx context.Context, from PeerInfo, req FetchRequest, w io.Writer) (err error) {
 	if n.handler == nil {
 		return &RemoteError{Code: NotLending, Message: "this node does not lend"}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			n.log.Error("fetch handler panicked", "peer", from.ID.Short(), "panic", fmt.Sprint(r))
-			err = &RemoteError{Code: Internal, Message: "lender failed"}
-		}
-	}()
+	defer n.recoverPanic("fetch handler", from, &err)
 	return n.handler.ServeFetch(ctx, from, req, w)
+}
+
+// recoverPanic, deferred by a caller of a Handler or Sharer method, turns
+// the method's panic into an Internal error in *err, so that one bad
+// request cannot take the node down.
+func (n *Node) recoverPanic(what string, from PeerInfo, err *error) {
+	if r := recover(); r != nil {
+		n.log.Error(what+" panicked", "peer", from.ID.Short(), "panic", fmt.Sprint(r))
+		*err = &RemoteError{Code: Internal, Message: what + " failed"}
+	}
 }
 
 // errorFrame encodes err as an ERROR frame: a *RemoteError keeps its

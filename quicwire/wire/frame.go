@@ -23,18 +23,34 @@ const (
 	TypeError   Type = 0x09
 )
 
+// The frame types added in protocol version 3: copies and search between
+// room members.
+const (
+	TypeHave    Type = 0x0A
+	TypeHolding Type = 0x0B
+	TypeRead    Type = 0x0C
+	TypeSearch  Type = 0x0D
+	TypeFound   Type = 0x0E
+	// TypeNote tells a member what the sender is downloading and how far
+	// it has come; it has no answer frame.
+	TypeNote Type = 0x0F
+)
+
 // Size caps, in bytes.
 const (
-	MaxControl   = 16 << 10 // payload of every frame but DATA and FETCH
+	MaxControl   = 16 << 10 // payload of every frame but DATA, FETCH, HOLDING and FOUND (NOTE included)
 	MaxData      = 64 << 10 // payload of one DATA frame
 	MaxFetch     = 64 << 10 // payload of one FETCH frame
+	MaxHolding   = 64 << 10 // payload of one HOLDING frame
+	MaxFound     = 64 << 10 // payload of one FOUND frame
 	MaxHeaderLen = 4        // type byte + uvarint of at most MaxData
 	// ReaderBufSize is the smallest buffer a Reader accepts: one whole
 	// frame of the largest kind plus room to refill without stalling.
 	ReaderBufSize = 2 * (MaxHeaderLen + MaxData)
 )
 
-var typeNames = [...]string{"", "HELLO", "WELCOME", "IDENT", "QUERY", "STATUS", "FETCH", "DATA", "END", "ERROR"}
+var typeNames = [...]string{"", "HELLO", "WELCOME", "IDENT", "QUERY", "STATUS", "FETCH", "DATA", "END", "ERROR",
+	"HAVE", "HOLDING", "READ", "SEARCH", "FOUND", "NOTE"}
 
 func (t Type) String() string {
 	if t != 0 && int(t) < len(typeNames) {
@@ -47,9 +63,16 @@ func (t Type) String() string {
 // t is not a known type.
 func MaxPayload(t Type) int {
 	switch t {
-	case TypeData, TypeFetch:
+	case TypeData:
 		return MaxData
-	case TypeHello, TypeWelcome, TypeIdent, TypeQuery, TypeStatus, TypeEnd, TypeError:
+	case TypeFetch:
+		return MaxFetch
+	case TypeHolding:
+		return MaxHolding
+	case TypeFound:
+		return MaxFound
+	case TypeHello, TypeWelcome, TypeIdent, TypeQuery, TypeStatus, TypeEnd, TypeError,
+		TypeHave, TypeRead, TypeSearch, TypeNote:
 		return MaxControl
 	}
 	return -1

@@ -16,7 +16,13 @@ const (
 	MaxHeaderField  = 4 << 10 // name + value of one header
 	MaxETag         = 1 << 10
 	MaxLastModified = 256
-	MaxRange        = 1 << 62 // offset + length
+	MaxRange        = 1 << 62 // offset + length; also the largest HOLDING, FOUND or NOTE size
+	MaxRanges       = 1024    // ranges in each list of a HOLDING
+	MaxWords        = 256     // SEARCH words
+	MaxResults      = 64      // entries of a FOUND
+	MaxDownloads    = 16      // entries of a NOTE
+	MaxFile         = 256     // file name of a NOTE entry
+	MaxLenders      = 64      // lender ids of one NOTE entry
 )
 
 // SumLen is the size of a CPace share, a confirmation tag or a SHA-256
