@@ -25,7 +25,8 @@
 // together would finish everything left, less what it already holds (and
 // at least Config.MinSplit). So the tail of the file stays balanced, and
 // faster peers simply come back for more. Chunks are cut from the lowest
-// unassigned offset, so the file fills from the front.
+// unassigned offset, so the file fills from the front (but see Copies and
+// claims).
 //
 // A peer's two outstanding chunks are sized to end about half a chunk
 // apart: a lender serves its requests side by side, and two that end
@@ -95,6 +96,127 @@
 // not a sign that its peer cannot fetch those bytes. Bytes that failed
 // with every present peer are fair game for all again.
 //
+// # Copies and claims
+//
+// A participant added with AddCopy holds a copy of some of the file: a
+// room machine with the download finished, or with its own download of it
+// running, serving what it holds over the LAN. SetHas replaces what it
+// holds; it grows while the copy's own download runs, and it may shrink.
+//
+// A copy peer is assigned only bytes it holds, as last told. It picks
+// from the unassigned bytes it holds (leaving the bytes that failed in its
+// hands to others, as any peer does), its chunk ends at the end of the
+// held range it starts in, and a split gives it only a piece it holds: if
+// the piece from the cut on is only partly held, it gets the part from the
+// first held byte at or after the cut to the end of that held range; the
+// holder keeps all before that point (nothing if it was silent), and what
+// lies after the piece returns to the pool. A copy peer that holds nothing
+// gets nothing. A copy peer that finds nothing to pick does not wait for
+// the end-game: it looks for a split at once, so a copy that appears
+// mid-download takes over what it holds from slower sources. Its chunks
+// start at MinChunk and follow its own rate. Fair shares, and the rates
+// and latencies to plan with for a peer not measured yet, are reckoned
+// among copy peers and among the others apart, each over the unassigned
+// bytes its kind may take: a LAN's rate says nothing about an origin's.
+//
+// Copies come first. While a present copy peer holds an unassigned byte
+// that has not failed in its hands, a peer that holds no copy does not
+// pick that byte; it takes the rest. A copy peer whose last assignment
+// failed (or stalled, or was taken over) is not preferred until it
+// completes one: a copy that stopped serving must not keep the origin from
+// bytes it will never deliver. End-game splits of a copy peer's work by
+// the others follow the finish-earlier rule as always, so a slow copy
+// still loses work to a faster origin at the end.
+//
+// Two machines downloading the same file at once each see the other as a
+// copy peer, tell their scheduler what the other holds and, with
+// SetClaims, what the other's download is fetching right now (the other's
+// Assigned, which is the union of the unreceived rest of its outstanding
+// assignments), and poll both, say, every second. A peer that holds no
+// copy does not pick claimed bytes either (but for the far ends of claims,
+// below): it fetches other bytes, so the two downloads fetch different
+// bytes from the internet and copy the rest from each other. Claims hold while the claimer's copy grows: once a
+// copy peer's held bytes have not grown for Config.ClaimPatience (since it
+// joined, or since they last grew), its download has stalled or died, and
+// its claims lapse; they lapse too when it is removed. Their bytes are then
+// fair game, and lapsed claims neither block nor cut anything.
+//
+// What a copy peer holds is what its download has committed, a second or
+// so behind what it has received, and its claims no longer show what it
+// received. So the bytes that left its claims from the front since they
+// were last told (its download received them) count as claimed until it
+// holds them, or until its claims have been told twice more; the bytes
+// that left from the back (its assignment was cut) do not. And when its
+// claims are first told not empty, the gaps below its last claimed range
+// between the bytes it holds and claims (and from the start of the file
+// if it holds nothing) count as claimed until its claims have been told
+// twice more: a download that ran before this one learnt of it most
+// likely received them. Claims told again at the same instant count as
+// told once.
+//
+// The other download's latest picks are not among its claims until the
+// next poll, and it too would pick the lowest free bytes. So while a copy
+// peer is active (its copy is not complete, and it joined or its copy
+// grew within ClaimPatience), a peer that holds no copy goes on right
+// after its own previous chunk if that byte is free and that chunk is not
+// claimed by the other as well; else it starts at a point drawn in the
+// middle half of the largest free range, from a generator seeded by New's
+// time, so that two machines' schedulers draw apart. It takes at most
+// half the free range it starts in (but at least MinSplit). Two downloads
+// thus stream from different places and meet only at the end. Add a copy
+// peer as soon as its download is known, even holding nothing yet: two
+// downloads that do not know of each other both start at the front, and
+// the bytes both took before they learn of each other are fetched twice.
+//
+// Claims meet in the middle. A download that started alone soon holds all
+// the rest of the file in a few rate-sized chunks, so a download that
+// starts later finds every byte claimed. Two rules let it share them:
+//
+// The late download takes the far end of a claim. When a peer that holds
+// no copy finds no free byte (none left that a preferred copy peer does
+// not hold and that does not count as claimed), it takes the largest
+// range [c0, c1) of bytes that one copy peer claims, that no copy peer
+// holds and nobody here has been assigned, and starts a chunk in its
+// middle, c0 + (c1-c0)/2 (aligned like other cuts), sized as usual but not
+// past c1. The claimant fetches its claims from the start forward, so the
+// two meet in the middle. It does so only if the range is at least
+// 2*MinSplit, and only if the claimant cannot have got to the middle by
+// the time it sees where the chunk begins: at its pace (how fast the
+// front of its claims moved between the last two SetClaims), over the age
+// of its claims and two intervals between SetClaims (one until it looks
+// at this download's claims, one more until the chunk's start shows among
+// the bytes this download received). A copy peer whose pace is not known
+// yet (its claims told only once) offers no far end. Otherwise the peer
+// waits as before. Its next chunks go on after the previous one: in free
+// bytes as any stream does, or in the bytes the same copy peer claims in
+// the same claimed range as that chunk. Those lie beyond where the chunk
+// began, where the claimant stops; in the far half of the claim only,
+// the stream would stop short and leave a stretch that both downloads
+// would later pick at once.
+//
+// The early download gives up the far end. When the bytes a copy peer
+// holds (while it is preferred) or claims (while its claims hold) begin
+// strictly inside the unreceived rest of an assignment of a peer that
+// holds no copy, at a byte q past the assignment's position and before its
+// end, with q-1 neither held nor claimed by that copy peer, then SetHas and
+// SetClaims cut the assignment to end at the first such q, as a split
+// would: End shrinks, and the caller stops the request when it gets there.
+// No new assignment takes the cut-off bytes: they return to the pool,
+// where they are the copy peer's to serve or its download's to fetch.
+// Bytes a copy peer claims that merely cover an assignment's position do
+// not cut it: that download started on them first, and this one's claims
+// cut its assignment in its own scheduler. So of two downloads fetching
+// the same bytes, the one behind stops where the one ahead is, and they
+// never cut each other. Assignments of copy peers are never cut.
+//
+// When only held or claimed bytes are unassigned and no far end is to be
+// taken, a peer that holds no copy waits, and Wake includes the time the
+// earliest claim lapses.
+//
+// Everything else (failures, backoff, the silence and progress rules, the
+// end-game, MaxAttempts, no byte held twice, Finished) applies to copy
+// peers as to any other. Bytes received are never handed out again.
+//
 // # Driving it
 //
 // The engine's loop for one download is:
@@ -109,6 +231,9 @@
 //	s.Fail(id, err, retryAfter, now)     // on error: the received prefix stays
 //	s.Complete(id, now)                  // when the response ended
 //	stalls, err := s.Tick(now)           // at Wake: abort each stall's request
+//	s.SetHas(c, has, now)                // at each poll of copy peer c: what it holds,
+//	s.SetClaims(c, claims, now)          // and what its own download fetches now
+//	publish s.Assigned()                 // as this download's claims, for the others
 //
 // Fail, Complete and Tick return a *GiveUpError once the same bytes have
 // failed Config.MaxAttempts times; the download should then fail with it.

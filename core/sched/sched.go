@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	// MinRate, in bytes per second, is the least a started assignment must
 	// deliver over a progress window, however slow its peer.
 	MinRate float64
+	// ClaimPatience is how long a copy peer's claims hold while its copy
+	// does not grow (see the package doc).
+	ClaimPatience time.Duration
 }
 
 // The defaults for zero Config fields.
@@ -46,6 +50,9 @@ const (
 	// two does not count, short enough that a trickle costs seconds.
 	DefaultProgressWindow = 3 * time.Second
 	DefaultMinRate        = 1 << 10
+	// DefaultClaimPatience outlasts a healthy download's first-byte wait
+	// and the pauses between two polls of its progress.
+	DefaultClaimPatience = 10 * time.Second
 )
 
 // SlowFraction sets the progress rule's bar: a started assignment is slow
@@ -71,6 +78,13 @@ const (
 	// endgamePoll is how often Wake asks to be consulted while idle peers
 	// wait for a split to become worthwhile.
 	endgamePoll = time.Second
+	// guessFor is how many more times a copy peer's claims are told
+	// before what was guessed it had received, when they were first told,
+	// no longer counts: by then it holds what it had received then.
+	guessFor = 2
+	// claimPoll is how often copy peers' claims are taken to be told
+	// until it is seen: the package doc asks for about once a second.
+	claimPoll = time.Second
 	// maxAlign rounds chunk sizes and split points (to MinSplit if that
 	// is smaller), so chunk edges fall on boundaries the disk likes.
 	maxAlign = 64 << 10
@@ -127,6 +141,7 @@ type Stall struct {
 type PeerStats struct {
 	Peer     PeerID
 	Present  bool      // false once removed; its numbers stay
+	Copy     bool      // it holds a copy and serves only bytes of it (AddCopy)
 	Bytes    int64     // bytes received from it
 	Rate     float64   // bytes per second, recent
 	InFlight int       // assignments outstanding
@@ -146,6 +161,7 @@ type Scheduler struct {
 	lastID   uint64
 	fails    tally
 	align    int64
+	rng      *rand.Rand // where a peer's stream of chunks starts, beside another download
 }
 
 // New returns a scheduler for cfg.Size bytes, of which cfg.Done are
@@ -157,6 +173,9 @@ func New(cfg Config, now time.Time) *Scheduler {
 		byID:  make(map[PeerID]*peer),
 		live:  make(map[uint64]*assign),
 		align: min(maxAlign, cfg.MinSplit),
+		// Seeded by the time, so the schedulers of two machines started
+		// at different instants draw different points.
+		rng: rand.New(rand.NewPCG(uint64(now.UnixNano()), uint64(cfg.Size))),
 	}
 	var done span.Set
 	for _, r := range cfg.Done {
@@ -170,7 +189,8 @@ func New(cfg Config, now time.Time) *Scheduler {
 }
 
 // AddPeer makes p a participant. Adding a present peer does nothing; a peer
-// that was removed comes back with its numbers and without backoff.
+// that was removed comes back with its numbers and without backoff, as a
+// participant that can fetch any byte.
 func (s *Scheduler) AddPeer(p PeerID, now time.Time) {
 	pr := s.byID[p]
 	if pr == nil {
@@ -185,6 +205,115 @@ func (s *Scheduler) AddPeer(p PeerID, now time.Time) {
 	pr.present = true
 	pr.streak = 0
 	pr.retryAt = time.Time{}
+	pr.copy = false
+	pr.forget()
+}
+
+// AddCopy makes p a participant that holds a copy of some of the file: it is
+// only ever assigned bytes in has. Adding a present peer updates has.
+func (s *Scheduler) AddCopy(p PeerID, has span.Set, now time.Time) {
+	s.AddPeer(p, now)
+	pr := s.byID[p]
+	if !pr.copy {
+		pr.copy = true
+		pr.forget()
+		pr.grewAt = now
+	}
+	s.SetHas(p, has, now)
+}
+
+// SetHas replaces the bytes copy peer p holds (they grow while its own
+// download runs; they may shrink if it discarded its copy). Outstanding
+// assignments of p outside has are left alone: p fails them if it must.
+// If has holds a byte it did not hold before, the patience of p's claims
+// starts over. Assignments of peers that hold no copy end where the bytes
+// p holds begin inside their unreceived rest (see the package doc). It
+// does nothing unless p is a present copy peer.
+func (s *Scheduler) SetHas(p PeerID, has span.Set, now time.Time) {
+	pr := s.byID[p]
+	if pr == nil || !pr.present || !pr.copy {
+		return
+	}
+	next := clip(has, s.cfg.Size)
+	if len(minus(next, pr.has)) > 0 {
+		pr.grewAt = now
+	}
+	pr.has = next
+	pr.passed[0], pr.passed[1] = minus(pr.passed[0], next), minus(pr.passed[1], next)
+	pr.guess = minus(pr.guess, next)
+	s.meet(now)
+}
+
+// SetClaims records the bytes copy peer p's own download is fetching right
+// now from elsewhere (its in-flight requests): other participants leave
+// them alone while the claims hold, but for the far ends of claims, and
+// assignments of peers that hold no copy end where p's claims begin
+// inside them (see the package doc). It also keeps count of what p's
+// download received since the last call and does not hold yet, and of how
+// fast it goes. It does nothing unless p is a present copy peer.
+func (s *Scheduler) SetClaims(p PeerID, claims span.Set, now time.Time) {
+	pr := s.byID[p]
+	if pr == nil || !pr.present || !pr.copy {
+		return
+	}
+	next := clip(claims, s.cfg.Size)
+	switch dt := now.Sub(pr.claimsAt); {
+	case pr.told == 0 && len(next) > 0:
+		// The first look: what it most likely received already.
+		pr.guess = leads(pr.has, next)
+		pr.told, pr.claimsAt = 1, now
+	case pr.told > 0 && dt > 0:
+		pr.passed = [2][]span.Range{minus(fronts(pr.claims, next), pr.has), pr.passed[0]}
+		if n, ok := advance(s.lacking(pr.claims), next); ok {
+			pr.pace, pr.paced = float64(n)/dt.Seconds(), true
+		}
+		// The first look came at any time, so the interval after it
+		// is no measure of how often claims are told.
+		pr.every = dt
+		if pr.told == 1 {
+			pr.every = max(dt, claimPoll)
+		}
+		if pr.told == guessFor {
+			pr.guess = nil
+		}
+		pr.told, pr.claimsAt = pr.told+1, now
+	}
+	pr.claims = next
+	pr.passed = [2][]span.Range{minus(pr.passed[0], next), minus(pr.passed[1], next)}
+	pr.guess = minus(pr.guess, next)
+	s.meet(now)
+}
+
+// lacking returns the ranges of rs with bytes not received here: those a
+// copy peer's download fetches from elsewhere, not from this one.
+func (s *Scheduler) lacking(rs []span.Range) []span.Range {
+	return slices.DeleteFunc(slices.Clone(rs), func(r span.Range) bool {
+		if s.pool.Overlaps(r) {
+			return false
+		}
+		for _, a := range s.live {
+			if a.pos < r.End && r.Off < a.end {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Assigned returns the bytes held by outstanding assignments and not yet
+// received: what this download is fetching right now. The caller publishes
+// it as its own claims.
+func (s *Scheduler) Assigned() span.Set {
+	rs := make([]span.Range, 0, len(s.live))
+	for _, a := range s.live {
+		rs = append(rs, span.Range{Off: a.pos, End: a.end})
+	}
+	slices.SortFunc(rs, func(x, y span.Range) int { return cmp.Compare(x.Off, y.Off) })
+	var out span.Set
+	for _, r := range rs {
+		out.Add(r)
+	}
+	return out
 }
 
 // RemovePeer ends p's participation. The unreceived rest of each of its
@@ -199,6 +328,7 @@ func (s *Scheduler) RemovePeer(p PeerID, now time.Time) {
 		s.pool.Add(span.Range{Off: a.pos, End: a.end})
 	}
 	pr.present = false
+	pr.claims, pr.passed, pr.guess = nil, [2][]span.Range{}, nil
 }
 
 // Next hands p its next assignment, if p has a free slot, is not backing
@@ -210,19 +340,21 @@ func (s *Scheduler) Next(p PeerID, now time.Time) (Assignment, bool) {
 	}
 	var r span.Range
 	var from uint64
-	if s.pool.Len() > 0 {
-		first, ok := s.pick(pr)
-		if !ok {
-			return Assignment{}, false
-		}
-		r = s.carve(pr, first, now)
+	c, ok := s.pick(pr, now)
+	switch {
+	case ok:
+		r = s.carve(pr, c, now)
 		s.pool.Remove(r)
-	} else {
-		var ok bool
-		r, from, ok = s.split(pr, now)
-		if !ok {
+		pr.prev, pr.next, pr.last, pr.far = r.Off, r.End, s.lastID+1, c.far
+	case c.left == 0 || pr.copy:
+		// The end-game: nothing is left that peers of pr's kind may
+		// take. A copy peer does not wait for it, since what it holds
+		// is better fetched from it than from elsewhere.
+		if r, from, ok = s.split(pr, now); !ok {
 			return Assignment{}, false
 		}
+	default:
+		return Assignment{}, false
 	}
 	s.lastID++
 	a := &assign{id: s.lastID, peer: pr, off: r.Off, pos: r.Off, end: r.End, start: now, alone: len(pr.asg) == 0}
@@ -273,8 +405,10 @@ func (s *Scheduler) Received(id uint64, n int64, now time.Time) (stop bool) {
 }
 
 // End is the current end of assignment id: the caller must not write past
-// it. It is -1 once the assignment is no longer live (completed, failed,
-// stalled, its peer removed, or cut away entirely by a split).
+// it. It shrinks when a split takes the assignment's tail, or when a copy
+// peer's bytes begin inside it (see the package doc). It is -1 once the
+// assignment is no longer live (completed, failed, stalled, its peer
+// removed, or cut away entirely by a split).
 func (s *Scheduler) End(id uint64) int64 {
 	if a := s.live[id]; a != nil {
 		return a.end
@@ -363,7 +497,7 @@ func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
 			at = t
 		}
 	}
-	idle := false
+	idle, idleCopy := false, false
 	for _, pr := range s.peers {
 		if !pr.present {
 			continue
@@ -371,7 +505,8 @@ func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
 		if now.Before(pr.retryAt) {
 			earlier(pr.retryAt)
 		} else if len(pr.asg) < s.cfg.InFlight {
-			idle = true
+			idle = idle || !pr.copy
+			idleCopy = idleCopy || pr.copy
 		}
 		if len(pr.asg) > 0 {
 			earlier(pr.quietSince.Add(s.cfg.StallTimeout))
@@ -382,8 +517,13 @@ func (s *Scheduler) Wake(now time.Time) (time.Time, bool) {
 			}
 		}
 	}
-	if idle && s.pool.Size() == 0 && len(s.live) > 0 {
+	if len(s.live) > 0 && (idleCopy || idle && s.endgame(now)) {
 		earlier(now.Add(endgamePoll))
+	}
+	for _, pr := range s.peers {
+		if s.claiming(pr, now) {
+			earlier(pr.grewAt.Add(s.cfg.ClaimPatience))
+		}
 	}
 	return at, !at.IsZero()
 }
@@ -395,6 +535,7 @@ func (s *Scheduler) Stats(now time.Time) []PeerStats {
 		st := PeerStats{
 			Peer:     pr.id,
 			Present:  pr.present,
+			Copy:     pr.copy,
 			Bytes:    pr.bytes,
 			Rate:     pr.wall.rate(now),
 			InFlight: len(pr.asg),
@@ -425,6 +566,31 @@ type peer struct {
 	latency    float64   // seconds from request to first byte, averaged
 	hasLatency bool
 	failed     span.Set // bytes that failed in its hands
+	prev, next int64    // the start and end of the last chunk it took from the pool
+	last       uint64   // the assignment of that chunk
+	far        bool     // that chunk came from the far end of a claim, or went on from one
+
+	// A copy peer holds some of the file (has) and is assigned only those
+	// bytes. Its own download fetches claims from elsewhere right now. It
+	// received passed, in the last two intervals between looks at its
+	// claims (newest first), and most likely guess, before the first, but
+	// holds them not yet. All of these lapse once has has not grown for
+	// Config.ClaimPatience since grewAt.
+	copy   bool
+	has    []span.Range
+	claims []span.Range
+	passed [2][]span.Range
+	guess  []span.Range
+	told   int // looks at its claims since they were first not empty
+	// When its claims were last looked at, how long after the look
+	// before, and how fast the front of the one that moved furthest then
+	// moved, in bytes per second (if paced): how fast its download
+	// streams.
+	claimsAt time.Time
+	every    time.Duration
+	pace     float64
+	paced    bool
+	grewAt   time.Time
 }
 
 func (pr *peer) noteLatency(d time.Duration) {
@@ -434,6 +600,12 @@ func (pr *peer) noteLatency(d time.Duration) {
 		return
 	}
 	pr.latency = 0.7*pr.latency + 0.3*v
+}
+
+// forget drops what the peer was told as a copy peer.
+func (pr *peer) forget() {
+	pr.has, pr.claims, pr.passed, pr.guess = nil, nil, [2][]span.Range{}, nil
+	pr.told, pr.pace, pr.paced, pr.every = 0, 0, false, 0
 }
 
 // measured reports whether the peer's rate is known well enough to size
@@ -497,60 +669,295 @@ func withDefaults(c Config) Config {
 	if !(c.MinRate > 0) {
 		c.MinRate = DefaultMinRate
 	}
+	if c.ClaimPatience <= 0 {
+		c.ClaimPatience = DefaultClaimPatience
+	}
 	return c
 }
 
-// pick returns the lowest unassigned range pr should fetch from. Bytes that
-// failed in pr's hands are left to other peers while there are any that
-// have not failed them too: a peer that cannot fetch some bytes (its
-// origin route refuses them, say) must not use up their attempts alone.
-func (s *Scheduler) pick(pr *peer) (span.Range, bool) {
-	first, ok := s.pool.First()
-	if !ok || pr.failed.Len() == 0 {
-		return first, ok
+// choice is where pick puts pr's next chunk: it is cut from the front of
+// from. left is the unassigned bytes peers of pr's kind may take, for its
+// fair share; half caps the chunk at half of from; far tells that the
+// chunk belongs to a stream that began in the far end of a claim.
+type choice struct {
+	from span.Range
+	left int64
+	half bool
+	far  bool
+}
+
+// pick returns where pr's next chunk comes from: the lowest unassigned
+// bytes pr may fetch, or, while a copy peer is active (its own download
+// may be running), where pr's own stream of chunks goes on (see the
+// package doc). A copy peer may fetch only bytes it holds; any other peer
+// leaves alone the bytes a preferred copy peer holds and those a copy
+// peer claims or has passed, but for the far ends of claims when nothing
+// else is left. Bytes that failed in pr's hands are left to other peers
+// while there are any that could fetch them and have not failed them too:
+// a peer that cannot fetch some bytes (its origin route refuses them, say)
+// must not use up their attempts alone.
+func (s *Scheduler) pick(pr *peer, now time.Time) (choice, bool) {
+	copies := slices.ContainsFunc(s.peers, func(q *peer) bool { return q.present && q.copy })
+	if !copies && pr.failed.Len() == 0 {
+		first, ok := s.pool.First()
+		return choice{from: first, left: s.pool.Size()}, ok
 	}
-	avoid := s.leftToOthers(pr)
-	for _, r := range s.pool.Ranges() {
-		var rest span.Set
-		rest.Add(r)
-		for _, f := range avoid.Ranges() {
-			rest.Remove(f)
+	pool := s.pool.Ranges()
+	rs := pool
+	var o others
+	if pr.copy {
+		rs = inter(rs, pr.has)
+	} else if copies {
+		o = s.others(now)
+		rs = minus(rs, o.reserved)
+	}
+	c := choice{left: total(rs)}
+	var avoid []span.Range
+	if pr.failed.Len() > 0 {
+		avoid = s.leftToOthers(pr)
+		rs = minus(rs, avoid)
+	}
+	if !o.active {
+		if len(rs) == 0 {
+			return c, false
 		}
-		if r, ok := rest.First(); ok {
-			return r, true
+		c.from = rs[0]
+		return c, true
+	}
+	// Another download may be running. Its latest picks are not among
+	// its claims yet, and it too would take the lowest free bytes: go on
+	// where pr's own chunks end, else (or if that chunk turned out to be
+	// claimed too) start from a point drawn in the middle half of the
+	// largest free range. Take at most half of what is free there.
+	c.half = true
+	last := s.live[pr.last]
+	if last == nil || !overlaps(o.claims, span.Range{Off: last.pos, End: last.end}) {
+		if r, ok := within(rs, pr.next); ok {
+			c.from, c.far = span.Range{Off: pr.next, End: r.End}, pr.far
+			return c, true
 		}
 	}
-	return span.Range{}, false
+	far := s.farEnds(pool, o, avoid)
+	left := c.left + total(union(far...))
+	if pr.far {
+		// A stream in the far end of a claim goes on into the bytes
+		// claimed after it, in the same claimed range as its previous
+		// chunk. The claimant fetches its claim from the start and
+		// gives up all from where the stream began (see meet), so
+		// those are beyond its reach. (Going on only in the far half
+		// of the claim would make the stream stop short and leave a
+		// stretch that both would later pick at once.)
+		for i, q := range o.claimants {
+			k, ok := within(q.claims, pr.next)
+			if !ok {
+				continue
+			}
+			if r, ok := within(far[i], pr.next); ok && k.Off < pr.prev {
+				return choice{from: span.Range{Off: pr.next, End: r.End}, left: left, far: true}, true
+			}
+			break
+		}
+	}
+	if len(rs) > 0 {
+		g := rs[0]
+		for _, r := range rs[1:] {
+			if r.Len() > g.Len() {
+				g = r
+			}
+		}
+		if n := g.Len(); n >= 2*s.cfg.MinChunk {
+			g.Off += (n/4 + s.rng.Int64N(n/2)) / s.align * s.align
+		}
+		c.from = g
+		return c, true
+	}
+	// Nothing is free: rather than wait, start in the middle of the
+	// largest claimed range and take its far half. The claimant fetches
+	// it from the start, so the two meet in the middle, where it gives
+	// up the rest (see meet). Not for a range under two MinSplit: a
+	// request of its own is not worth it. And only if the claimant
+	// cannot have got to the middle by the time it sees where pr
+	// begins, as far as its pace tells: a claimant whose pace is not
+	// known yet offers no far end.
+	var g span.Range
+	var mid int64
+	for i, q := range o.claimants {
+		for _, r := range far[i] {
+			if n := r.Len(); q.paced && n > g.Len() && n >= 2*s.cfg.MinSplit {
+				k, _ := within(q.claims, r.Off)
+				if m := (r.Off + n/2) / s.align * s.align; m-k.Off >= s.reach(q, now) {
+					g, mid = r, m
+				}
+			}
+		}
+	}
+	if g.Empty() {
+		return c, false
+	}
+	return choice{from: span.Range{Off: mid, End: g.End}, left: left, far: true}, true
+}
+
+// farEnds returns, for each claimant, the claimed bytes a peer that holds
+// no copy could take from their far end: unassigned, neither held by a
+// preferred copy peer nor passed, nor claimed by another claimant, nor
+// among avoid.
+func (s *Scheduler) farEnds(pool []span.Range, o others, avoid []span.Range) [][]span.Range {
+	base := minus(minus(pool, o.kept), avoid)
+	far := make([][]span.Range, len(o.claimants))
+	for i, q := range o.claimants {
+		var rest [][]span.Range
+		for _, p := range o.claimants {
+			if p != q {
+				rest = append(rest, p.claims)
+			}
+		}
+		far[i] = inter(minus(base, union(rest...)), q.claims)
+	}
+	return far
+}
+
+// reach is how far claimant q may have got past the start of a claimed
+// range by the time it sees where a chunk handed out now begins: at its
+// pace, over the age of its claims and two more intervals between them.
+// It learns of the chunk at its next look at our claims; but if some of
+// the chunk arrived by then, our claims begin past its start, which it
+// sees only a look later, once those bytes have passed.
+func (s *Scheduler) reach(q *peer, now time.Time) int64 {
+	return int64(q.pace * (now.Sub(q.claimsAt) + 2*q.every).Seconds())
+}
+
+// endgame reports whether peers that hold no copy are in the end-game:
+// every unassigned byte is held by a preferred copy peer or claimed.
+func (s *Scheduler) endgame(now time.Time) bool {
+	if s.pool.Len() == 0 {
+		return true
+	}
+	if !slices.ContainsFunc(s.peers, func(q *peer) bool { return q.present && q.copy }) {
+		return false
+	}
+	return len(minus(s.pool.Ranges(), s.others(now).reserved)) == 0
+}
+
+// others is what copy peers mean to a peer that holds no copy.
+type others struct {
+	reserved  []span.Range // bytes it leaves alone: held by a preferred copy peer, claimed, passed or guessed
+	kept      []span.Range // of those, all but the claimed ones
+	claims    []span.Range // the bytes claimed, while their claims hold
+	claimants []*peer      // the copy peers that claim bytes, while their claims hold
+	active    bool         // some copy peer's own download may be running
+}
+
+// others sums up the present copy peers: the bytes each holds and has
+// not failed (unless its last assignment failed); while its claims hold,
+// the bytes it claims, passed, or was guessed to have received; and
+// whether any of them is active: joined, or its copy grew, within
+// Config.ClaimPatience.
+func (s *Scheduler) others(now time.Time) others {
+	var o others
+	var kept [][]span.Range
+	var claims [][]span.Range
+	for _, q := range s.peers {
+		if !q.present || !q.copy {
+			continue
+		}
+		if q.streak == 0 {
+			kept = append(kept, minus(q.has, q.failed.Ranges()))
+		}
+		if s.active(q, now) {
+			o.active = true
+			kept = append(kept, q.passed[0], q.passed[1], q.guess)
+			claims = append(claims, q.claims)
+			if len(q.claims) > 0 {
+				o.claimants = append(o.claimants, q)
+			}
+		}
+	}
+	o.kept = union(kept...)
+	o.claims = union(claims...)
+	o.reserved = union(o.kept, o.claims)
+	return o
+}
+
+// meet cuts each assignment of a peer that holds no copy where the bytes
+// of some copy peer begin inside its unreceived rest: those it holds, if
+// it is preferred, and those it claims, while its claims hold.
+// The assignment ends there, and the bytes from there on return to the
+// pool, where they are the copy peer's to serve or to fetch. Bytes that
+// merely cover where an assignment has got to do not cut it: the copy
+// peer's download started on them before this one did, and the other way
+// round this one's claims cut the copy peer's assignment in its own
+// scheduler.
+func (s *Scheduler) meet(now time.Time) {
+	var marks [][]span.Range
+	for _, q := range s.peers {
+		if !q.present || !q.copy {
+			continue
+		}
+		var held, claims []span.Range
+		if q.streak == 0 {
+			held = minus(q.has, q.failed.Ranges())
+		}
+		if s.active(q, now) {
+			claims = q.claims
+		}
+		marks = append(marks, union(held, claims))
+	}
+	for _, pr := range s.peers {
+		if pr.copy {
+			continue
+		}
+		for _, a := range pr.asg {
+			cut := a.end
+			for _, m := range marks {
+				if r, ok := startAfter(m, a.pos); ok {
+					cut = min(cut, r.Off)
+				}
+			}
+			if cut < a.end {
+				s.pool.Add(span.Range{Off: cut, End: a.end})
+				a.end = cut
+			}
+		}
+	}
+}
+
+// active reports whether pr is a present copy peer, not complete, that
+// joined or whose copy grew within Config.ClaimPatience: its own download
+// may be running, and its claims hold.
+func (s *Scheduler) active(pr *peer, now time.Time) bool {
+	complete := len(pr.has) == 1 && pr.has[0] == span.Range{Off: 0, End: s.cfg.Size}
+	return pr.present && pr.copy && !complete && now.Before(pr.grewAt.Add(s.cfg.ClaimPatience))
+}
+
+// claiming reports whether pr is a present copy peer whose claims hold:
+// they are not empty, and its copy grew within Config.ClaimPatience.
+func (s *Scheduler) claiming(pr *peer, now time.Time) bool {
+	return len(pr.claims)+len(pr.passed[0])+len(pr.passed[1])+len(pr.guess) > 0 && s.active(pr, now)
 }
 
 // leftToOthers is what pr leaves to others: the bytes that failed in its
-// hands but not in those of some other present peer. Bytes that failed
-// with every present peer are fair game again for all, or nobody would
-// ever fetch them.
-func (s *Scheduler) leftToOthers(pr *peer) span.Set {
-	all := pr.failed.Clone()
-	others := false
+// hands but not in those of some other present peer that could fetch them
+// (a copy peer can fetch only what it holds). Bytes that failed with every
+// such peer are fair game again for pr, or nobody would ever fetch them.
+func (s *Scheduler) leftToOthers(pr *peer) []span.Range {
+	mine := pr.failed.Ranges()
+	var parts [][]span.Range
 	for _, q := range s.peers {
 		if q == pr || !q.present {
 			continue
 		}
-		others = true
-		for _, gap := range q.failed.Missing(s.cfg.Size) {
-			all.Remove(gap)
+		can := mine
+		if q.copy {
+			can = inter(can, q.has)
 		}
+		parts = append(parts, minus(can, q.failed.Ranges()))
 	}
-	if !others {
-		return span.Set{}
-	}
-	avoid := pr.failed.Clone()
-	for _, r := range all.Ranges() {
-		avoid.Remove(r)
-	}
-	return avoid
+	return union(parts...)
 }
 
-// carve cuts pr's next chunk from the front of the lowest unassigned range.
-func (s *Scheduler) carve(pr *peer, first span.Range, now time.Time) span.Range {
+// carve cuts pr's next chunk from the front of the range pick chose.
+func (s *Scheduler) carve(pr *peer, c choice, now time.Time) span.Range {
+	first := c.from
 	size := s.cfg.MinChunk
 	if pr.measured(s.cfg.MinChunk) {
 		want := pr.busy.rate(now) * s.cfg.Target.Seconds()
@@ -568,8 +975,11 @@ func (s *Scheduler) carve(pr *peer, first span.Range, now time.Time) span.Range 
 			}
 		}
 	}
-	if share := s.fairShare(pr, now); size > share {
+	if share := s.fairShare(pr, c.left, now); size > share {
 		size = max(share, s.cfg.MinSplit)
+	}
+	if c.half {
+		size = min(size, max(first.Len()/2, s.cfg.MinSplit))
 	}
 	size = roundUp(size, s.align)
 	end := first.Off + size
@@ -581,14 +991,15 @@ func (s *Scheduler) carve(pr *peer, first span.Range, now time.Time) span.Range 
 }
 
 // fairShare is how many more bytes pr should take on: what it can deliver
-// by the time all usable peers together would finish everything left
-// (unassigned plus outstanding), less what it already holds. It is zero
-// or negative when pr's backlog alone reaches past that time.
-func (s *Scheduler) fairShare(pr *peer, now time.Time) int64 {
-	left := float64(s.pool.Size())
+// by the time all usable peers of its kind (copy peers, or the others)
+// together would finish everything left to them (pool, the unassigned
+// bytes they may take, plus what they hold), less what it already holds.
+// It is zero or negative when pr's backlog alone reaches past that time.
+func (s *Scheduler) fairShare(pr *peer, pool int64, now time.Time) int64 {
+	left := float64(pool)
 	var sum float64
 	for _, q := range s.peers {
-		if !q.present || (q != pr && now.Before(q.retryAt)) {
+		if !q.present || q.copy != pr.copy || (q != pr && now.Before(q.retryAt)) {
 			continue
 		}
 		sum += s.estRate(q, now)
@@ -599,7 +1010,9 @@ func (s *Scheduler) fairShare(pr *peer, now time.Time) int64 {
 }
 
 // estRate is the rate to plan with for pr: measured if it can be, else the
-// average of the measured present peers, else 1 (all peers alike).
+// average of the measured present peers of its kind, else 1 (all peers
+// alike). A LAN copy's rate says nothing about an origin's, nor the
+// reverse.
 func (s *Scheduler) estRate(pr *peer, now time.Time) float64 {
 	if pr.measured(s.cfg.MinChunk) {
 		return max(pr.busy.rate(now), 1)
@@ -607,7 +1020,7 @@ func (s *Scheduler) estRate(pr *peer, now time.Time) float64 {
 	var sum float64
 	var n int
 	for _, q := range s.peers {
-		if q.present && q.measured(s.cfg.MinChunk) {
+		if q.present && q.copy == pr.copy && q.measured(s.cfg.MinChunk) {
 			sum += max(q.busy.rate(now), 1)
 			n++
 		}
@@ -618,7 +1031,8 @@ func (s *Scheduler) estRate(pr *peer, now time.Time) float64 {
 	return sum / float64(n)
 }
 
-// estLatency is pr's expected time to first byte, in seconds.
+// estLatency is pr's expected time to first byte, in seconds: its own, else
+// the average of peers of its kind.
 func (s *Scheduler) estLatency(pr *peer) float64 {
 	if pr.hasLatency {
 		return pr.latency
@@ -626,7 +1040,7 @@ func (s *Scheduler) estLatency(pr *peer) float64 {
 	var sum float64
 	var n int
 	for _, q := range s.peers {
-		if q.hasLatency {
+		if q.hasLatency && q.copy == pr.copy {
 			sum += q.latency
 			n++
 		}
@@ -640,7 +1054,8 @@ func (s *Scheduler) estLatency(pr *peer) float64 {
 // split finds, for idle peer pr, the outstanding assignment whose cut
 // brings the estimated finish forward, latest finishing first, and cuts
 // it: the holder keeps its received prefix and a balanced share, pr gets
-// the rest.
+// the rest. A copy peer gets only the first of the rest that it holds:
+// the holder keeps all before it, and what lies after returns to the pool.
 func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
 	if len(pr.asg) > 0 && s.silent(pr, now) {
 		// It is not delivering what it holds; it should not take more.
@@ -690,22 +1105,32 @@ func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
 		if silent {
 			cut = a.pos
 		}
-		give := a.end - cut
+		r := span.Range{Off: cut, End: a.end}
+		if pr.copy {
+			var ok bool
+			if r, ok = heldFrom(pr.has, cut, a.end); !ok {
+				continue
+			}
+		}
+		give := r.Len()
 		// A small piece is not worth a request of its own, unless it is
 		// all a holder has left: then the holder is dropped, not split.
-		if give < s.cfg.MinSplit && cut > a.pos {
+		if give < s.cfg.MinSplit && r.Off > a.pos && !silent {
 			continue
 		}
-		kept := float64(cut - a.pos)
+		kept := float64(r.Off - a.pos)
 		after := math.Max((c.ahead+kept)/rv, startI+float64(give)/ri)
 		if after >= c.finish && !silent {
 			continue
 		}
-		r := span.Range{Off: cut, End: a.end}
-		a.end = cut
+		s.pool.Add(span.Range{Off: r.End, End: a.end})
+		a.end = r.Off
 		if silent {
 			// Its silence counts against the holder, not against the
-			// bytes, which are in good hands again at once.
+			// bytes, which are in good hands again at once. It keeps
+			// nothing: what pr does not hold returns to the pool.
+			s.pool.Add(span.Range{Off: a.pos, End: a.end})
+			a.end = a.pos
 			s.backOff(a.peer, 0, now)
 		}
 		if a.pos >= a.end {
