@@ -38,6 +38,23 @@
 //     bytes of two versions are never mixed.
 //   - Failure accounting: a failure counts against its bytes whichever
 //     source met it, so a download ends the same way with or without peers.
+//   - Shared links: when the aggregate origin rate does not rise with a
+//     lender's work, the lender seems to share this machine's internet
+//     link, and its origin routes (mirror pairs included) stay out of the
+//     scheduler for the rest of the download, kept among the sources. A
+//     lender is tested by pausing it: once self and it have delivered for
+//     2 s, the download has over 20 s left and no test ended in the last
+//     10 s, it leaves the scheduler for 1 s plus a 2 s measurement; if the
+//     aggregate fell by less than half its own rate, it shares the link.
+//     A lender found sharing is followed at once by the next, in order of
+//     joining; the first one that helps ends the testing. The user hears
+//     "NAME seems to share this machine's internet link: not fetching
+//     through it" once per lender, or, when every lender present shares
+//     it, "pooling isn't helping: these machines seem to share one
+//     internet link" once instead (Progress.SharedLink,
+//     SourceStats.SharesLink). A lender not seen before brings every
+//     lender set aside back and testing starts over. Copies are never
+//     tested. See gain.go.
 //   - Durability: bytes are written outside every lock the sources share;
 //     a separate goroutine makes them durable (fdatasync, then the journal)
 //     every Config.CommitBytes or Config.CommitEvery, whichever comes

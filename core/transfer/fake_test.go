@@ -95,11 +95,29 @@ type recorder struct {
 	waits   []time.Time
 	banned  []string // ids
 	last    Progress
+	// sharedAt is when Progress first said SharedLink; zero if never.
+	sharedAt time.Time
+	// sharesAt is when Progress first said a source SharesLink, by id.
+	sharesAt map[string]time.Time
 }
 
-func newRecorder() *recorder { return &recorder{durable: make(map[string]int64)} }
+func newRecorder() *recorder {
+	return &recorder{durable: make(map[string]int64), sharesAt: make(map[string]time.Time)}
+}
 
-func (r *recorder) Progress(p Progress) { r.mu.Lock(); r.last = p; r.mu.Unlock() }
+func (r *recorder) Progress(p Progress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = p
+	if p.SharedLink && r.sharedAt.IsZero() {
+		r.sharedAt = time.Now()
+	}
+	for _, s := range p.Sources {
+		if _, ok := r.sharesAt[s.ID]; s.SharesLink && !ok {
+			r.sharesAt[s.ID] = time.Now()
+		}
+	}
+}
 func (r *recorder) Notice(s string)     { r.mu.Lock(); r.notices = append(r.notices, s); r.mu.Unlock() }
 func (r *recorder) Waiting(t time.Time) { r.mu.Lock(); r.waits = append(r.waits, t); r.mu.Unlock() }
 func (r *recorder) Banned(id, _, _ string) {
@@ -127,11 +145,14 @@ type act struct {
 	flip    int64 // alter the byte at Range.Off+flip-1 (0 = none), as a liar would
 }
 
-// fakeSource serves the test file at rate bytes per second, asking its
-// behave function what to do with the nth request (from 1).
+// fakeSource serves the test file at rate bytes per second per request,
+// asking its behave function what to do with the nth request (from 1).
+// With a link, its requests instead draw from that link, which may be
+// shared with other sources.
 type fakeSource struct {
 	id, name string
 	rate     int64
+	link     *uplink
 	behave   func(n int, req Request) act
 	requests atomic.Int64
 	bytes    atomic.Int64
@@ -170,7 +191,11 @@ func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) e
 			return sink(b)
 		}
 	}
-	if err := s.send(ctx, req.Range.Off, limit, a.version, s.rate, send); err != nil {
+	rate := s.rate
+	if s.link != nil {
+		rate = s.link.rate
+	}
+	if err := s.send(ctx, req.Range.Off, limit, a.version, rate, send); err != nil {
 		return err
 	}
 	off := req.Range.Off + limit
@@ -196,10 +221,14 @@ func (s *fakeSource) send(ctx context.Context, off, n int64, v int, rate int64, 
 	buf := make([]byte, 64*kib)
 	for n > 0 {
 		k := min(n, int64(len(buf)), max(rate/10, 1))
+		wait := time.Duration(float64(k) / float64(rate) * float64(time.Second))
+		if s.link != nil && rate == s.link.rate {
+			wait = s.link.take(k)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(float64(k) / float64(rate) * float64(time.Second))):
+		case <-time.After(wait):
 		}
 		for i := range k {
 			buf[i] = content(v, off+i)
@@ -218,6 +247,27 @@ func (s *fakeSource) seenURLs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.urls...)
+}
+
+// uplink is an internet link of rate bytes per second. The requests of
+// every source on it queue for it slice by slice, so N requests at once
+// get about rate/N each, and one that stops frees its share for the
+// others at once, as TCP flows through one bottleneck do. A slice taken
+// by a request cancelled before it arrives is lost.
+type uplink struct {
+	rate int64
+	mu   sync.Mutex
+	next time.Time // when the link is free
+}
+
+// take reserves the link for n bytes and returns how long until they have
+// arrived.
+func (l *uplink) take(n int64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	l.next = later(l.next, now).Add(time.Duration(float64(n) / float64(l.rate) * float64(time.Second)))
+	return l.next.Sub(now)
 }
 
 // every returns a behave function that applies a to every nth request.

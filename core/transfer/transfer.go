@@ -78,6 +78,9 @@ type Progress struct {
 	Written int64 // bytes in the partial file, durable or not
 	Size    int64
 	Sources []SourceStats // every source that took part, in order of joining
+	// SharedLink: every lender present seems to share this machine's
+	// internet link, so none fetches from the origin (gain.go).
+	SharedLink bool
 }
 
 // SourceStats is one source's share.
@@ -88,6 +91,10 @@ type SourceStats struct {
 	Rate     float64 // bytes per second, recent
 	InFlight int
 	Present  bool // false once it left the transfer
+	Copy     bool // a copy on the LAN (AddCopy), not a route to an origin
+	// SharesLink: a lender's route kept out of the download because the
+	// lender seems to share this machine's internet link (gain.go).
+	SharesLink bool
 }
 
 // Config describes one transfer. Zero durations and sizes take defaults.
@@ -168,6 +175,10 @@ type Transfer struct {
 	reported   bool                    // waiting was reported
 	everName   map[sched.PeerID]string // names of every source that joined
 	bannedWhy  map[sched.PeerID]string // lenders caught altering bytes
+	copies     map[sched.PeerID]bool   // sources added by AddCopy
+	gain       *gainProbe              // the shared-link test (gain.go)
+	gainObs    []gainObs               // its input, reused
+	parked     map[sched.PeerID]bool   // origin routes gain keeps out of the scheduler
 	checks     chan checkResult
 	checking   int // spot checks running
 	rng        *rand.Rand
@@ -177,6 +188,11 @@ type control struct {
 	add    Source
 	remove string
 	why    string
+	// A copy: add is one (copy true), or update names one; has and claims
+	// are what it holds and what its own download is fetching.
+	copy        bool
+	update      string
+	has, claims span.Set
 }
 
 type worker struct {
@@ -226,10 +242,12 @@ func New(cfg Config) *Transfer {
 	if rng == nil {
 		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-	return &Transfer{
+	t := &Transfer{
 		delivered: make(map[sched.PeerID]*span.Set),
 		everName:  make(map[sched.PeerID]string),
 		bannedWhy: make(map[sched.PeerID]string),
+		copies:    make(map[sched.PeerID]bool),
+		parked:    make(map[sched.PeerID]bool),
 		checks:    make(chan checkResult, 4),
 		rng:       rng,
 		cfg:       cfg,
@@ -244,11 +262,38 @@ func New(cfg Config) *Transfer {
 		committed: make(chan commitDone, 1),
 		expiredAt: -1,
 	}
+	t.gain = newGainProbe(log.Info)
+	return t
 }
 
 // AddSource lets src take part from now on. Adding a source that is
 // present, or that left after refusing this download, does nothing.
 func (t *Transfer) AddSource(src Source) { t.control(control{add: src}) }
+
+// AddCopy lets src, a copy of some of the file's bytes (a room member's
+// finished or running download of the same file), take part: it is asked
+// only for bytes in has, and preferred over every other source for them
+// (core/sched, "Copies and claims"). Adding a present copy updates has.
+func (t *Transfer) AddCopy(src Source, has span.Set) {
+	t.control(control{add: src, copy: true, has: has})
+}
+
+// UpdateCopy tells what copy id holds now, and what its own download is
+// fetching right now (claims): other sources leave those bytes to it.
+func (t *Transfer) UpdateCopy(id string, has, claims span.Set) {
+	t.control(control{update: id, has: has, claims: claims})
+}
+
+// Fetching returns the bytes this transfer's sources are fetching right
+// now: its claims, for other downloads of the same file on the LAN.
+func (t *Transfer) Fetching() span.Set {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.s == nil {
+		return span.Set{}
+	}
+	return t.s.Assigned()
+}
 
 // RemoveSource takes the source out; its unfinished ranges go back to the
 // pool at once, uncharged, and its requests are cancelled.
@@ -345,17 +390,26 @@ func (t *Transfer) applyControls() {
 	t.ctl = nil
 	t.ctlMu.Unlock()
 	for _, c := range cs {
-		if c.add != nil {
-			t.addSource(c.add)
-		} else {
+		switch {
+		case c.add != nil:
+			t.addSource(c)
+		case c.update != "":
+			t.updateCopy(sched.PeerID(c.update), c.has, c.claims)
+		default:
 			t.removeSource(sched.PeerID(c.remove), c.why)
 		}
 	}
 }
 
-func (t *Transfer) addSource(src Source) {
+func (t *Transfer) addSource(c control) {
+	src := c.add
 	id := sched.PeerID(src.ID())
 	if _, ok := t.sources[id]; ok {
+		if c.copy && t.copies[id] {
+			t.mu.Lock()
+			t.s.SetHas(id, c.has, time.Now())
+			t.mu.Unlock()
+		}
 		return
 	}
 	if _, ok := t.benched[id]; ok {
@@ -366,10 +420,41 @@ func (t *Transfer) addSource(src Source) {
 	}
 	t.sources[id] = src
 	t.everName[id] = src.Name()
+	now := time.Now()
+	if c.copy {
+		t.copies[id] = true
+		t.mu.Lock()
+		t.s.AddCopy(id, c.has, now)
+		t.mu.Unlock()
+	} else if t.gainJoin(id, src.Name(), now) {
+		// Its participant shares this machine's link, or is being
+		// tested: the route waits outside the scheduler.
+		t.parked[id] = true
+	} else {
+		t.mu.Lock()
+		t.s.AddPeer(id, now)
+		t.mu.Unlock()
+	}
+	t.log.Info("source joins", "source", src.Name(), "copy", c.copy)
+	if !c.copy {
+		// A new lender brings back those set aside (gain.go).
+		t.applyGain(now)
+	}
+}
+
+// updateCopy records what a present copy holds and claims.
+func (t *Transfer) updateCopy(id sched.PeerID, has, claims span.Set) {
+	if !t.copies[id] {
+		return
+	}
+	if _, ok := t.sources[id]; !ok {
+		return
+	}
+	now := time.Now()
 	t.mu.Lock()
-	t.s.AddPeer(id, time.Now())
+	t.s.SetHas(id, has, now)
+	t.s.SetClaims(id, claims, now)
 	t.mu.Unlock()
-	t.log.Info("source joins", "source", src.Name())
 }
 
 func (t *Transfer) removeSource(id sched.PeerID, why string) {
@@ -378,8 +463,10 @@ func (t *Transfer) removeSource(id sched.PeerID, why string) {
 		return
 	}
 	delete(t.sources, id)
+	delete(t.parked, id)
+	now := time.Now()
 	t.mu.Lock()
-	t.s.RemovePeer(id, time.Now())
+	t.s.RemovePeer(id, now)
 	t.mu.Unlock()
 	for _, w := range t.workers {
 		if w.a.Peer == id {
@@ -388,6 +475,9 @@ func (t *Transfer) removeSource(id sched.PeerID, why string) {
 		}
 	}
 	t.log.Info("source leaves", "source", src.Name(), "why", why)
+	if !t.copies[id] {
+		t.gainLeave(id, now)
+	}
 }
 
 // assign starts a fetch for every assignment the scheduler hands out.
@@ -603,7 +693,8 @@ func (t *Transfer) progress() (received, size int64) {
 	return t.s.Progress()
 }
 
-// tick runs ten times a second: stalls, give-up, commits and progress.
+// tick runs ten times a second: stalls, give-up, the shared-link test,
+// commits and progress.
 func (t *Transfer) tick(now time.Time) error {
 	t.mu.Lock()
 	stalls, err := t.s.Tick(now)
@@ -633,6 +724,7 @@ func (t *Transfer) tick(now time.Time) error {
 	if now.Sub(later(t.quietSince, t.waitUntil)) >= t.cfg.GiveUp {
 		return &StuckError{For: t.cfg.GiveUp, Cause: t.lastErr}
 	}
+	t.gainTick(now)
 	t.maybeCommit(now)
 	t.report(now)
 	return nil
@@ -733,12 +825,16 @@ func (t *Transfer) report(now time.Time) {
 	t.mu.Unlock()
 	out := make([]SourceStats, 0, len(stats))
 	for _, st := range stats {
+		origin := !st.Copy && !t.copies[st.Peer]
 		out = append(out, SourceStats{
 			ID: string(st.Peer), Name: t.name(st.Peer), Bytes: st.Bytes,
-			Rate: st.Rate, InFlight: st.InFlight, Present: st.Present,
+			Rate: st.Rate, InFlight: st.InFlight, Copy: st.Copy,
+			// A route kept out by the shared-link test is still there.
+			Present:    st.Present || t.parked[st.Peer],
+			SharesLink: origin && t.gain.Shares(participantOf(string(st.Peer))),
 		})
 	}
-	t.cfg.Reporter.Progress(Progress{Written: written, Size: size, Sources: out})
+	t.cfg.Reporter.Progress(Progress{Written: written, Size: size, Sources: out, SharedLink: t.gain.Shared()})
 	waiting := !t.waitUntil.IsZero() && now.Before(t.waitUntil) && live == 0
 	if waiting != t.reported {
 		t.reported = waiting
