@@ -81,6 +81,10 @@ type PeerShare struct {
 	Bytes    int64
 	Rate     float64 // bytes per second, recent
 	InFlight int     // requests outstanding
+	// Copy says the bytes came from Peer's copy on the LAN (a finished or
+	// running download of the same file), not from the internet via Peer.
+	// Peer is then "copy:" and the member's node id.
+	Copy bool
 }
 
 // DownloadRemoved reports a finished download taken off the list (Remove,
@@ -191,6 +195,7 @@ func (PeerUpdated) event()          {}
 func (LendingChanged) event()       {}
 func (Lent) event()                 {}
 func (Notice) event()               {}
+func (PeerNote) event()             {}
 func (Resync) event()               {}
 
 // Limits are the knobs a user may turn at run time. Zero means "no cap"

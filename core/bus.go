@@ -49,7 +49,7 @@ func newBus() *bus {
 
 // subscribe returns a stream of every event published from now on, in
 // order, except that progress-type events (DownloadProgress, PeerUpdated,
-// Lent) are coalesced per download or peer while the subscriber is behind.
+// Lent, PeerNote) are coalesced per download or peer while the subscriber is behind.
 // A subscriber that falls maxQueue other events behind gets, instead of
 // them, one Resync{From, To} and then the events after To. cancel ends the
 // subscription and closes the channel.
@@ -195,6 +195,8 @@ func coalesceKey(ev Event) (coalesce, bool) {
 		return coalesce{"peer", e.Peer.ID}, true
 	case Lent:
 		return coalesce{"lent", e.Peer}, true
+	case PeerNote:
+		return coalesce{"note", e.Peer}, true
 	}
 	return coalesce{}, false
 }

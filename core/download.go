@@ -183,6 +183,15 @@ type download struct {
 	// For the download list on disk.
 	added, ended time.Time
 	note         string // the last notice about it
+	// share is the running transfer's partial file, served to members
+	// downloading the same file; nil when none runs.
+	share *activeShare
+}
+
+func (d *download) setShare(a *activeShare) {
+	d.mu.Lock()
+	d.share = a
+	d.mu.Unlock()
 }
 
 func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (DownloadID, error) {
@@ -202,7 +211,7 @@ func (e *Engine) add(l link.Link, source, outDir string, job *watch.Job) (Downlo
 		d.mu.Lock()
 		// The same file: a newly signed URL for it (another query string)
 		// joins the download and brings the fresh link along.
-		same := !d.state.Final() && store.Place(d.link.URL) == store.Place(l.URL) && d.outDir == abs && d.link.Name == l.Name
+		same := !d.state.Final() && sameFile(d.link, l) && d.outDir == abs && d.link.Name == l.Name
 		if same && d.link.URL != l.URL {
 			d.link = l
 		}
@@ -443,4 +452,13 @@ func (e *Engine) list() []*download {
 		out = append(out, e.downloads[id])
 	}
 	return out
+}
+
+// sameFile reports whether two links name the same file: the same place
+// at the origin, or (without an origin) the same SHA-256.
+func sameFile(a, b link.Link) bool {
+	if !a.HasOrigin() || !b.HasOrigin() {
+		return a.SHA256 != "" && a.SHA256 == b.SHA256
+	}
+	return store.Place(a.URL) == store.Place(b.URL)
 }

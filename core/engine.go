@@ -20,6 +20,7 @@ import (
 	"github.com/dragonload/dragonload/core/config"
 	"github.com/dragonload/dragonload/core/discover"
 	"github.com/dragonload/dragonload/core/dlist"
+	"github.com/dragonload/dragonload/core/index"
 	"github.com/dragonload/dragonload/core/lend"
 	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/origin"
@@ -75,6 +76,8 @@ type Engine struct {
 	firstRun bool
 
 	ident  *quicwire.Identity
+	index  *index.Index   // finished downloads shared with the room (share.go)
+	notes  notes          // what room members are downloading (notes.go)
 	origin *origin.Client // this node's downloads; see SetAllowPrivate
 	dlRate *downloadRate  // Limits.DownloadRate, for every download (options.go)
 	lender *lend.Server
@@ -191,6 +194,16 @@ func New(cfg Config) (*Engine, error) {
 	originOpts.AllowPrivate = cfg.AllowPrivate || e.settings.AllowPrivateOrigins
 	originOpts.PrivateHint = privateHint
 	e.origin = origin.New(originOpts)
+	e.index, err = index.Open(filepath.Join(home, IndexFile))
+	if err != nil {
+		// A damaged index was set aside; sharing starts again empty.
+		log.Warn("shared-files index was unreadable and starts empty", "err", err)
+	}
+	if n, err := e.index.Expire(e.shareCutoff()); err != nil {
+		log.Warn("cannot expire shared files", "err", err)
+	} else if n > 0 {
+		log.Info("stopped sharing old downloads", "count", n)
+	}
 	e.peers = e.newPeerTable()
 	e.lender = lend.New(lend.Options{
 		Origin:      lendOrigin,
@@ -226,10 +239,14 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	e.dispatch()
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
 		e.peers.Run(e.ctx)
+	}()
+	go func() {
+		defer e.wg.Done()
+		e.runNotes(e.ctx)
 	}()
 	return e, nil
 }
@@ -278,7 +295,7 @@ func (e *Engine) Close() error {
 }
 
 // Subscribe returns the event stream. Progress-type events (DownloadProgress,
-// PeerUpdated, Lent) are coalesced for a slow subscriber; every other event
+// PeerUpdated, Lent, PeerNote) are coalesced for a slow subscriber; every other event
 // is delivered in order. A subscriber that falls 65,536 other events behind
 // gets one Resync{From, To} in place of the events it missed, then the
 // events after To: it must read Downloads() and Peers() again. cancel ends
@@ -556,6 +573,8 @@ func (e *Engine) startNode() error {
 		Name:     name,
 		Listen:   listen,
 		Handler:  e.lender,
+		Sharer:   sharer{e},
+		Noter:    noter{e},
 		Lending:  e.lender.Lending,
 		Logger:   e.log.With("pkg", "quicwire"),
 	}

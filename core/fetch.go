@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dragonload/dragonload/core/link"
@@ -32,9 +33,14 @@ func (d *download) fetch(ctx context.Context) error {
 	e := d.e
 	d.setState(StateProbing)
 	l := d.currentLink()
-	info, err := d.probe(ctx, l)
-	if err != nil {
-		return err
+	// A link without a url names its file by SHA-256, size and name: the
+	// bytes can only come from room members' copies.
+	info := origin.Info{Identity: origin.Identity{Size: l.Size}, Name: l.Name, Ranges: true}
+	if l.HasOrigin() {
+		var err error
+		if info, err = d.probe(ctx, l); err != nil {
+			return err
+		}
 	}
 	size := info.Identity.Size
 	if l.Size > 0 && size >= 0 && size != l.Size {
@@ -96,6 +102,9 @@ func (d *download) fetch(ctx context.Context) error {
 	d.path = path
 	d.mu.Unlock()
 	log.Info("download complete", "path", path)
+	if sum, ok := p.Sum(); ok {
+		e.indexFinished(d, path, sum, contentKeys(l.SHA256, l.URL, info.Identity))
+	}
 	return nil
 }
 
@@ -164,6 +173,16 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 	e := d.e
 	rep := &reporter{d: d, prog: newProgress(d)}
 	done := p.Done()
+	var reprobe func(ctx context.Context) (transfer.Pin, error)
+	if l.HasOrigin() {
+		reprobe = func(ctx context.Context) (transfer.Pin, error) {
+			// The link may have been renewed (a newly signed URL added for
+			// the same file) since the download started.
+			l := d.currentLink()
+			fresh, err := e.origin.Probe(ctx, l.URL, l.Headers)
+			return transfer.Pin{URL: fresh.URL, Headers: fresh.Headers, Identity: fresh.Identity}, err
+		}
+	}
 	tr := transfer.New(transfer.Config{
 		// The headers the probe kept for the final URL: none when a
 		// redirect went to another host or from https to http.
@@ -171,30 +190,37 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		File:     p,
 		Done:     done.Ranges(),
 		Reporter: rep,
-		Probe: func(ctx context.Context) (transfer.Pin, error) {
-			// The link may have been renewed (a newly signed URL added for
-			// the same file) since the download started.
-			l := d.currentLink()
-			fresh, err := e.origin.Probe(ctx, l.URL, l.Headers)
-			return transfer.Pin{URL: fresh.URL, Headers: fresh.Headers, Identity: fresh.Identity}, err
-		},
-		Log:    log,
-		GiveUp: e.giveUp(),
-		Checks: e.spotChecks(),
-		Limit:  e.dlRate.wrap,
+		Probe:    reprobe,
+		Log:      log,
+		GiveUp:   e.giveUp(),
+		Checks:   e.spotChecks(),
+		Limit:    e.dlRate.wrap,
 	})
 	me := selfSource{client: e.origin, name: e.Name(), link: l.URL}
-	tr.AddSource(me)
 	ps := newPairs(e, d, tr, me)
 	rep.pairs = ps
 	mctx, stopMirrors := context.WithCancel(ctx)
 	defer stopMirrors()
-	ps.probeMirrors(mctx, l.Mirrors, info.Identity)
+	if l.HasOrigin() {
+		tr.AddSource(me)
+		ps.probeMirrors(mctx, l.Mirrors, info.Identity)
+	}
+
+	// Room members holding the same content serve it over the LAN; and
+	// this download's own partial file serves those fetching it too.
+	keys := contentKeys(l.SHA256, l.URL, info.Identity)
+	cf := newCopyFinder(e, tr, keys, info.Identity.Size)
+	cf.first(mctx)
+	go cf.run(mctx)
+	d.setShare(&activeShare{keys: keys, part: p, tr: tr, name: d.displayName(), size: info.Identity.Size, sum: cf.sum})
+	defer d.setShare(nil)
 
 	// Peers join and leave through the bus, like for every other subscriber.
 	events, unsubscribe := e.Subscribe()
-	for _, peer := range e.peers.Ready() {
-		ps.addLender(peer)
+	if l.HasOrigin() {
+		for _, peer := range e.peers.Ready() {
+			ps.addLender(peer)
+		}
 	}
 	stop := make(chan struct{})
 	followed := make(chan struct{})
@@ -208,7 +234,14 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 				if !ok {
 					return
 				}
-				e.followPeer(ps, ev)
+				if _, ok := ev.(PeerReady); ok {
+					// Ask the new member for a copy before it may lend:
+					// a copy it holds serves those bytes far faster.
+					cf.first(mctx)
+				}
+				if l.HasOrigin() {
+					e.followPeer(ps, ev)
+				}
 			}
 		}
 	}()
@@ -217,7 +250,11 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 	close(stop)
 	unsubscribe()
 	<-followed
-	if err == nil && l.SHA256 != "" {
+	var stuck *transfer.StuckError
+	if errors.As(err, &stuck) && !l.HasOrigin() && !cf.found() {
+		return fmt.Errorf("no room member shares a copy of %s (sha256 %s), and the link gives no url to download it from", d.displayName(), l.SHA256)
+	}
+	if err == nil && l.SHA256 != "" && l.HasOrigin() {
 		d.setState(StateVerifying)
 		err = d.verifyAndBlame(ctx, p, tr, me, rep)
 	}
@@ -264,7 +301,7 @@ type reporter struct {
 func (r *reporter) Progress(p transfer.Progress) {
 	shares := make([]PeerShare, 0, len(p.Sources))
 	for _, s := range p.Sources {
-		shares = append(shares, PeerShare{Peer: s.ID, Name: s.Name, Bytes: s.Bytes, Rate: s.Rate, InFlight: s.InFlight})
+		shares = append(shares, PeerShare{Peer: s.ID, Name: s.Name, Bytes: s.Bytes, Rate: s.Rate, InFlight: s.InFlight, Copy: s.Copy})
 	}
 	r.prog.publish(time.Now(), p.Written, shares)
 }
@@ -288,6 +325,7 @@ func (r *reporter) Waiting(until time.Time) { r.d.setWaiting(until) }
 // not a peer to ban: the mirror or the lender may be at fault, and only
 // that pair leaves the transfer (its bytes are audited all the same).
 func (r *reporter) Banned(id, name, why string) {
+	id = strings.TrimPrefix(id, copyPrefix) // a member's copy: the member
 	if r.pairs.isMirrorPair(id) {
 		r.d.notify(fmt.Sprintf("%s: %s %s; that source is not used for this download.", r.d.displayName(), name, why))
 		return

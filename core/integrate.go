@@ -13,7 +13,7 @@ import (
 )
 
 // ProtocolVersion is announced in discovery and checked in the hello.
-const ProtocolVersion = 2
+const ProtocolVersion = quicwire.ProtocolVersion
 
 // PeerSource reports where room peers may be found. The engine dials every
 // address found, proves room membership on the connection, and drops the

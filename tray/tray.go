@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,11 +84,15 @@ type Tray struct {
 	mu        sync.Mutex
 	downloads map[core.DownloadID]*download
 	ready     map[string]bool
-	lending   bool
-	shown     string // the lines and switches the menu last showed
-	cancel    func()
-	done      chan struct{}
-	stopped   atomic.Bool // set by Stop: a queued refresh is dropped
+	// helping holds the last note of each member this node lends to,
+	// with when it came: a member that vanishes without an empty note
+	// drops off the status line after core's note lifetime.
+	helping map[string]heard
+	lending bool
+	shown   string // the lines and switches the menu last showed
+	cancel  func()
+	done    chan struct{}
+	stopped atomic.Bool // set by Stop: a queued refresh is dropped
 }
 
 // New builds the tray menu for eng. It touches no tray yet: see Install.
@@ -100,6 +105,7 @@ func New(eng Engine, opts Options) *Tray {
 		eng: eng, opts: opts, log: log, do: fyne.Do,
 		downloads: make(map[core.DownloadID]*download),
 		ready:     make(map[string]bool),
+		helping:   make(map[string]heard),
 		iconShown: idleStep,
 	}
 	t.progress = fyne.NewMenuItem(LabelIdle, nil)
@@ -256,6 +262,7 @@ func (t *Tray) seed() {
 func (t *Tray) seedLocked() {
 	clear(t.downloads)
 	clear(t.ready)
+	clear(t.helping) // the next notes, a second away, bring them back
 	for _, d := range t.eng.Downloads() {
 		// A snapshot has no rate; the next progress brings it.
 		t.downloads[d.ID] = &download{state: d.State, size: d.Size, done: d.Done}
@@ -282,7 +289,8 @@ func (t *Tray) pump(events <-chan core.Event, done chan struct{}) {
 			t.apply(ev)
 			changed = true
 		case <-tick.C:
-			if changed {
+			// While it helps someone, a note may expire without an event.
+			if changed || t.helpsAnyone() {
 				changed = false
 				t.do(t.refresh)
 			}
@@ -320,11 +328,20 @@ func (t *Tray) apply(ev core.Event) {
 		t.ready[ev.Peer.ID] = ev.Peer.Ready
 	case core.PeerLost:
 		delete(t.ready, ev.Peer.ID)
+		delete(t.helping, ev.Peer.ID)
+	case core.PeerNote:
+		t.helping[ev.Peer] = heard{note: ev, at: time.Now()}
 	case core.LendingChanged:
 		t.lending = ev.On
 	case core.Resync:
 		t.seedLocked()
 	}
+}
+
+func (t *Tray) helpsAnyone() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.helping) > 0
 }
 
 // refresh redraws the menu if what it shows changed. Main goroutine only.
@@ -379,7 +396,18 @@ func (t *Tray) update() bool {
 	return true
 }
 
-// statusLocked writes the peers line. t.mu must be held.
+// heard is a member's note and when it came.
+type heard struct {
+	note core.PeerNote
+	at   time.Time
+}
+
+// noteLife is how long a note counts without a newer one: a member that
+// downloads sends one a second.
+const noteLife = 5 * time.Second
+
+// statusLocked writes the peers line, and whom this node helps:
+// "2 peers ready · helping laptop: ubuntu.iso 43 %". t.mu must be held.
 func (t *Tray) statusLocked() string {
 	ready := 0
 	for _, r := range t.ready {
@@ -387,14 +415,38 @@ func (t *Tray) statusLocked() string {
 			ready++
 		}
 	}
+	var line string
 	switch ready {
 	case 0:
-		return "No peers"
+		line = "No peers"
 	case 1:
-		return "1 peer ready"
+		line = "1 peer ready"
 	default:
-		return fmt.Sprintf("%d peers ready", ready)
+		line = fmt.Sprintf("%d peers ready", ready)
 	}
+	if h := core.HelpingLine(t.helpingLocked(time.Now())); h != "" {
+		line += " · " + h
+	}
+	return line
+}
+
+// helpingLocked is what this node helps with now, by member name; notes
+// older than noteLife are forgotten. t.mu must be held.
+func (t *Tray) helpingLocked(now time.Time) []core.PeerNote {
+	var out []core.PeerNote
+	for id, h := range t.helping {
+		if now.Sub(h.at) > noteLife {
+			delete(t.helping, id)
+			continue
+		}
+		n := h.note
+		n.Downloads = slices.DeleteFunc(slices.Clone(n.Downloads), func(d core.PeerDownload) bool { return !d.Helping })
+		if len(n.Downloads) > 0 {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b core.PeerNote) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // progressLocked writes the progress line of the downloads that run (not

@@ -287,3 +287,33 @@ func TestLendToggleRealEngine(t *testing.T) {
 		t.Fatalf("after two clicks: engine %v, item %v; want both %v", eng.Lending(), lend.Checked, start)
 	}
 }
+
+// TestHelpingLine: the status line says whom this node helps, from the
+// notes of the members it lends to; a note that says it helps nobody, or
+// that grew old, drops out.
+func TestHelpingLine(t *testing.T) {
+	test.NewTempApp(t)
+	tr := New(&fakeEngine{events: make(chan core.Event)}, Options{})
+	tr.apply(core.PeerReady{Peer: core.PeerInfo{ID: "A", Ready: true}})
+	note := core.PeerNote{Peer: "A", Name: "laptop", Downloads: []core.PeerDownload{
+		{File: "ubuntu.iso", Done: 43, Size: 100, Helping: true},
+		{File: "other.bin", Done: 1, Size: 2}, // not through this node
+	}}
+	tr.apply(note)
+	if got, want := tr.StatusText(), "1 peer ready · helping laptop: ubuntu.iso 43 %"; got != want {
+		t.Fatalf("status %q, want %q", got, want)
+	}
+	tr.apply(core.PeerNote{Peer: "A", Name: "laptop"})
+	if got, want := tr.StatusText(), "1 peer ready"; got != want {
+		t.Fatalf("after an empty note: %q, want %q", got, want)
+	}
+	tr.apply(note)
+	tr.mu.Lock()
+	h := tr.helping["A"]
+	h.at = h.at.Add(-noteLife - time.Second)
+	tr.helping["A"] = h
+	tr.mu.Unlock()
+	if got, want := tr.StatusText(), "1 peer ready"; got != want {
+		t.Fatalf("after the note grew old: %q, want %q", got, want)
+	}
+}

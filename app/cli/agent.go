@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/dragonload/dragonload/app/rpc"
@@ -61,6 +62,7 @@ func runAgent(args []string, env Env) int {
 
 	events, cancel := eng.Subscribe()
 	defer cancel()
+	help := helpLog{log: log}
 	for {
 		select {
 		case <-ctx.Done():
@@ -71,6 +73,49 @@ func runAgent(args []string, env Env) int {
 				return ExitOK
 			}
 			logEvent(log, ev)
+			if n, ok := ev.(core.PeerNote); ok {
+				help.note(n)
+			}
+		}
+	}
+}
+
+// helpLog logs whom the agent helps, from members' notes: a line when it
+// starts helping with a download, every helpStep percent of it, and when
+// the download stops, so that a log read later tells the whole story
+// without a line a second.
+type helpLog struct {
+	log  *slog.Logger
+	last map[string]int // member and file → last percent logged
+}
+
+// helpStep is how far a helped download moves between two log lines.
+const helpStep = 10
+
+func (h *helpLog) note(n core.PeerNote) {
+	if h.last == nil {
+		h.last = make(map[string]int)
+	}
+	now := make(map[string]bool)
+	for _, d := range n.Downloads {
+		if !d.Helping {
+			continue
+		}
+		key := n.Peer + "\x00" + d.File
+		now[key] = true
+		p := d.Percent()
+		last, seen := h.last[key]
+		if seen && p-last < helpStep {
+			continue
+		}
+		h.last[key] = p
+		h.log.Info(core.HelpingLine([]core.PeerNote{{Name: n.Name, Downloads: []core.PeerDownload{d}}}), "peer", n.Peer[:min(8, len(n.Peer))])
+	}
+	for key := range h.last {
+		peer, file, _ := strings.Cut(key, "\x00")
+		if peer == n.Peer && !now[key] {
+			delete(h.last, key)
+			h.log.Info("no longer helping "+n.Name+": "+file, "peer", peer[:min(8, len(peer))])
 		}
 	}
 }

@@ -98,8 +98,11 @@ func totalLine(p core.DownloadProgress) string {
 }
 
 func peerLabel(s core.PeerShare) string {
-	if s.Peer == core.SelfPeer {
+	switch {
+	case s.Peer == core.SelfPeer:
 		return s.Name + " (this machine)"
+	case s.Copy:
+		return s.Name + " (LAN copy)"
 	}
 	return s.Name
 }

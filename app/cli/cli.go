@@ -79,6 +79,7 @@ func init() {
 		{"agent", headless(runAgent), agentHelp},
 		{"get", headless(runGet), getHelp},
 		{"peers", headless(runPeers), peersHelp},
+		{"search", headless(runSearch), searchHelp},
 		{"link", runLink, linkHelp},
 		{"join", runJoin, joinHelp},
 		{"rpc-secret", runRPCSecret, rpcSecretHelp},

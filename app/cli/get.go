@@ -322,15 +322,20 @@ func sharesText(shares []core.PeerShare, total int64) string {
 	for _, s := range sorted {
 		labels[shareLabel(s)]++
 	}
+	copies := slices.ContainsFunc(sorted, func(s core.PeerShare) bool { return s.Copy && s.Bytes > 0 })
 	var parts []string
 	for _, s := range sorted {
 		if s.Bytes <= 0 {
 			continue
 		}
 		label := shareLabel(s)
+		if copies && !s.Copy {
+			// Beside LAN copies, say which bytes crossed the internet.
+			label = "internet via " + label
+		}
 		if labels[label] > 1 && s.Peer != core.SelfPeer {
 			// Two machines with one name: tell them apart by node.
-			label += " (" + shortNode(s.Peer) + ")"
+			label += " (" + shortNode(strings.TrimPrefix(s.Peer, "copy:")) + ")"
 		}
 		parts = append(parts, fmt.Sprintf("%s %.0f%%", label, 100*float64(s.Bytes)/float64(total)))
 	}
@@ -338,16 +343,20 @@ func sharesText(shares []core.PeerShare, total int64) string {
 }
 
 // shareLabel names a source for people: "this machine" for our own
-// fetches, else the peer's display name or, without one, its node.
+// fetches, else the peer's display name or, without one, its node; and
+// "LAN copy from" a peer whose copy of the file served the bytes.
 func shareLabel(s core.PeerShare) string {
+	name := s.Name
 	switch {
 	case s.Peer == core.SelfPeer:
-		return "this machine"
-	case s.Name != "":
-		return s.Name
-	default:
-		return shortNode(s.Peer)
+		name = "this machine"
+	case name == "":
+		name = shortNode(strings.TrimPrefix(s.Peer, "copy:"))
 	}
+	if s.Copy {
+		return "LAN copy from " + name
+	}
+	return name
 }
 
 func shortNode(id string) string {

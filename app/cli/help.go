@@ -16,6 +16,7 @@ Commands:
   agent                 headless: lend bandwidth, watch the folder, serve peers
   get SOURCE            download one SOURCE now, with a progress display
   peers [--wait DUR]    list the peers of this room seen on the LAN
+  search WORDS          find files the room's peers share, and the links that download them
   link URL              print a .dragon file for URL
   join                  ask for a room code and join that room (the code stays off the command line)
   rpc-secret            print the secret for the aria2 RPC (--rpc), made on first use
@@ -98,6 +99,25 @@ were found. Where multicast is blocked, name peers with --peer HOST:4700.
 
 Flags of peers:
   --wait DUR                 how long to look for peers (default 3s)
+
+` + commonFlags + `
+` + exitCodes
+
+const searchHelp = `Usage: dragonload search WORDS [--wait DUR] [FLAGS]
+
+Asks the room's peers for the files they share (their finished downloads,
+while they lend) whose names hold every one of WORDS, in any case, and
+lists them best match first: name, size, SHA-256 and who holds it. Each
+comes with a link naming the file by SHA-256, name and size; 'dragonload
+get LINK' downloads it from its holders at once, with no origin, and
+checks it against the SHA-256. Peers found within DUR (default 3s) are
+asked.
+
+Flags of search:
+  --wait DUR                 how long to look for peers before asking (default 3s)
+
+Example:
+  dragonload search debian netinst
 
 ` + commonFlags + `
 ` + exitCodes

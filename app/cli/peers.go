@@ -27,29 +27,14 @@ func runPeers(args []string, env Env) int {
 	if *wait < 0 || *wait > time.Hour {
 		return usageError(env, "peers", fmt.Errorf("--wait %v is out of range (0 to 1h)", *wait))
 	}
-	log, err := c.logger(env, slog.LevelWarn)
-	if err != nil {
-		return usageError(env, "peers", err)
-	}
-	if c.rpc != "" {
-		return usageError(env, "peers", errors.New("--rpc is for the app and the agent, which keep running"))
-	}
-	cfg, err := c.config(log)
-	if err != nil {
-		return usageError(env, "peers", err)
-	}
-	lend := false
-	cfg.Lending = &lend
 	// The wait counts from the start of the command, start-up included, so
 	// `peers --wait 3s` answers in about three seconds.
 	deadline := time.After(*wait)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	eng, err := core.New(cfg)
-	if err != nil {
-		return fail(env, ExitFailed, err)
+	eng, ctx, done, code := lookOnly(env, "peers", c)
+	if eng == nil {
+		return code
 	}
-	defer eng.Close()
+	defer done()
 	select {
 	case <-ctx.Done():
 		return ExitInterrupted
@@ -79,4 +64,31 @@ func runPeers(args []string, env Env) int {
 	}
 	tw.Flush()
 	return ExitOK
+}
+
+// lookOnly starts the engine of a command that only looks at the room
+// (peers, search): it lends nothing and keeps no download list. It
+// returns a nil engine and the exit code when it cannot start; else the
+// engine, a context that ends on an interrupt, and what to call at the end.
+func lookOnly(env Env, cmd string, c *common) (*core.Engine, context.Context, func(), int) {
+	log, err := c.logger(env, slog.LevelWarn)
+	if err != nil {
+		return nil, nil, nil, usageError(env, cmd, err)
+	}
+	if c.rpc != "" {
+		return nil, nil, nil, usageError(env, cmd, errors.New("--rpc is for the app and the agent, which keep running"))
+	}
+	cfg, err := c.config(log)
+	if err != nil {
+		return nil, nil, nil, usageError(env, cmd, err)
+	}
+	lend := false
+	cfg.Lending = &lend
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	eng, err := core.New(cfg)
+	if err != nil {
+		stop()
+		return nil, nil, nil, fail(env, ExitFailed, err)
+	}
+	return eng, ctx, func() { eng.Close(); stop() }, ExitOK
 }

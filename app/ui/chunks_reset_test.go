@@ -22,7 +22,7 @@ func TestModelChunksReset(t *testing.T) {
 		Names: map[string]string{"P": "attic"},
 	}}, nil, false)
 	d := m.downloads["a"]
-	if got := d.peerName("P"); got != "attic" {
+	if got := shareLabel(shareOf(d, "P"), false); got != "attic" {
 		t.Errorf("a restored peer is called %q, want the saved name attic", got)
 	}
 	if got := sharesOf(d); !maps.Equal(got, map[string]int64{core.SelfPeer: 40, "P": 30}) {
@@ -61,4 +61,14 @@ func sharesOf(d *download) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// shareOf is peer's entry in a download's legend.
+func shareOf(d *download, peer string) core.PeerShare {
+	for _, p := range d.shares() {
+		if p.Peer == peer {
+			return p
+		}
+	}
+	return core.PeerShare{}
 }

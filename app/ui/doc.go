@@ -1,6 +1,8 @@
 // Package ui is Dragonload's desktop window: a link field, the downloads
-// list, a live chunk map of the selected download, the peers of the room and
-// the settings, plus the first-run introduction.
+// list, a live chunk map of the selected download, the peers of the room,
+// the settings, and the Shared tab (the finished downloads this machine
+// shares with the room, and a search of what the room shares), plus the
+// first-run introduction.
 //
 // The package draws and forwards; it holds no download logic. Everything it
 // shows comes from the engine's event stream (Engine.Subscribe) and snapshot

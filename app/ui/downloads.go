@@ -364,9 +364,12 @@ func show(b *widget.Button, on bool) {
 
 // refreshLegend lists each peer of the download with its colour, its
 // share of the file so far (from the chunk map, so it holds across pauses
-// and restarts) and its current rate.
+// and restarts) and its current rate; once some bytes were copied on the
+// LAN, each line says whether its bytes are a copy or came from the
+// internet (shareLabel).
 func (l *downloadList) refreshLegend(d *download) {
 	shares := d.shares()
+	copies := anyCopy(shares)
 	var total int64
 	for _, p := range shares {
 		total += p.Bytes
@@ -384,10 +387,7 @@ func (l *downloadList) refreshLegend(d *download) {
 			continue
 		}
 		p := shares[i]
-		text := d.peerName(p.Peer)
-		if p.Name != "" && p.Peer != core.SelfPeer {
-			text = p.Name
-		}
+		text := shareLabel(p, copies)
 		if total > 0 {
 			text += fmt.Sprintf("  ·  %d%%  ·  %s", percent(p.Bytes, total), units.Bytes(p.Bytes))
 		}

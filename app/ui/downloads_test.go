@@ -524,3 +524,49 @@ func TestRestoredFinishedMap(t *testing.T) {
 		}
 	}
 }
+
+// TestLegendNamesCopies: bytes copied from a member's copy on the LAN
+// are labelled as such in the legend and the row, and the others as
+// fetched from the internet; after a restart, when no run reports the
+// copy any more, the chunk map still knows it.
+func TestLegendNamesCopies(t *testing.T) {
+	eng := newListFake()
+	h := newHarness(t, eng, Options{})
+	eng.events <- core.DownloadAdded{ID: "c", Name: "film.mkv"}
+	eng.events <- core.DownloadStateChanged{ID: "c", State: core.StateDownloading}
+	eng.events <- core.ChunkLanded{ID: "c", Offset: 0, Length: 750, Peer: "copy:ATTICNODE"}
+	eng.events <- core.ChunkLanded{ID: "c", Offset: 750, Length: 250, Peer: core.SelfPeer}
+	eng.events <- core.DownloadProgress{ID: "c", Size: 1000, Done: 1000, Peers: []core.PeerShare{
+		{Peer: "copy:ATTICNODE", Name: "attic", Bytes: 750, Copy: true},
+		{Peer: core.SelfPeer, Bytes: 250},
+	}}
+	h.waitFor("the progress", func() bool { d := h.u.m.downloads["c"]; return d != nil && d.Done == 1000 })
+	h.u.list.selectID("c")
+	if got := legendLine(h.u.list, "LAN copy from attic"); !strings.Contains(got, "75%") {
+		t.Errorf("legend %q, want a line for attic's LAN copy with 75%%", legendTexts(h.u.list))
+	}
+	if got := legendLine(h.u.list, "internet via this machine"); !strings.Contains(got, "25%") {
+		t.Errorf("legend %q, want a line for this machine's internet link with 25%%", legendTexts(h.u.list))
+	}
+	row := newDownloadRow()
+	row.update(h.u.m.downloads["c"])
+	if got, want := row.share.Text, "LAN copy from attic 75% · internet via this machine 25%"; got != want {
+		t.Errorf("row shares %q, want %q", got, want)
+	}
+
+	// Restored after a restart: the chunk map and the names, no run.
+	eng2 := newListFake(core.DownloadSnapshot{
+		ID: "c", Name: "film.mkv", State: core.StatePaused, Size: 1000, Done: 1000,
+		Chunks: []core.ChunkLanded{
+			{ID: "c", Offset: 0, Length: 750, Peer: "copy:ATTICNODE"},
+			{ID: "c", Offset: 750, Length: 250, Peer: "DENNODE"},
+		},
+		Names: map[string]string{"copy:ATTICNODE": "attic", "DENNODE": "den"},
+	})
+	h2 := newHarness(t, eng2, Options{})
+	h2.u.list.selectID("c")
+	want := []string{"LAN copy from attic  ·  75%  ·  750 B", "internet via den  ·  25%  ·  250 B"}
+	if got := legendTexts(h2.u.list); !slices.Equal(got, want) {
+		t.Errorf("restored legend %q, want %q", got, want)
+	}
+}

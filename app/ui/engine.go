@@ -1,6 +1,12 @@
 package ui
 
-import "github.com/dragonload/dragonload/core"
+import (
+	"context"
+
+	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/index"
+	"github.com/dragonload/dragonload/core/link"
+)
 
 // Engine is what the window needs from the download engine; *core.Engine
 // implements it.
@@ -52,4 +58,19 @@ type Engine interface {
 	Unban(id string) error
 	SpotChecks() bool
 	SetSpotChecks(on bool)
+
+	// Finished downloads shared with the room, for ShareDays after they
+	// finished and only while lending (core/share.go): the Settings
+	// pane's switch and days, and the Shared tab's list.
+	SharesFinished() bool
+	SetSharesFinished(on bool)
+	ShareDays() int
+	SetShareDays(days int)
+	Shared() []index.Entry
+	StopSharing(path string) error
+	// Search asks the room's ready members for shared files whose names
+	// hold every word, waiting a few seconds for them: never call it on
+	// the main goroutine. AddLink downloads a result from its holders.
+	Search(ctx context.Context, words string) []core.SearchResult
+	AddLink(l link.Link, outDir string) (core.DownloadID, error)
 }

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/index"
+	"github.com/dragonload/dragonload/core/link"
 )
 
 // fakeEngine records commands and lets a test publish events.
@@ -73,9 +77,13 @@ func (f *fakeEngine) Lending() bool {
 }
 func (f *fakeEngine) SetLimits(l core.Limits) { f.mu.Lock(); f.limits = l; f.mu.Unlock() }
 func (f *fakeEngine) Limits() core.Limits     { f.mu.Lock(); defer f.mu.Unlock(); return f.limits }
-func (f *fakeEngine) Peers() []core.PeerInfo  { return nil }
-func (f *fakeEngine) AddPeer(string) error    { return nil }
-func (f *fakeEngine) RoomCode() string        { f.mu.Lock(); defer f.mu.Unlock(); return f.room }
+func (f *fakeEngine) Peers() []core.PeerInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.peerState().peers)
+}
+func (f *fakeEngine) AddPeer(string) error { return nil }
+func (f *fakeEngine) RoomCode() string     { f.mu.Lock(); defer f.mu.Unlock(); return f.room }
 func (f *fakeEngine) SetRoom(code string) error {
 	f.mu.Lock()
 	f.room = code
@@ -241,6 +249,7 @@ type fakePeerState struct {
 	removed  []string    // every RemovePeer call
 	noMDNS   bool
 	refusals map[string]error // by "rename ID" or "remove ADDR"
+	peers    []core.PeerInfo  // what Peers returns
 }
 
 var fakePeersOf sync.Map // *fakeEngine → *fakePeerState
@@ -271,4 +280,101 @@ func (f *fakeEngine) Discovering() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return !f.peerState().noMDNS
+}
+
+// The fake's side of sharing: the Settings pane's switch and days, the
+// Shared tab's list, and what the room answers to a search. Its state
+// sits beside the fake like fakeOptions, for the same reason.
+type fakeShareState struct {
+	off      bool // SetSharesFinished(false)
+	days     int
+	shared   []index.Entry
+	stopped  []string // every StopSharing call
+	found    []core.SearchResult
+	searched []string      // the words of every Search
+	hold     chan struct{} // when set, Search answers once it is closed
+	links    []link.Link   // every AddLink call
+}
+
+var fakeSharesOf sync.Map // *fakeEngine → *fakeShareState
+
+// shares is f's sharing state; call it with f.mu held.
+func (f *fakeEngine) shares() *fakeShareState {
+	o, _ := fakeSharesOf.LoadOrStore(f, &fakeShareState{days: core.DefaultShareDays})
+	return o.(*fakeShareState)
+}
+
+func (f *fakeEngine) SharesFinished() bool { f.mu.Lock(); defer f.mu.Unlock(); return !f.shares().off }
+func (f *fakeEngine) SetSharesFinished(on bool) {
+	f.mu.Lock()
+	f.shares().off = !on
+	f.mu.Unlock()
+}
+func (f *fakeEngine) ShareDays() int { f.mu.Lock(); defer f.mu.Unlock(); return f.shares().days }
+func (f *fakeEngine) SetShareDays(days int) {
+	f.mu.Lock()
+	f.shares().days = max(days, 1)
+	f.mu.Unlock()
+}
+func (f *fakeEngine) Shared() []index.Entry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.shares().shared)
+}
+func (f *fakeEngine) StopSharing(path string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.shares()
+	s.stopped = append(s.stopped, path)
+	for i := range s.shared {
+		if s.shared[i].Path == path {
+			s.shared[i].Shared = false
+			return nil
+		}
+	}
+	return errors.New("no shared file " + path)
+}
+
+// share adds a finished download to the fake's shared files, newest first.
+func (f *fakeEngine) share(e index.Entry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.shares()
+	s.shared = append([]index.Entry{e}, s.shared...)
+}
+
+func (f *fakeEngine) Search(ctx context.Context, words string) []core.SearchResult {
+	f.mu.Lock()
+	s := f.shares()
+	s.searched = append(s.searched, words)
+	hold, found := s.hold, slices.Clone(s.found)
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return found
+}
+
+func (f *fakeEngine) AddLink(l link.Link, _ string) (core.DownloadID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strings.Contains(l.Name, "refuse") {
+		return "", errors.New("no machine of the room holds that file")
+	}
+	s := f.shares()
+	s.links = append(s.links, l)
+	f.next++
+	return core.DownloadID(fmt.Sprintf("d%d", f.next)), nil
+}
+
+// shareCalls returns what the Shared tab asked of the fake.
+func (f *fakeEngine) shareCalls() (searched, stopped []string, links []link.Link) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.shares()
+	return slices.Clone(s.searched), slices.Clone(s.stopped), slices.Clone(s.links)
 }

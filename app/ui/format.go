@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/dragonload/dragonload/app/units"
 	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/index"
 )
 
 // etaText writes time left in the two largest units, or "" when unknown.
@@ -65,6 +67,7 @@ func shareText(peers []core.PeerShare, limit int) string {
 	if total <= 0 {
 		return ""
 	}
+	copies := anyCopy(peers)
 	sorted := append([]core.PeerShare(nil), peers...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Bytes > sorted[j].Bytes })
 	var parts []string
@@ -77,12 +80,34 @@ func shareText(peers []core.PeerShare, limit int) string {
 			rest += p.Bytes
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %d%%", peerLabel(p.Peer, p.Name), percent(p.Bytes, total)))
+		parts = append(parts, fmt.Sprintf("%s %d%%", shareLabel(p, copies), percent(p.Bytes, total)))
 	}
 	if rest > 0 {
 		parts = append(parts, fmt.Sprintf("others %d%%", percent(rest, total)))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// shareLabel names who supplied a share of a download. Once some of the
+// file came from a copy on the LAN (copies), every share says where its
+// bytes came from: "LAN copy from attic", "internet via this machine".
+func shareLabel(p core.PeerShare, copies bool) string {
+	if p.Peer == priorPeer {
+		return p.Name // nobody recorded who fetched those bytes, nor how
+	}
+	who := peerLabel(strings.TrimPrefix(p.Peer, copyPeer), p.Name)
+	switch {
+	case p.Copy:
+		return "LAN copy from " + who
+	case copies:
+		return "internet via " + who
+	}
+	return who
+}
+
+// anyCopy reports whether any of a download's shares is a LAN copy.
+func anyCopy(peers []core.PeerShare) bool {
+	return slices.ContainsFunc(peers, func(p core.PeerShare) bool { return p.Copy })
 }
 
 // peerLabel names a peer for people: its display name, "this machine" for
@@ -193,3 +218,35 @@ func finishedText(size int64, added, ended time.Time) string {
 	}
 	return strings.Join(parts, " · ")
 }
+
+// resultText is the line under a search result's name: its size, the
+// machines that hold it and the start of its SHA-256, which tells two
+// files of one name apart.
+func resultText(r core.SearchResult) string {
+	parts := []string{units.Bytes(r.Size)}
+	if len(r.Holders) > 0 {
+		parts = append(parts, "held by "+strings.Join(r.Holders, ", "))
+	}
+	parts = append(parts, "sha256 "+r.SHA256[:min(12, len(r.SHA256))])
+	return strings.Join(parts, " · ")
+}
+
+// sharedText is the line under the name of a file this machine shares:
+// its size, when it was added and until when the room may copy it (days
+// after it was added), or "not shared" once the user stopped sharing it.
+func sharedText(e index.Entry, days int, now time.Time) string {
+	parts := []string{units.Bytes(e.Size), "added " + timeText(e.Added)}
+	until := e.Added.Add(time.Duration(days) * 24 * time.Hour)
+	switch {
+	case !e.Shared:
+		parts = append(parts, "not shared")
+	case now.Before(until):
+		parts = append(parts, "shared until "+timeText(until))
+	default:
+		parts = append(parts, "sharing ended "+timeText(until))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// timeText writes a moment to the minute, in local time.
+func timeText(t time.Time) string { return t.Local().Format("2006-01-02 15:04") }

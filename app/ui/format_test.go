@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dragonload/dragonload/core"
+	"github.com/dragonload/dragonload/core/index"
 )
 
 func TestEtaText(t *testing.T) {
@@ -133,5 +134,65 @@ func TestFinishedText(t *testing.T) {
 		if got := finishedText(tc.size, tc.added, tc.ended); got != tc.want {
 			t.Errorf("%s: finishedText = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestShareTextCopies: once some bytes came from a LAN copy, every share
+// says where its bytes came from; without copies the names stay bare.
+func TestShareTextCopies(t *testing.T) {
+	copied := core.PeerShare{Peer: "copy:AAAAAAAAAAAA", Name: "attic", Bytes: 60, Copy: true}
+	cases := []struct {
+		name  string
+		peers []core.PeerShare
+		want  string
+	}{
+		{"a copy beside the internet", []core.PeerShare{
+			{Peer: core.SelfPeer, Bytes: 30},
+			copied,
+			{Peer: "BBBBBBBBBBBB", Name: "den", Bytes: 10},
+		}, "LAN copy from attic 60% · internet via this machine 30% · internet via den 10%"},
+		{"a copy of an unnamed member", []core.PeerShare{
+			{Peer: "copy:CCCCCCCCCCCC", Bytes: 1, Copy: true},
+		}, "LAN copy from CCCCCCCC 100%"},
+		{"no copy", []core.PeerShare{
+			{Peer: core.SelfPeer, Bytes: 50},
+			{Peer: "BBBBBBBBBBBB", Name: "den", Bytes: 50},
+		}, "this machine 50% · den 50%"},
+		{"bytes from before a restart", []core.PeerShare{
+			copied,
+			{Peer: priorPeer, Name: "before a restart", Bytes: 40},
+		}, "LAN copy from attic 60% · before a restart 40%"},
+	}
+	for _, tc := range cases {
+		if got := shareText(tc.peers, 3); got != tc.want {
+			t.Errorf("%s: shareText = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestSharedText(t *testing.T) {
+	added := time.Date(2025, 6, 1, 8, 30, 0, 0, time.Local)
+	e := index.Entry{Name: "a.iso", Size: 2_500_000, Added: added, Shared: true}
+	cases := []struct {
+		name string
+		e    index.Entry
+		now  time.Time
+		want string
+	}{
+		{"shared", e, added.Add(time.Hour), "2.50 MB · added 2025-06-01 08:30 · shared until 2025-06-15 08:30"},
+		{"past its days", e, added.AddDate(0, 0, 20), "2.50 MB · added 2025-06-01 08:30 · sharing ended 2025-06-15 08:30"},
+		{"stopped", index.Entry{Size: 0, Added: added}, added, "0 B · added 2025-06-01 08:30 · not shared"},
+	}
+	for _, tc := range cases {
+		if got := sharedText(tc.e, 14, tc.now); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestResultText(t *testing.T) {
+	r := core.SearchResult{Size: 999, SHA256: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", Holders: []string{"attic"}}
+	if got, want := resultText(r), "999 B · held by attic · sha256 001122334455"; got != want {
+		t.Errorf("resultText = %q, want %q", got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dragonload/dragonload/core"
@@ -21,6 +22,12 @@ type model struct {
 	lending   bool
 	lendRates map[string]float64 // what this node serves, by peer
 	notice    core.Notice
+	// notes is the last note of each room member that is downloading
+	// (core.PeerNote), by node id. No engine call lists them, so the model
+	// keeps them and forgets a quiet member's after noteLife, as the engine
+	// does; a Resync drops them all, and the next ones, a second away,
+	// bring them back.
+	notes map[string]heard
 
 	// stale is set by a Resync: the event stream lost events, so the model
 	// is wrong until seed loads the engine's state again.
@@ -29,6 +36,9 @@ type model struct {
 	// What changed since the last redraw.
 	listDirty, peersDirty, statusDirty bool
 	chunksDirty                        map[core.DownloadID]bool
+	// sharedDirty: a download finished, so the files this machine shares
+	// may have changed.
+	sharedDirty bool
 
 	// now is the model's clock, for when a download was added and ended
 	// as seen by a window that was open then; tests replace it.
@@ -82,6 +92,7 @@ func newModel() *model {
 		downloads:   make(map[core.DownloadID]*download),
 		peers:       make(map[string]core.PeerInfo),
 		lendRates:   make(map[string]float64),
+		notes:       make(map[string]heard),
 		chunksDirty: make(map[core.DownloadID]bool),
 		now:         time.Now,
 	}
@@ -151,7 +162,7 @@ func (m *model) seed(downloads []core.DownloadSnapshot, peers []core.PeerInfo, l
 	}
 	m.lending = lending
 	m.stale = false
-	m.listDirty, m.peersDirty, m.statusDirty = true, true, true
+	m.listDirty, m.peersDirty, m.statusDirty, m.sharedDirty = true, true, true, true
 }
 
 // apply folds one event into the model and returns the notification it
@@ -185,12 +196,18 @@ func (m *model) apply(ev core.Event) *notification {
 		}
 		if ev.State != core.StateDownloading {
 			d.Rate, d.ETA, d.Wait = 0, 0, time.Time{}
+			// The shares came with an event, whose slice the engine and
+			// other subscribers may still read: change a copy.
+			d.Peers = slices.Clone(d.Peers)
 			for i := range d.Peers {
 				d.Peers[i].Rate, d.Peers[i].InFlight = 0, 0
 			}
 		}
-		if ev.State == core.StateDone && d.Size >= 0 {
-			d.Done = d.Size
+		if ev.State == core.StateDone {
+			if d.Size >= 0 {
+				d.Done = d.Size
+			}
+			m.sharedDirty = true
 		}
 		if !writing(ev.State) {
 			// Between runs every byte written is durable: what the chunk
@@ -257,10 +274,17 @@ func (m *model) apply(ev core.Event) *notification {
 	case core.Notice:
 		m.notice = ev
 		m.statusDirty = true
+	case core.PeerNote:
+		m.hear(ev)
 	case core.Resync:
 		// Only the engine knows what the missed events did; the window
-		// reads it again (seed) before it draws.
+		// reads it again (seed) before it draws. It has no call for the
+		// members' notes: they may be stale, so they go until the next.
 		m.stale = true
+		if len(m.notes) > 0 {
+			clear(m.notes)
+			m.peersDirty, m.statusDirty = true, true
+		}
 	}
 	return nil
 }
@@ -309,9 +333,103 @@ func (m *model) dropPeer(p core.PeerInfo) {
 	if p.ID != "" {
 		delete(m.peers, p.ID)
 		delete(m.lendRates, p.ID)
+		delete(m.notes, p.ID)
 	}
 	m.peersDirty, m.statusDirty = true, true
 }
+
+// heard is a member's note and when it came (by the model's clock).
+type heard struct {
+	note core.PeerNote
+	at   time.Time
+}
+
+// noteLife is how long a member's note counts without a newer one: a
+// member that downloads sends one a second, and the engine forgets a
+// note after 5 s too.
+const noteLife = 5 * time.Second
+
+// hear keeps a member's note; an empty one (it stopped downloading)
+// clears what it said before.
+func (m *model) hear(n core.PeerNote) {
+	if len(n.Downloads) == 0 {
+		if _, ok := m.notes[n.Peer]; !ok {
+			return
+		}
+		delete(m.notes, n.Peer)
+	} else {
+		m.notes[n.Peer] = heard{note: n, at: m.now()}
+	}
+	m.peersDirty, m.statusDirty = true, true
+}
+
+// expireNotes forgets the notes older than noteLife and reports whether
+// it forgot any.
+func (m *model) expireNotes() bool {
+	now, gone := m.now(), false
+	for id, h := range m.notes {
+		if now.Sub(h.at) > noteLife {
+			delete(m.notes, id)
+			gone = true
+		}
+	}
+	if gone {
+		m.peersDirty, m.statusDirty = true, true
+	}
+	return gone
+}
+
+// nextExpiry is when the oldest note expires; false without notes.
+func (m *model) nextExpiry() (time.Time, bool) {
+	var first time.Time
+	for _, h := range m.notes {
+		if first.IsZero() || h.at.Before(first) {
+			first = h.at
+		}
+	}
+	return first.Add(noteLife), !first.IsZero()
+}
+
+// downloadsOf is what the member with node id says it downloads now; nil
+// when it said nothing within noteLife.
+func (m *model) downloadsOf(id string) []core.PeerDownload {
+	h, ok := m.notes[id]
+	if !ok || m.now().Sub(h.at) > noteLife {
+		return nil
+	}
+	return h.note.Downloads
+}
+
+// helping lists, by member name, the downloads this machine lends to now
+// (as core.Engine.Helping does).
+func (m *model) helping() []core.PeerNote {
+	var out []core.PeerNote
+	for id := range m.notes {
+		var helped []core.PeerDownload
+		for _, d := range m.downloadsOf(id) {
+			if d.Helping {
+				helped = append(helped, d)
+			}
+		}
+		if len(helped) == 0 {
+			continue
+		}
+		n := m.notes[id].note
+		if n.Name == "" {
+			n.Name = peerLabel(id, m.peers[id].Name)
+		}
+		n.Downloads = helped
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b core.PeerNote) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Peer, b.Peer))
+	})
+	return out
+}
+
+// helpingLine is the status bar's part on whom this machine helps:
+// "helping laptop: ubuntu.iso 43 %"; "" when it helps nobody.
+func (m *model) helpingLine() string { return core.HelpingLine(m.helping()) }
 
 // machines counts the peers proven to be in the room, for the Peers tab's
 // title: a dial in progress may be no machine at all (a typo, a machine
@@ -484,6 +602,12 @@ func (d *download) covered() int64 {
 // priorPeer names the bytes fetched before a restart in a share list.
 const priorPeer = "\x00prior"
 
+// copyPeer starts the peer id of bytes copied from a room member's copy
+// of the file on the LAN (core.PeerShare.Copy); the member's node id
+// follows. The chunk map keeps the id, so bytes copied in an earlier run
+// are still known as a copy.
+const copyPeer = "copy:"
+
 // shares is who fetched how much of the file, from the chunk map, so the
 // counts hold across pauses and restarts (the engine's progress reports
 // count only the current run). Rates and names come from the last report.
@@ -504,6 +628,7 @@ func (d *download) shares() []core.PeerShare {
 		if p.Name == "" {
 			p.Name = d.names[peer]
 		}
+		p.Copy = p.Copy || strings.HasPrefix(peer, copyPeer)
 		out = append(out, p)
 	}
 	// Peers of the current run that have not landed a chunk yet.
@@ -544,11 +669,6 @@ func (d *download) learnNames(peers []core.PeerShare) {
 			d.names[p.Peer] = p.Name
 		}
 	}
-}
-
-// peerName is the best name known for a peer of this download.
-func (d *download) peerName(peer string) string {
-	return peerLabel(peer, d.names[peer])
 }
 
 // folder is where the download's file is, or will be.

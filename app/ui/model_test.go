@@ -242,3 +242,59 @@ func BenchmarkShares(b *testing.B) {
 		d.byColor()
 	}
 }
+
+// TestModelNotes: the model keeps each member's last note for noteLife,
+// by its own clock; an empty note, the member leaving and a Resync clear
+// it, and a note after the Resync counts again. helping lists what this
+// machine lends to, by member name.
+func TestModelNotes(t *testing.T) {
+	m := newModel()
+	clock := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	m.now = func() time.Time { return clock }
+	ubuntu := core.PeerDownload{File: "ubuntu.iso", Done: 43, Size: 100, Helping: true}
+	other := core.PeerDownload{File: "other.bin", Done: 1, Size: 2}
+	m.apply(core.PeerReady{Peer: readyX})
+	m.apply(core.PeerNote{Peer: readyX.ID, Name: "vm-3fa2", Downloads: []core.PeerDownload{other, ubuntu}})
+	m.apply(core.PeerNote{Peer: "ZZZZZZZZZZZZ", Name: "attic", Downloads: []core.PeerDownload{ubuntu}})
+	m.apply(core.PeerNote{Peer: readyY.ID, Name: "vm-81c0", Downloads: []core.PeerDownload{other}})
+	if want := "helping attic: ubuntu.iso 43 %; vm-3fa2: ubuntu.iso 43 %"; m.helpingLine() != want {
+		t.Errorf("helping line %q, want %q", m.helpingLine(), want)
+	}
+	if at, ok := m.nextExpiry(); !ok || !at.Equal(clock.Add(noteLife)) {
+		t.Errorf("next expiry %v %v, want %v", at, ok, clock.Add(noteLife))
+	}
+
+	m.peersDirty, m.statusDirty = false, false
+	m.apply(core.PeerNote{Peer: "ZZZZZZZZZZZZ", Name: "attic"})
+	if m.downloadsOf("ZZZZZZZZZZZZ") != nil || !m.peersDirty || !m.statusDirty {
+		t.Errorf("an empty note left %v (redraw peers %v, status %v)", m.downloadsOf("ZZZZZZZZZZZZ"), m.peersDirty, m.statusDirty)
+	}
+
+	clock = clock.Add(3 * time.Second)
+	m.apply(core.PeerNote{Peer: readyY.ID, Name: "vm-81c0", Downloads: []core.PeerDownload{other}})
+	clock = clock.Add(3 * time.Second) // vm-3fa2's note is 6 s old, vm-81c0's 3 s
+	if m.downloadsOf(readyX.ID) != nil {
+		t.Error("a 6 s old note still shows")
+	}
+	if !m.expireNotes() || len(m.notes) != 1 || m.downloadsOf(readyY.ID) == nil {
+		t.Errorf("after expiry: %v", m.notes)
+	}
+	if m.expireNotes() {
+		t.Error("expired twice")
+	}
+
+	m.apply(core.PeerNote{Peer: readyX.ID, Name: "vm-3fa2", Downloads: []core.PeerDownload{ubuntu}})
+	m.apply(core.PeerLost{Peer: readyX, Reason: "connection closed"})
+	if m.downloadsOf(readyX.ID) != nil || m.helpingLine() != "" {
+		t.Errorf("a member lost keeps its note: %v", m.notes)
+	}
+
+	m.apply(core.Resync{From: 1, To: 5})
+	m.apply(core.PeerNote{Peer: readyX.ID, Name: "vm-3fa2", Downloads: []core.PeerDownload{ubuntu}})
+	if len(m.notes) != 1 || m.downloadsOf(readyX.ID) == nil {
+		t.Errorf("after a Resync and a new note: %v", m.notes)
+	}
+	if _, ok := m.nextExpiry(); !ok {
+		t.Error("no expiry with a note")
+	}
+}

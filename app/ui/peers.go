@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"net"
 	"net/netip"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
@@ -21,7 +23,8 @@ import (
 // peerTable is the Peers tab: who is in the room, how they are reached and
 // what flows each way. Each row is one machine, or one address still being
 // dialed; its last column holds Rename (for a machine) and Remove (for an
-// address added by hand).
+// address added by hand). A machine that is downloading has a second line,
+// what it downloads (from its notes: model.notes), under its columns.
 type peerTable struct {
 	u       *UI
 	content fyne.CanvasObject
@@ -32,6 +35,13 @@ type peerTable struct {
 	hint    *widget.Label // the command that adds another machine
 	how     *widget.Label // how machines find each other
 	addr    *entry
+
+	// line and twoLines are the heights of a row without and with what
+	// its machine downloads.
+	line, twoLines float32
+	// expiry forgets the notes of members gone quiet (noteLife); set
+	// while there are notes. Main goroutine only.
+	expiry *time.Timer
 }
 
 var peerColumns = []struct {
@@ -76,6 +86,9 @@ func newPeerTable(u *UI) *peerTable {
 	for i, c := range peerColumns {
 		p.table.SetColumnWidth(i, c.width)
 	}
+	tmpl := newPeerRowCell().(*peerRowCell)
+	p.line = tmpl.MinSize().Height
+	p.twoLines = p.line + tmpl.noteHeight()
 
 	p.self = widget.NewLabel("")
 	p.self.SizeName = theme.SizeNameCaptionText
@@ -106,6 +119,7 @@ func newPeerTable(u *UI) *peerTable {
 }
 
 func (p *peerTable) refresh() {
+	defer p.expireLater()
 	p.rows = p.u.m.sortedPeers()
 	eng := p.u.eng
 	give := shareAddrs(eng.Addr())
@@ -124,8 +138,48 @@ func (p *peerTable) refresh() {
 		return
 	}
 	p.empty.Hide()
+	for i, pi := range p.rows {
+		h := p.line
+		if downloadingText(p.u.m.downloadsOf(pi.ID)) != "" {
+			h = p.twoLines
+		}
+		p.table.SetRowHeight(i, h)
+	}
 	p.table.Show()
 	p.table.Refresh()
+}
+
+// expireLater arranges for the notes to be forgotten once they are older
+// than noteLife, should the members go quiet: no event comes then.
+func (p *peerTable) expireLater() {
+	if p.expiry != nil {
+		return
+	}
+	at, ok := p.u.m.nextExpiry()
+	if !ok {
+		return
+	}
+	u := p.u
+	p.expiry = time.AfterFunc(max(at.Sub(u.m.now()), 0)+100*time.Millisecond, func() {
+		if u.stopped.Load() {
+			return
+		}
+		u.do(func() {
+			if !u.stopped.Load() {
+				p.expireNotes()
+			}
+		})
+	})
+}
+
+// expireNotes forgets the notes of members gone quiet and redraws; main
+// goroutine only.
+func (p *peerTable) expireNotes() {
+	p.expiry = nil
+	if p.u.m.expireNotes() {
+		p.u.redraw()
+	}
+	p.expireLater()
 }
 
 func (p *peerTable) addPeer() {
@@ -187,17 +241,28 @@ func (p *peerTable) remove(pi core.PeerInfo) {
 
 // peerRowCell is one cell of the table: a label, or in the actions column
 // the Rename and Remove buttons (Fyne tables make every cell from one
-// template).
+// template). The first cell of a machine that is downloading also draws
+// the row's second line, what it downloads, across the columns up to the
+// actions: a Fyne table has no cell that spans columns, and it does not
+// clip its cells, so the line is the first cell's, wider than the cell,
+// on a strip of the background that hides the column dividers.
 type peerRowCell struct {
 	widget.BaseWidget
 	label                 *widget.Label
 	actions               *fyne.Container
 	rename, remove, unban *widget.Button
+	note                  *widget.Label // the second line; hidden on a one-line row
+	noteBack              *canvas.Rectangle
 }
 
 func newPeerRowCell() fyne.CanvasObject {
-	c := &peerRowCell{label: widget.NewLabel("")}
+	c := &peerRowCell{label: widget.NewLabel(""), note: widget.NewLabel("")}
 	c.label.Truncation = fyne.TextTruncateEllipsis
+	c.note.SizeName = theme.SizeNameCaptionText
+	c.note.Truncation = fyne.TextTruncateEllipsis
+	c.note.Hide()
+	c.noteBack = canvas.NewRectangle(color.Transparent)
+	c.noteBack.Hide()
 	c.rename = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), nil)
 	c.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), nil)
 	c.unban = widget.NewButtonWithIcon("", theme.ContentUndoIcon(), nil)
@@ -210,10 +275,93 @@ func newPeerRowCell() fyne.CanvasObject {
 
 // CreateRenderer implements fyne.Widget.
 func (c *peerRowCell) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewStack(c.label, c.actions))
+	return &peerRowRenderer{c: c, objects: []fyne.CanvasObject{c.noteBack, c.note, c.label, c.actions}}
 }
 
+// setNote shows text as the row's second line; "" hides it.
+func (c *peerRowCell) setNote(text string) {
+	c.note.SetText(text)
+	if (text != "") == c.note.Visible() {
+		return
+	}
+	if text == "" {
+		c.note.Hide()
+		c.noteBack.Hide()
+	} else {
+		c.note.Show()
+		c.noteBack.Show()
+	}
+	c.Refresh()
+}
+
+// noteHeight is what the second line adds to a row: a caption, its top
+// padding tucked under the first line's bottom padding.
+func (c *peerRowCell) noteHeight() float32 {
+	return c.note.MinSize().Height - c.tuck()
+}
+
+// tuck is how far the second line's label rises into the first line.
+func (c *peerRowCell) tuck() float32 { return c.Theme().Size(theme.SizeNameInnerPadding) }
+
+// noteWidth is the width of the second line: the columns before the
+// actions and the dividers between them.
+func noteWidth(th fyne.Theme) float32 {
+	var w float32
+	for _, col := range peerColumns[:actionsCol] {
+		w += col.width
+	}
+	return w + float32(actionsCol-1)*th.Size(theme.SizeNameSeparatorThickness)
+}
+
+// peerRowRenderer lays a cell out: the label or the actions on the row's
+// first line, and the row's second line under it when it is shown.
+type peerRowRenderer struct {
+	c       *peerRowCell
+	objects []fyne.CanvasObject
+}
+
+func (r *peerRowRenderer) firstLine() fyne.Size {
+	return r.c.label.MinSize().Max(r.c.actions.MinSize())
+}
+
+func (r *peerRowRenderer) Layout(size fyne.Size) {
+	line := min(size.Height, r.firstLine().Height)
+	r.c.label.Resize(fyne.NewSize(size.Width, line))
+	r.c.label.Move(fyne.Position{})
+	r.c.actions.Resize(fyne.NewSize(size.Width, line))
+	r.c.actions.Move(fyne.Position{})
+	if !r.c.note.Visible() {
+		return
+	}
+	th := r.c.Theme()
+	top := line - r.c.tuck()
+	w := noteWidth(th)
+	r.c.note.Move(fyne.NewPos(0, top))
+	r.c.note.Resize(fyne.NewSize(w, max(0, size.Height-top)))
+	// The strip covers the dividers from just under the first line's
+	// text down to the row's divider.
+	gap := th.Size(theme.SizeNameInnerPadding) / 2
+	r.c.noteBack.Move(fyne.NewPos(0, line-gap))
+	r.c.noteBack.Resize(fyne.NewSize(w, max(0, size.Height-line+gap)))
+}
+
+func (r *peerRowRenderer) MinSize() fyne.Size { return r.firstLine() }
+
+func (r *peerRowRenderer) Refresh() {
+	r.c.noteBack.FillColor = r.c.Theme().Color(theme.ColorNameBackground, fyne.CurrentApp().Settings().ThemeVariant())
+	r.c.noteBack.Refresh()
+	r.Layout(r.c.Size())
+}
+
+func (r *peerRowRenderer) Objects() []fyne.CanvasObject { return r.objects }
+func (r *peerRowRenderer) Destroy()                     {}
+
 func (p *peerTable) updateCell(c *peerRowCell, pi core.PeerInfo, col int) {
+	if col == 0 {
+		c.setNote(downloadingText(p.u.m.downloadsOf(pi.ID)))
+	} else {
+		c.setNote("")
+	}
 	if col != actionsCol {
 		c.actions.Hide()
 		c.label.SetText(peerCell(pi, col))
@@ -291,6 +439,38 @@ func peerCell(pi core.PeerInfo, col int) string {
 		return pi.Source
 	}
 	return ""
+}
+
+// downloadingText is a machine's second line, what it downloads now:
+// "downloading ubuntu.iso 43 % with your help, notes.txt"; "" for
+// nothing. The downloads this machine lends to come first, so that a line
+// cut short still says it helps.
+func downloadingText(ds []core.PeerDownload) string {
+	if len(ds) == 0 {
+		return ""
+	}
+	ds = slices.Clone(ds)
+	slices.SortStableFunc(ds, func(a, b core.PeerDownload) int {
+		switch {
+		case a.Helping && !b.Helping:
+			return -1
+		case b.Helping && !a.Helping:
+			return 1
+		}
+		return 0
+	})
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		s := d.File
+		if pc := d.Percent(); pc >= 0 {
+			s += fmt.Sprintf(" %d %%", pc)
+		}
+		if d.Helping {
+			s += " with your help"
+		}
+		parts = append(parts, s)
+	}
+	return "downloading " + strings.Join(parts, ", ")
 }
 
 // byHand reports whether the peer's address was added by hand (--peer,

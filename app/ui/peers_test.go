@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -295,4 +296,135 @@ func find[T fyne.CanvasObject](o fyne.CanvasObject, match func(T) bool) T {
 		}
 	})
 	return found
+}
+
+// What vm-3fa2 (readyX) says it downloads: one file this machine lends
+// to, one of unknown size.
+var noteX = core.PeerNote{Peer: readyX.ID, Name: "vm-3fa2", Downloads: []core.PeerDownload{
+	{File: "notes.txt", Done: 500},
+	{File: "ubuntu.iso", Done: 43, Size: 100, Helping: true},
+}}
+
+// TestPeerNotes: a room member's notes put what it downloads under its
+// row, this machine's help first, and whom this machine helps into the
+// status bar's line; an empty note clears both, so do a note older than
+// noteLife, the member leaving, and a Resync.
+func TestPeerNotes(t *testing.T) {
+	const line = "downloading ubuntu.iso 43 % with your help, notes.txt"
+	const helping = "helping vm-3fa2: ubuntu.iso 43 %"
+	eng := newFakeEngine()
+	h := newHarness(t, eng, Options{})
+	clock := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
+	h.u.m.now = func() time.Time { return clock }
+	h.u.tabs.SelectIndex(1) // the table draws only the cells it shows
+	p := h.u.peers
+	eng.events <- core.PeerReady{Peer: readyX}
+	eng.events <- core.PeerReady{Peer: readyY}
+	h.waitFor("both rows", func() bool { return len(p.rows) == 2 })
+
+	shows := func(what, want, wantHelping string) {
+		t.Helper()
+		h.waitFor(what, func() bool {
+			return !h.u.m.peersDirty && len(p.rows) == 2 && downloadingText(h.u.m.downloadsOf(readyX.ID)) == want
+		})
+		if got, _ := noteLine(h, "vm-3fa2"); got != want {
+			t.Errorf("%s: vm-3fa2 shows %q, want %q", what, got, want)
+		}
+		if got, _ := noteLine(h, "vm-81c0"); got != "" {
+			t.Errorf("%s: vm-81c0, which sent nothing, shows %q", what, got)
+		}
+		if wantHelping != "" && !strings.Contains(h.u.status.Text, wantHelping) {
+			t.Errorf("%s: status bar %q does not say %q", what, h.u.status.Text, wantHelping)
+		}
+		if wantHelping == "" && strings.Contains(h.u.status.Text, "helping") {
+			t.Errorf("%s: status bar %q says it helps", what, h.u.status.Text)
+		}
+		if got := h.u.m.helpingLine(); got != wantHelping {
+			t.Errorf("%s: helping line %q, want %q", what, got, wantHelping)
+		}
+		// The rows on screen: two lines high for a machine that
+		// downloads, one for the others.
+		var drawn []string
+		walk(p.table, func(o fyne.CanvasObject) {
+			if c, ok := o.(*peerRowCell); ok && c.note.Visible() {
+				drawn = append(drawn, c.note.Text)
+				if c.Size().Height < p.twoLines-0.5 {
+					t.Errorf("%s: the row of %q is %v high, want %v", what, c.note.Text, c.Size().Height, p.twoLines)
+				}
+			}
+		})
+		if wantDrawn := []string{want}; want == "" && len(drawn) != 0 || want != "" && !slices.Equal(drawn, wantDrawn) {
+			t.Errorf("%s: second lines drawn %q, want %q", what, drawn, want)
+		}
+	}
+
+	eng.events <- noteX
+	shows("the note", line, helping)
+	eng.events <- core.PeerNote{Peer: readyX.ID, Name: "vm-3fa2"}
+	shows("an empty note", "", "")
+
+	// A member gone quiet: its note counts for noteLife, then goes.
+	eng.events <- noteX
+	shows("the note again", line, helping)
+	if p.expiry == nil {
+		t.Fatal("no timer forgets the note")
+	}
+	clock = clock.Add(4 * time.Second)
+	p.expireNotes() // what the timer runs
+	shows("a 4 s old note", line, helping)
+	clock = clock.Add(2 * time.Second)
+	p.expireNotes()
+	shows("a 6 s old note", "", "")
+	if p.expiry != nil {
+		t.Error("a timer runs without notes")
+	}
+
+	eng.events <- noteX
+	shows("a new note", line, helping)
+	eng.mu.Lock()
+	eng.peerState().peers = []core.PeerInfo{readyX, readyY}
+	eng.mu.Unlock()
+	eng.events <- core.Resync{From: 3, To: 9}
+	shows("a Resync", "", "")
+
+	eng.events <- noteX
+	shows("the note after the Resync", line, helping)
+	eng.events <- core.PeerLost{Peer: readyX, Reason: "connection closed"}
+	eng.events <- core.PeerReady{Peer: readyX}
+	shows("the member back", "", "")
+}
+
+// TestDownloadingText: the second line of a machine's row.
+func TestDownloadingText(t *testing.T) {
+	cases := []struct {
+		ds   []core.PeerDownload
+		want string
+	}{
+		{nil, ""},
+		{[]core.PeerDownload{{File: "ubuntu.iso", Done: 43, Size: 100}}, "downloading ubuntu.iso 43 %"},
+		{[]core.PeerDownload{{File: "a.bin", Done: 7}}, "downloading a.bin"},
+		{[]core.PeerDownload{{File: "a.bin", Done: 1, Size: 4}, {File: "b.bin", Done: 0, Size: 9}, {File: "c.bin", Size: 2, Done: 2, Helping: true}},
+			"downloading c.bin 100 % with your help, a.bin 25 %, b.bin 0 %"},
+	}
+	for _, c := range cases {
+		if got := downloadingText(c.ds); got != c.want {
+			t.Errorf("downloadingText(%v) = %q, want %q", c.ds, got, c.want)
+		}
+	}
+}
+
+// noteLine is the second line of the row named name, "" when it has none,
+// from its first cell made and filled as the table makes and fills it;
+// false when there is no such row.
+func noteLine(h *harness, name string) (string, bool) {
+	i := slices.Index(rowNames(h.u.peers.rows), name)
+	if i < 0 {
+		return "", false
+	}
+	cell := h.u.peers.table.CreateCell().(*peerRowCell)
+	h.u.peers.table.UpdateCell(widget.TableCellID{Row: i, Col: 0}, cell)
+	if !cell.note.Visible() {
+		return "", true
+	}
+	return cell.note.Text, true
 }

@@ -39,8 +39,12 @@ type LoginItem interface {
 	SetEnabled(on bool) error
 }
 
-// Bounds of the parallel-downloads field.
-const maxParallel = 99
+// Bounds of the parallel-downloads field and of the sharing days (ten
+// years: enough for anyone, and far from overflowing a time.Duration).
+const (
+	maxParallel  = 99
+	maxShareDays = 3650
+)
 
 // settingsPane is the Settings tab: the room, this machine, downloads,
 // lending, the browser integration and the theme.
@@ -71,6 +75,9 @@ type settingsPane struct {
 	lend     *widget.Check
 	cap      *entry
 	capNote  *widget.Label
+	share    *widget.Check
+	days     *entry
+	daysNote *widget.Label
 	rpc      *widget.Check // nil without Options.RPC
 	rpcAddr  *widget.Label
 	secret   *widget.Label
@@ -189,10 +196,19 @@ func newSettingsPane(u *UI) *settingsPane {
 	s.cap.OnSubmitted = func(string) { s.applyCap() }
 	s.capNote = caption("")
 	s.capNote.Wrapping = fyne.TextWrapOff
+	s.share = widget.NewCheck("Share my finished downloads with the room", s.setShare)
+	s.days = u.newEntry()
+	s.days.OnSubmitted = func(string) { s.applyDays() }
+	s.daysNote = caption("")
+	s.daysNote.Wrapping = fyne.TextWrapOff
 	lending := section("Lending", "While lending, room peers may ask this machine to fetch parts of their downloads.",
 		s.lend,
 		container.NewHBox(widget.NewLabel("Lend at most"), container.NewGridWrap(numberWidth, s.cap), widget.NewLabel("MB/s"),
 			widget.NewButton("Apply", s.applyCap), s.capNote),
+		s.share,
+		container.NewHBox(widget.NewLabel("for"), container.NewGridWrap(numberWidth, s.days), widget.NewLabel("days after each finished"),
+			widget.NewButton("Apply", s.applyDays), s.daysNote),
+		caption(shareAbout),
 	)
 
 	parts := []fyne.CanvasObject{room, widget.NewSeparator(), thisMachine, widget.NewSeparator(),
@@ -276,6 +292,11 @@ func (s *settingsPane) reload() {
 	s.cap.SetText(megabytes(l.LendRate))
 	s.ok(s.capNote, "Leave empty for no cap.")
 	s.refreshLending()
+	s.quiet = true
+	s.share.SetChecked(eng.SharesFinished())
+	s.quiet = false
+	s.days.SetText(strconv.Itoa(eng.ShareDays()))
+	s.daysNote.SetText("")
 
 	if s.rpc != nil {
 		s.rpc.SetChecked(s.u.opts.RPC.Enabled())
@@ -295,6 +316,9 @@ func (s *settingsPane) reload() {
 // privateRisk is the caption under the private-origins switch: the one
 // line on what turning it on risks.
 const privateRisk = "For a NAS or a mirror on your network. The risk: a link you open could make this machine fetch from devices on your network. Room peers still cannot."
+
+// shareAbout is the line under the sharing switch.
+const shareAbout = "Sharing needs lending on. Room members then copy these files over the LAN instead of downloading them again."
 
 // refreshLending shows the engine's lend switch without echoing it back.
 func (s *settingsPane) refreshLending() {
@@ -384,6 +408,27 @@ func (s *settingsPane) applyCap() {
 	} else {
 		s.ok(s.capNote, "Lending at most "+units.Rate(float64(rate))+".")
 	}
+}
+
+func (s *settingsPane) setShare(on bool) {
+	if s.quiet {
+		return
+	}
+	s.u.eng.SetSharesFinished(on)
+	s.u.shared.refresh()
+}
+
+// applyDays sends how many days a finished download stays shared.
+func (s *settingsPane) applyDays() {
+	n, err := strconv.Atoi(strings.TrimSpace(s.days.Text))
+	if err != nil || n < 1 || n > maxShareDays {
+		s.fail(s.daysNote, fmt.Sprintf("Type a whole number of days from 1 to %d.", maxShareDays))
+		return
+	}
+	s.u.eng.SetShareDays(n)
+	s.days.SetText(strconv.Itoa(s.u.eng.ShareDays()))
+	s.ok(s.daysNote, "Each finished download is shared for "+plural(s.u.eng.ShareDays(), "day", "days")+".")
+	s.u.shared.refresh()
 }
 
 func (s *settingsPane) setLogin(on bool) {

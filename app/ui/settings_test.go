@@ -297,3 +297,58 @@ func TestThemeNamed(t *testing.T) {
 		t.Error("the system theme does not follow the variant asked for")
 	}
 }
+
+// TestSettingsSharing: the sharing switch and its days reach the engine;
+// days out of range are refused under the field; the Shared tab follows.
+func TestSettingsSharing(t *testing.T) {
+	eng := newFakeEngine()
+	eng.SetLending(true)
+	h := newHarness(t, eng, Options{})
+	h.waitFor("lending on", func() bool { return h.u.m.lending })
+	s := h.u.settings
+	if !s.share.Checked || s.days.Text != "14" {
+		t.Fatalf("sharing shown %v for %q days; want on, the engine's 14", s.share.Checked, s.days.Text)
+	}
+
+	test.Tap(s.share)
+	if eng.SharesFinished() {
+		t.Fatal("unticking the box did not stop sharing")
+	}
+	if !strings.Contains(h.u.shared.about.Text, "Sharing finished downloads is off") {
+		t.Errorf("the Shared tab says %q with sharing off", h.u.shared.about.Text)
+	}
+	test.Tap(s.share)
+	if !eng.SharesFinished() {
+		t.Fatal("ticking the box did not share again")
+	}
+
+	s.days.SetText("30")
+	s.days.OnSubmitted(s.days.Text)
+	if eng.ShareDays() != 30 || !strings.Contains(s.daysNote.Text, "30 days") {
+		t.Fatalf("engine shares for %d days; note %q", eng.ShareDays(), s.daysNote.Text)
+	}
+	if !strings.Contains(h.u.shared.about.Text, "each for 30 days") {
+		t.Errorf("the Shared tab says %q after 30 days were applied", h.u.shared.about.Text)
+	}
+	for _, bad := range []string{"0", "two", "-3", "4000", ""} {
+		s.days.SetText(bad)
+		s.applyDays()
+		if eng.ShareDays() != 30 {
+			t.Errorf("%q changed the days to %d", bad, eng.ShareDays())
+		}
+		if s.daysNote.Importance != widget.DangerImportance || !strings.Contains(s.daysNote.Text, "whole number of days") {
+			t.Errorf("%q: note %q", bad, s.daysNote.Text)
+		}
+	}
+
+	// Read back when the pane is shown again.
+	eng.SetSharesFinished(false)
+	eng.SetShareDays(7)
+	s.reload()
+	if s.share.Checked || s.days.Text != "7" {
+		t.Errorf("after reload: on %v, %q days; want off, 7", s.share.Checked, s.days.Text)
+	}
+	if eng.SharesFinished() {
+		t.Error("reloading the pane turned sharing back on")
+	}
+}

@@ -67,18 +67,20 @@ type UI struct {
 	// drive the main loop themselves.
 	do func(func())
 
-	url      *entry
-	addBtn   *widget.Button
-	addError *widget.Label
-	tabs     *container.AppTabs
-	peersTab *container.TabItem
-	status   *widget.Label
-	notice   *widget.Label
-	banner   *banner // notifications the desktop could not show
+	url       *entry
+	addBtn    *widget.Button
+	addError  *widget.Label
+	tabs      *container.AppTabs
+	peersTab  *container.TabItem
+	sharedTab *container.TabItem
+	status    *widget.Label
+	notice    *widget.Label
+	banner    *banner // notifications the desktop could not show
 
 	list     *downloadList
 	peers    *peerTable
 	settings *settingsPane
+	shared   *sharedView
 
 	shortcuts map[string]func() // by ShortcutName
 
@@ -172,11 +174,16 @@ func (u *UI) AddSources(sources []string) {
 		}
 	}
 	if last != "" {
-		u.tabs.SelectIndex(0)
-		u.redraw()
-		u.list.selectID(last)
+		u.showDownload(last)
 	}
 	u.showAddError(errs)
+}
+
+// showDownload switches to the Downloads list with download id selected.
+func (u *UI) showDownload(id core.DownloadID) {
+	u.tabs.SelectIndex(0)
+	u.redraw()
+	u.list.selectID(id)
 }
 
 // Open queues what a command line or a second launch passed: links,
@@ -262,15 +269,24 @@ func (u *UI) build() {
 
 	u.list = newDownloadList(u)
 	u.peers = newPeerTable(u)
+	u.shared = newSharedView(u)
 	u.settings = newSettingsPane(u)
 
 	u.peersTab = container.NewTabItemWithIcon("Peers", theme.ComputerIcon(), u.peers.content)
+	u.sharedTab = container.NewTabItemWithIcon("Shared", theme.StorageIcon(), u.shared.content)
 	u.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Downloads", theme.DownloadIcon(), u.list.content),
 		u.peersTab,
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		u.sharedTab,
 	)
-	u.tabs.OnSelected = func(*container.TabItem) { u.settings.reload() }
+	u.tabs.OnSelected = func(t *container.TabItem) {
+		u.settings.reload()
+		if t == u.sharedTab {
+			u.shared.refresh()
+			u.win.Canvas().Focus(u.shared.query)
+		}
+	}
 
 	u.status = widget.NewLabel("")
 	u.status.SizeName = theme.SizeNameCaptionText
@@ -288,7 +304,7 @@ func (u *UI) build() {
 }
 
 // bindShortcuts registers the window's keyboard shortcuts: Ctrl+L focuses
-// the link field, Ctrl+W closes the window, Ctrl+Q quits, Alt+1..3 switch
+// the link field, Ctrl+W closes the window, Ctrl+Q quits, Alt+1..4 switch
 // tabs (as in browsers and terminals).
 func (u *UI) bindShortcuts() {
 	u.shortcuts = make(map[string]func())
@@ -306,7 +322,7 @@ func (u *UI) bindShortcuts() {
 	if u.opts.Quit != nil {
 		add(fyne.KeyQ, fyne.KeyModifierShortcutDefault, u.opts.Quit)
 	}
-	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3} {
+	for i, key := range []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4} {
 		add(key, fyne.KeyModifierAlt, func() { u.tabs.SelectIndex(i) })
 	}
 }
@@ -419,9 +435,17 @@ func (u *UI) redraw() {
 	if u.m.statusDirty {
 		u.refreshStatus()
 		u.settings.refreshLending()
+		u.shared.refreshLending()
 		u.m.statusDirty = false
 	}
+	if u.m.sharedDirty {
+		u.shared.refresh()
+		u.m.sharedDirty = false
+	}
 }
+
+// maxHelpingText is the most runes of "helping …" the status line shows.
+const maxHelpingText = 60
 
 func (u *UI) refreshStatus() {
 	active, ready, down, up := u.m.totals()
@@ -444,6 +468,13 @@ func (u *UI) refreshStatus() {
 	}
 	if u.m.lending && up > 0 {
 		parts = append(parts, fmt.Sprintf("↑ %s", units.Rate(up)))
+	}
+	if h := u.m.helpingLine(); h != "" {
+		// The status line sets the window's least width: keep it short.
+		if r := []rune(h); len(r) > maxHelpingText {
+			h = string(r[:maxHelpingText-1]) + "…"
+		}
+		parts = append(parts, h)
 	}
 	u.status.SetText(strings.Join(parts, "  ·  "))
 	if u.m.notice.Text != "" {

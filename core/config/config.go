@@ -50,6 +50,13 @@ type Settings struct {
 	Theme string `toml:"theme,omitempty"`
 	// RPC serves the aria2 JSON-RPC on 127.0.0.1:6800 in the app.
 	RPC bool `toml:"rpc,omitempty"`
+	// NoShare stops sharing finished downloads with the room (shared by
+	// default while lending is on; running downloads are always shared
+	// with members fetching the same file).
+	NoShare bool `toml:"no_share,omitempty"`
+	// ShareDays is how many days a finished download stays shared
+	// (0 = 14).
+	ShareDays int `toml:"share_days,omitempty"`
 	// TrustOpenedLinks starts the downloads of dragon:// links and .dragon
 	// files opened from other programs without asking first.
 	TrustOpenedLinks bool `toml:"trust_opened_links,omitempty"`

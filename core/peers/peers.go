@@ -318,6 +318,18 @@ func (t *Table[C]) Ready() []C {
 	return out
 }
 
+// Connected returns every proven peer, lending or not: room members that
+// do not lend bandwidth may still share copies of files.
+func (t *Table[C]) Connected() []C {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]C, 0, len(t.conns))
+	for _, c := range t.conns {
+		out = append(out, c.c)
+	}
+	return out
+}
+
 // Get returns the proven peer with node id id.
 func (t *Table[C]) Get(id string) (C, bool) {
 	t.mu.Lock()

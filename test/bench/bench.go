@@ -47,8 +47,9 @@ type bench struct {
 
 // result is one measured download.
 type result struct {
-	Scenario string // "a".."e"
+	Scenario string // "a".."j"
 	Name     string // e.g. "a: N=4"
+	Host     string // the requester's host, in i; "" = h1
 	N        int    // participants at the start, requester included
 	Size     int64
 	Wall     time.Duration // requester start to exit
@@ -62,8 +63,19 @@ type result struct {
 	Req      netbed.Usage
 	Lenders  []netbed.Usage
 	Shares   map[string]int64
+	Copied   int64 // bytes from LAN copies, by the requester's last progress report
 	Notes    []string
 	Err      error
+
+	// Notices saying lenders share the requester's internet link.
+	SharedLink []string      // their texts, once each
+	SharedAt   time.Duration // requester start to the first of them
+	NotHelping time.Duration // requester start to the first "pooling isn't helping"; 0 = none
+	// h: the reference, plain HTTP from the copy's host to the requester
+	// over the LAN, bits per second.
+	Intake float64
+	// i: origin bytes of both machines together (Origin is this one's).
+	Joint int64
 }
 
 // Ratio is the time against the ideal, 0 when either is unknown.
@@ -166,6 +178,21 @@ func (b *bench) scenarios(ctx context.Context) error {
 			target: 1.15,
 		})
 	}
+	if want("h") {
+		if err := b.lanCopy(ctx); err != nil {
+			return err
+		}
+	}
+	if want("i") {
+		if err := b.pair(ctx); err != nil {
+			return err
+		}
+	}
+	if want("j") {
+		if err := b.sharedUplink(ctx); err != nil {
+			return err
+		}
+	}
 	if want("d") || want("e") {
 		// Open the lenders' WAN links, so that only the LAN limits what
 		// they deliver. The requester keeps its -wan link: unshaped, it
@@ -246,32 +273,68 @@ func seq(from, to int) []int {
 
 // origin is the running test origin.
 type origin struct {
+	originOpts
 	proc   *netbed.Proc
 	url    string
 	sha256 string
-	size   int64
 	stdout string
+}
+
+// originOpts describe a test origin.
+type originOpts struct {
+	size, seed int64
+	rate       int64 // bytes per second per client IP, or with shared for all together; 0 = unlimited
+	shared     bool  // -shared-rate: one budget for every client, a shared uplink
+	latency    time.Duration
 }
 
 // startOrigin replaces the running origin with one serving size bytes.
 func (b *bench) startOrigin(ctx context.Context, size, seed int64) error {
+	return b.startOriginWith(ctx, originOpts{size: size, seed: seed, latency: b.cfg.latency})
+}
+
+// startOriginWith replaces the running origin with one as opt describes,
+// in the internet namespace.
+func (b *bench) startOriginWith(ctx context.Context, opt originOpts) error {
 	b.stopOrigin()
-	dir := filepath.Join(b.work, fmt.Sprintf("origin-%d", seed))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot make %s: %w", dir, err)
-	}
-	o := &origin{size: size, stdout: filepath.Join(dir, "origin.out")}
-	cmd := netbed.Command(b.bed.InetNS(), b.origBin,
-		"-listen", netbed.OriginIP.String()+":8080",
-		"-size", strconv.FormatInt(size, 10), "-seed", strconv.FormatInt(seed, 10),
-		"-rate", "0", "-latency", b.cfg.latency.String())
-	var err error
-	if o.proc, err = b.start("origin", cmd, filepath.Join(dir, "origin")); err != nil {
+	o, err := b.launchOrigin(ctx, b.bed.InetNS(), netbed.OriginIP.String()+":8080", filepath.Join(b.work, fmt.Sprintf("origin-%d", opt.seed)), opt)
+	if err != nil {
 		return err
 	}
 	b.origin = o
+	b.log.Info("origin up", "url", o.url, "size", opt.size, "rate", opt.rate, "shared", opt.shared)
+	return nil
+}
+
+// launchOrigin starts a test origin in namespace ns, listening on listen,
+// with its output in dir, and waits until it has printed its URL and
+// digest.
+func (b *bench) launchOrigin(ctx context.Context, ns, listen, dir string, opt originOpts) (*origin, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot make %s: %w", dir, err)
+	}
+	o := &origin{originOpts: opt, stdout: filepath.Join(dir, "origin.out")}
+	args := []string{"-listen", listen,
+		"-size", strconv.FormatInt(opt.size, 10), "-seed", strconv.FormatInt(opt.seed, 10),
+		"-rate", strconv.FormatInt(opt.rate, 10), "-latency", opt.latency.String()}
+	if opt.shared {
+		args = append(args, "-shared-rate")
+	}
+	var err error
+	if o.proc, err = b.start("origin in "+ns, netbed.Command(ns, b.origBin, args...), filepath.Join(dir, "origin")); err != nil {
+		return nil, err
+	}
+	if err := o.await(ctx, dir); err != nil {
+		o.proc.Stop(5 * time.Second)
+		return nil, err
+	}
+	return o, nil
+}
+
+// await waits until the origin printed its URL and digest.
+func (o *origin) await(ctx context.Context, dir string) error {
 	// The origin hashes the whole file before it listens: about 1 s per GiB.
-	deadline := time.Now().Add(30*time.Second + time.Duration(size>>30)*10*time.Second)
+	deadline := time.Now().Add(30*time.Second + time.Duration(o.size>>30)*10*time.Second)
 	for o.url == "" || o.sha256 == "" {
 		select {
 		case <-o.proc.Done():
@@ -293,7 +356,6 @@ func (b *bench) startOrigin(ctx context.Context, size, seed int64) error {
 			}
 		}
 	}
-	b.log.Info("origin up", "url", o.url, "size", size)
 	return nil
 }
 
@@ -415,6 +477,8 @@ type spec struct {
 	ideal          time.Duration
 	idealAt        func(at []float64) time.Duration // for a pool that changes: the fractions at which actions ran
 	target         float64
+	// prepare runs in the run's folder before any lender starts.
+	prepare func(ctx context.Context, dir string, r *result) error
 }
 
 // action changes the pool once the requester has this fraction durable.
@@ -431,11 +495,16 @@ type agent struct {
 }
 
 // pooled runs one download with the real binary and records it.
-func (b *bench) pooled(ctx context.Context, s spec) {
+func (b *bench) pooled(ctx context.Context, s spec) *result {
 	r := &result{Scenario: s.scenario, Name: s.name, N: 1 + len(s.lenders), Size: b.origin.size, Ideal: s.ideal, Target: s.target}
 	b.results = append(b.results, r)
 	b.log.Info("run", "name", r.Name)
 	r.Err = b.runPooled(ctx, s, r)
+	b.logDone(r)
+	return r
+}
+
+func (b *bench) logDone(r *result) {
 	if r.Err != nil {
 		b.log.Error("run failed", "name", r.Name, "err", r.Err)
 		return
@@ -452,6 +521,11 @@ func (b *bench) runPooled(ctx context.Context, s spec, r *result) error {
 	out := filepath.Join(dir, "out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
+	}
+	if s.prepare != nil {
+		if err := s.prepare(ctx, dir, r); err != nil {
+			return err
+		}
 	}
 	lenders := &pool{b: b, r: r, dir: dir, agents: map[int]*agent{}}
 	defer lenders.close()
@@ -471,16 +545,11 @@ func (b *bench) runPooled(ctx context.Context, s spec, r *result) error {
 		return err
 	}
 	events := filepath.Join(dir, "events.jsonl")
-	args := []string{"get", b.origin.url, "--home", filepath.Join(dir, "home-h1"), "--room", b.room, "--name", h1.Name,
-		"--listen", fmt.Sprintf("%s:%d", h1.LANIP, hostPort), "--no-mdns", "--allow-private-origins",
-		"--out", out, "--events", events}
 	peers := s.peers
 	if peers == nil {
 		peers = s.lenders
 	}
-	for _, h := range peers {
-		args = append(args, "--peer", fmt.Sprintf("%s:%d", b.bed.Host(h).LANIP, hostPort))
-	}
+	args := b.getArgs(h1, dir, out, events, peers)
 	limit := 4*max(s.ideal, 30*time.Second) + time.Minute
 	begin := time.Now()
 	req, err := b.start("requester", netbed.Command(h1.NS, b.bin, args...), filepath.Join(dir, "get"))
@@ -550,12 +619,34 @@ wait:
 		return err
 	}
 	r.LAN = lanAfter.RxBytes - lanBefore.RxBytes
-	if err := b.readEvents(r, events, begin, lenders.started); err != nil {
+	if err := b.readEvents(r, events, begin, lenders.started, h1); err != nil {
 		return err
 	}
-	files, err := os.ReadDir(out)
+	file, err := onlyFile(out)
 	if err != nil {
 		return err
+	}
+	return b.verify(file)
+}
+
+// getArgs is the command line of a one-shot `dragonload get` of the
+// origin's file on host h, with its home in dir, the file into out, its
+// events into events, and the given hosts as peers.
+func (b *bench) getArgs(h *netbed.Host, dir, out, events string, peers []int) []string {
+	args := []string{"get", b.origin.url, "--home", filepath.Join(dir, "home-"+h.Name), "--room", b.room, "--name", h.Name,
+		"--listen", fmt.Sprintf("%s:%d", h.LANIP, hostPort), "--no-mdns", "--allow-private-origins",
+		"--out", out, "--events", events}
+	for _, p := range peers {
+		args = append(args, "--peer", fmt.Sprintf("%s:%d", b.bed.Host(p).LANIP, hostPort))
+	}
+	return args
+}
+
+// onlyFile is the one file a download left in folder out.
+func onlyFile(out string) (string, error) {
+	files, err := os.ReadDir(out)
+	if err != nil {
+		return "", err
 	}
 	var names []string
 	for _, f := range files {
@@ -564,15 +655,16 @@ wait:
 		}
 	}
 	if len(names) != 1 {
-		return fmt.Errorf("the output folder holds %v, want one file", names)
+		return "", fmt.Errorf("the output folder %s holds %v, want one file", out, names)
 	}
-	return b.verify(filepath.Join(out, names[0]))
+	return filepath.Join(out, names[0]), nil
 }
 
-// readEvents takes from the requester's events what the run's record
-// needs: start-up and finish times, the 1% steps, who fetched what, and
+// readEvents takes from the events of the requester on host self what
+// the run's record needs: start-up and finish times, the 1% steps, who
+// fetched what, what came from LAN copies, the shared-link notices, and
 // which lenders never became ready.
-func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []int) error {
+func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []int, self *netbed.Host) error {
 	tl, err := readTimeline(path)
 	if err != nil {
 		return err
@@ -582,11 +674,24 @@ func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []in
 	}
 	r.Shares = map[string]int64{}
 	for id, n := range tl.shares {
-		r.Shares[b.hostName(id, tl.names[id], tl.addrs[id])] += n
+		node, copied := strings.CutPrefix(id, copyPrefix)
+		name := b.hostName(node, tl.names[id], tl.addrs[node], self)
+		if copied {
+			name += " (LAN copy)"
+		}
+		r.Shares[name] += n
+	}
+	r.Copied = tl.copied
+	r.SharedLink = tl.sharedLink()
+	if n, ok := tl.firstNotice(noticeNotHelping, noticeSharesLink); ok {
+		r.SharedAt = max(n.t.Sub(begin), time.Nanosecond)
+	}
+	if n, ok := tl.firstNotice(noticeNotHelping); ok {
+		r.NotHelping = max(n.t.Sub(begin), time.Nanosecond)
 	}
 	ready := map[string]bool{}
 	for id, addr := range tl.addrs {
-		ready[b.hostName(id, tl.names[id], addr)] = true
+		ready[b.hostName(id, tl.names[id], addr, self)] = true
 	}
 	for _, h := range lenders {
 		if name := b.bed.Host(h).Name; !ready[name] {
@@ -645,12 +750,16 @@ func (p *pool) close() {
 	}
 }
 
+// copyPrefix starts the id of a member's LAN copy in the requester's
+// progress reports (core.PeerShare.Peer): "copy:" and its node id.
+const copyPrefix = "copy:"
+
 // hostName names a participant by its bed host: "self" is the requester,
-// h1; a lender is known by the name the bench gave it or by the LAN
+// self; a lender is known by the name the bench gave it or by the LAN
 // address it was reached at.
-func (b *bench) hostName(id, name, addr string) string {
+func (b *bench) hostName(id, name, addr string, self *netbed.Host) string {
 	if id == "self" {
-		return "h1"
+		return self.Name
 	}
 	for _, h := range b.bed.Hosts() {
 		if name == h.Name || strings.HasPrefix(addr, h.LANIP.String()+":") {
@@ -723,6 +832,11 @@ func (b *bench) wait(ctx context.Context, p *netbed.Proc, limit time.Duration) b
 // it, to keep the disk free for the next run.
 func (b *bench) verify(path string) error {
 	defer os.Remove(path)
+	return b.check(path)
+}
+
+// check checks a downloaded file against the origin's digest.
+func (b *bench) check(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("cannot check the download: %w", err)

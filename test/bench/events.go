@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,8 @@ type timeline struct {
 	shares map[string]int64  // bytes by participant: node id, or "self"
 	addrs  map[string]string // node id → address, from PeerReady events
 	names  map[string]string // node id → display name, from progress reports
+	copied int64             // bytes from LAN copies, as the last progress report with peers has them
+	notes  []notice          // every Notice, in order
 
 	chunked  int64   // bytes from ChunkLanded events so far
 	progress []point // durable bytes from DownloadProgress reports
@@ -30,6 +33,20 @@ type point struct {
 	t    time.Time
 	done int64
 }
+
+// notice is one core.Notice of the events file.
+type notice struct {
+	t     time.Time
+	level string
+	text  string
+}
+
+// Notice texts the bench looks for (core/transfer/gain.go): every lender
+// shares the requester's internet link, or one of them does.
+const (
+	noticeNotHelping = "pooling isn't helping"
+	noticeSharesLink = "seems to share"
+)
 
 // event is the part of an events-file line the bench reads. Every engine
 // event is one JSON object with "t" and "type" and the event's own fields.
@@ -45,7 +62,10 @@ type event struct {
 		Peer  string `json:"Peer"`
 		Name  string `json:"Name"`
 		Bytes int64  `json:"Bytes"`
+		Copy  bool   `json:"Copy"` // bytes read from the member's copy on the LAN
 	} `json:"Peers"`
+	Level string `json:"Level"` // a Notice's
+	Text  string `json:"Text"`
 }
 
 // stateDone is core.StateDone as the events file writes it (a number; a
@@ -104,13 +124,19 @@ func (tl *timeline) add(line []byte) error {
 		tl.progress = append(tl.progress, point{ev.T, ev.Done})
 		if len(ev.Peers) > 0 {
 			clear(tl.shares)
+			tl.copied = 0
 			for _, p := range ev.Peers {
 				tl.shares[p.Peer] += p.Bytes
 				if p.Name != "" {
 					tl.names[p.Peer] = p.Name
 				}
+				if p.Copy {
+					tl.copied += p.Bytes
+				}
 			}
 		}
+	case "Notice":
+		tl.notes = append(tl.notes, notice{ev.T, ev.Level, ev.Text})
 	case "PeerReady":
 		var info struct{ ID, Addr string }
 		if json.Unmarshal(ev.Peer, &info) == nil && info.ID != "" {
@@ -124,6 +150,30 @@ func (tl *timeline) add(line []byte) error {
 		}
 	}
 	return nil
+}
+
+// firstNotice is the first notice whose text contains any of subs.
+func (tl *timeline) firstNotice(subs ...string) (notice, bool) {
+	for _, n := range tl.notes {
+		for _, s := range subs {
+			if strings.Contains(n.text, s) {
+				return n, true
+			}
+		}
+	}
+	return notice{}, false
+}
+
+// sharedLink lists, once each, the notices saying lenders share the
+// requester's internet link.
+func (tl *timeline) sharedLink() []string {
+	var out []string
+	for _, n := range tl.notes {
+		if (strings.Contains(n.text, noticeNotHelping) || strings.Contains(n.text, noticeSharesLink)) && !slices.Contains(out, n.text) {
+			out = append(out, n.text)
+		}
+	}
+	return out
 }
 
 // series is the best record of durable bytes over time: chunk landings

@@ -234,3 +234,46 @@ func TestSpan(t *testing.T) {
 		t.Fatal("span of an unfinished download succeeded")
 	}
 }
+
+func TestCopiesAndNotices(t *testing.T) {
+	tl := timelineOf(t,
+		line(t, 0, "DownloadAdded", nil),
+		line(t, time.Second, "DownloadProgress", map[string]any{"Size": 100, "Done": 30,
+			"Peers": []map[string]any{{"Peer": "self", "Bytes": 10}, {"Peer": "copy:abc", "Name": "h2", "Bytes": 20, "Copy": true}}}),
+		line(t, 2*time.Second, "Notice", map[string]any{"Level": "info", "Download": "d1", "Text": "h3 seems to share this machine's internet link: not fetching through it"}),
+		line(t, 3*time.Second, "Notice", map[string]any{"Level": "warn", "Download": "d1", "Text": "the server sent a weak validator"}),
+		line(t, 4*time.Second, "Notice", map[string]any{"Level": "info", "Download": "d1", "Text": "pooling isn't helping: these machines seem to share one internet link"}),
+		line(t, 5*time.Second, "Notice", map[string]any{"Level": "info", "Download": "d1", "Text": "pooling isn't helping: these machines seem to share one internet link"}),
+		// The last report with peers counts: the copy grew, a lender came.
+		line(t, 6*time.Second, "DownloadProgress", map[string]any{"Size": 100, "Done": 100,
+			"Peers": []map[string]any{{"Peer": "self", "Bytes": 10}, {"Peer": "copy:abc", "Name": "h2", "Bytes": 80, "Copy": true},
+				{"Peer": "abc", "Name": "h2", "Bytes": 10}}}),
+		line(t, 7*time.Second, "DownloadProgress", map[string]any{"Size": 100, "Done": 100}),
+	)
+	if tl.copied != 80 {
+		t.Errorf("copied = %d, want 80", tl.copied)
+	}
+	if tl.shares["copy:abc"] != 80 || tl.shares["abc"] != 10 || tl.names["copy:abc"] != "h2" {
+		t.Errorf("shares = %v, names = %v", tl.shares, tl.names)
+	}
+	if len(tl.notes) != 4 || tl.notes[1].level != "warn" {
+		t.Fatalf("notes = %v", tl.notes)
+	}
+	n, ok := tl.firstNotice(noticeNotHelping)
+	if !ok || !n.t.Equal(t0.Add(4*time.Second)) {
+		t.Errorf("first %q = %v, %v", noticeNotHelping, n, ok)
+	}
+	n, ok = tl.firstNotice(noticeNotHelping, noticeSharesLink)
+	if !ok || !n.t.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("first shared-link notice = %v, %v", n, ok)
+	}
+	if got := tl.sharedLink(); len(got) != 2 || !strings.HasPrefix(got[0], "h3 seems") || !strings.HasPrefix(got[1], "pooling") {
+		t.Errorf("sharedLink = %q", got)
+	}
+	if _, ok := timelineOf(t, line(t, 0, "Notice", map[string]any{"Text": "other"})).firstNotice(noticeNotHelping); ok {
+		t.Error("firstNotice found a notice that is not there")
+	}
+	if got := timelineOf(t, line(t, 0, "Notice", map[string]any{"Text": "other"})).sharedLink(); got != nil {
+		t.Errorf("sharedLink without one = %q", got)
+	}
+}

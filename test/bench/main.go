@@ -21,35 +21,41 @@ import (
 
 // config is the command line.
 type config struct {
-	out       string        // where RESULTS.md and speedup.png go
-	bin       string        // the dragonload binary; built when missing
-	work      string        // logs, homes and downloads; "" = a temporary folder
-	keep      bool          // keep the work folder even when every run passed
-	scenarios string        // which of "abcde" to run
-	size      int64         // file size for a, b, c
-	lanSize   int64         // file size for d
-	memSize   int64         // file size for e
-	wan       int64         // WAN rate for a, b, c, bits per second
-	slowWAN   int64         // the straggler's WAN rate in b
-	lan       int64         // LAN rate for d
-	latency   time.Duration // origin latency per request
-	timeout   time.Duration // the whole bench
+	out        string        // where RESULTS.md and speedup.png go
+	bin        string        // the dragonload binary; built when missing
+	work       string        // logs, homes and downloads; "" = a temporary folder
+	keep       bool          // keep the work folder even when every run passed
+	scenarios  string        // which of "abcdehij" to run
+	size       int64         // file size for a, b, c, h
+	lanSize    int64         // file size for d
+	memSize    int64         // file size for e
+	pairSize   int64         // file size for i
+	sharedSize int64         // file size for j
+	wan        int64         // WAN rate for a, b, c, h, i, and the shared uplink of j; bits per second
+	slowWAN    int64         // the straggler's WAN rate in b
+	lan        int64         // LAN rate for d
+	copyLAN    int64         // LAN rate of h1 and h2 in h; 0 = unshaped
+	latency    time.Duration // origin latency per request
+	timeout    time.Duration // the whole bench
 }
 
 func main() {
 	var cfg config
-	var size, lanSize, memSize, wan, slowWAN, lan string
+	var size, lanSize, memSize, pairSize, sharedSize, wan, slowWAN, lan, copyLAN string
 	flag.StringVar(&cfg.out, "out", "test/bench", "folder for RESULTS.md and speedup.png")
 	flag.StringVar(&cfg.bin, "bin", "bin/dragonload", "dragonload binary (built with go build when missing)")
 	flag.StringVar(&cfg.work, "work", "", "folder for logs, homes and downloads (default: a new temporary folder)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work folder even if every run passed")
-	flag.StringVar(&cfg.scenarios, "scenarios", "abcde", "scenarios to run (f and g are measured in every run)")
-	flag.StringVar(&size, "size", "256MiB", "file size for scenarios a, b and c")
+	flag.StringVar(&cfg.scenarios, "scenarios", "abcdehij", "scenarios to run (f and g are measured in every run)")
+	flag.StringVar(&size, "size", "256MiB", "file size for scenarios a, b, c and h")
 	flag.StringVar(&lanSize, "lan-size", "1GiB", "file size for scenario d")
 	flag.StringVar(&memSize, "mem-size", "4GiB", "file size for scenario e")
-	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b and c")
+	flag.StringVar(&pairSize, "pair-size", "128MiB", "file size for scenario i")
+	flag.StringVar(&sharedSize, "shared-size", "64MiB", "file size for scenario j")
+	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b, c, h and i, and of the shared uplink in j")
 	flag.StringVar(&slowWAN, "slow-wan", "2mbit", "WAN rate of the straggler in b")
 	flag.StringVar(&lan, "lan", "1gbit", "LAN rate in d")
+	flag.StringVar(&copyLAN, "copy-lan", "0", "LAN rate of h1 and h2 in h; 0 = unshaped")
 	flag.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "origin latency per request")
 	flag.DurationVar(&cfg.timeout, "timeout", 40*time.Minute, "give up on the whole bench after this long")
 	flag.Parse()
@@ -58,7 +64,7 @@ func main() {
 		for _, s := range []struct {
 			v   string
 			dst *int64
-		}{{size, &cfg.size}, {lanSize, &cfg.lanSize}, {memSize, &cfg.memSize}} {
+		}{{size, &cfg.size}, {lanSize, &cfg.lanSize}, {memSize, &cfg.memSize}, {pairSize, &cfg.pairSize}, {sharedSize, &cfg.sharedSize}} {
 			if *s.dst, err = testorigin.ParseSize(s.v); err != nil {
 				return err
 			}
@@ -66,16 +72,16 @@ func main() {
 		for _, r := range []struct {
 			v   string
 			dst *int64
-		}{{wan, &cfg.wan}, {slowWAN, &cfg.slowWAN}, {lan, &cfg.lan}} {
+		}{{wan, &cfg.wan}, {slowWAN, &cfg.slowWAN}, {lan, &cfg.lan}, {copyLAN, &cfg.copyLAN}} {
 			if *r.dst, err = netbed.ParseRate(r.v); err != nil {
 				return err
 			}
 		}
-		if strings.Trim(cfg.scenarios, "abcdefg") != "" {
-			return fmt.Errorf("-scenarios %q: pick from abcde", cfg.scenarios)
+		if strings.Trim(cfg.scenarios, "abcdefghij") != "" {
+			return fmt.Errorf("-scenarios %q: pick from abcdehij", cfg.scenarios)
 		}
 		if cfg.wan <= 0 || cfg.slowWAN <= 0 {
-			return errors.New("scenarios a, b and c need shaped WAN links: -wan and -slow-wan must not be 0")
+			return errors.New("scenarios a, b, c, h, i and j need shaped WAN links: -wan and -slow-wan must not be 0")
 		}
 		return run(cfg)
 	}()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -22,6 +23,13 @@ const (
 	targetRSS     = 100 << 20 // e: peak RSS of requester and lender
 	targetOrigin  = 1.01      // f: origin bytes / S
 	targetTailMul = 2.0       // g: last 1% / median 1%
+
+	targetCopyTime    = 1.10             // h: time ≤ this × S / LAN intake + targetCopySlack
+	targetCopySlack   = time.Second      // h
+	targetCopyShare   = 0.95             // h: bytes from LAN copies / S
+	targetPairOrigin  = 1.10             // i: origin bytes of both machines / S
+	targetSharedRatio = 1.02             // j: pooled time / alone time
+	targetNoticeAt    = 15 * time.Second // j: "pooling isn't helping" after the requester's start
 )
 
 // report is everything RESULTS.md shows.
@@ -31,9 +39,12 @@ type report struct {
 	Machine  string
 	Took     time.Duration
 	Size     int64
+	PairSize int64 // i
+	Shared   int64 // j's file size
 	WAN      int64
 	SlowWAN  int64
 	LAN      int64
+	CopyLAN  int64 // h's LAN rate, 0 = unshaped
 	Latency  time.Duration
 	Goodput  map[int]float64
 	PerHost  float64
@@ -52,9 +63,12 @@ func (b *bench) report(ctx context.Context, stopped error) error {
 		Machine:  machine(),
 		Took:     time.Since(b.started),
 		Size:     b.cfg.size,
+		PairSize: b.cfg.pairSize,
+		Shared:   b.cfg.sharedSize,
 		WAN:      b.cfg.wan,
 		SlowWAN:  b.cfg.slowWAN,
 		LAN:      b.cfg.lan,
+		CopyLAN:  b.cfg.copyLAN,
 		Latency:  b.cfg.latency,
 		Goodput:  b.goodput,
 		PerHost:  b.perHost,
@@ -97,6 +111,15 @@ func (rep *report) markdown() string {
 	p("The ideal is S / (sum of the participants' plain HTTP goodput, measured in this run: the median of the hosts for every host at the same WAN rate, the straggler's own in b); ratio = time / ideal. ")
 	p("In d and e the lenders' WAN links are unshaped and the requester keeps its %s link, so nearly every byte crosses the LAN; ", netbed.FormatRate(rep.WAN))
 	p("d's ideal is S / (LAN line rate + the requester's goodput). ")
+	p("In h, h2 first fetches the file into its own home with its WAN link opened (then restored), keeps it, and its agent shares it; h1 then gets the same URL with h2 as peer. ")
+	copyLAN := "unshaped LAN"
+	if rep.CopyLAN > 0 {
+		copyLAN = "LAN, shaped to " + netbed.FormatRate(rep.CopyLAN) + " for h,"
+	}
+	p("h's ideal is S / LAN intake, the plain HTTP rate from h2 to h1 over the %s measured in the same run (a test origin on h2's LAN address, the faster of two whole GETs); its share of LAN copies is from h1's last progress report. ", copyLAN)
+	p("In i, h1 and h2 run one-shot gets of the same %s file (an origin seed of its own) %v apart, each naming the other as peer; each one's ideal is fetching alone, S / per-host goodput, for information, and its origin / S counts its own WAN address. ", mib(rep.PairSize), pairStagger)
+	p("In j, h1..h%d sit behind one shared %s uplink: the origin runs with -rate %s -shared-rate, one budget for all clients together, and the hosts' own WAN links are unshaped; ", sharedHosts, netbed.FormatRate(rep.WAN), netbed.FormatRate(rep.WAN))
+	p("the %s file is fetched by h1 alone (ideal: S / the uplink rate) and then by h1 with h2..h%d lending (ideal: h1 alone's time). ", mib(rep.Shared), sharedHosts)
 	p("Every download was checked against the origin's SHA-256.\n\n")
 	if rep.Stopped != nil {
 		p("**The bench stopped early: %s.**\n\n", rep.Stopped)
@@ -110,6 +133,9 @@ func (rep *report) markdown() string {
 	}
 	if a := rep.Aria; a != nil {
 		row(&w, a.Name, dur(a), durOr(a.Ideal), ratioStr(a), "reference", "", rep.notes(a))
+	}
+	if cells, ok := rep.separateLinks(); ok {
+		row(&w, cells...)
 	}
 	for _, r := range rep.byScenario("b") {
 		rep.ratioRow(&w, r, "≤ 1.10")
@@ -140,6 +166,53 @@ func (rep *report) markdown() string {
 		note := fmt.Sprintf("%s file; peak RSS requester %s, lender %s; ", mib(r.Size), mib(r.Req.PeakRSS), mib(maxRSS(r.Lenders))) + rep.notes(r)
 		row(&w, r.Name, dur(r), "—", "—", "peak RSS ≤ 100 MiB", holds, note)
 	}
+	for _, r := range rep.byScenario("h") {
+		holds, note := "", ""
+		if r.Err == nil && r.Ideal > 0 {
+			holds = yesNo(r.Wall <= time.Duration(targetCopyTime*float64(r.Ideal))+targetCopySlack)
+			note = fmt.Sprintf("LAN intake %.0f Mbit/s (plain HTTP h2 → h1); ", r.Intake/1e6)
+		}
+		row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "≤ 1.10 × S / LAN intake + 1 s", holds, note+rep.notes(r))
+		if r.Err == nil {
+			v := float64(r.Copied) / float64(r.Size)
+			row(&w, "h: bytes from LAN copies / S", "", "", fmt.Sprintf("%.1f%%", 100*v), "≥ 95%", yesNo(v >= targetCopyShare),
+				"bytes marked Copy in h1's last progress report")
+		}
+	}
+	if rs := rep.byScenario("i"); len(rs) > 0 {
+		ok := true
+		var each []string
+		for _, r := range rs {
+			row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "information: against fetching alone", "", rep.notes(r))
+			ok = ok && r.Err == nil
+			each = append(each, fmt.Sprintf("%s %.3f S", cmp.Or(r.Host, "h1"), float64(r.Origin)/float64(r.Size)))
+		}
+		if ok {
+			v := float64(rs[0].Joint) / float64(rs[0].Size)
+			row(&w, "i: origin bytes of both machines / S", "", "", fmt.Sprintf("%.3f", v), "≤ 1.10", yesNo(v <= targetPairOrigin),
+				cell("by WAN address: "+strings.Join(each, ", ")))
+		}
+	}
+	for _, r := range rep.byScenario("j") {
+		if r.N == 1 {
+			row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "reference: S / uplink rate", "", rep.notes(r))
+			continue
+		}
+		rep.ratioRow(&w, r, "≤ 1.02 × h1 alone")
+		if r.Err != nil {
+			continue
+		}
+		if r.NotHelping > 0 {
+			row(&w, "j: \"pooling isn't helping\" notice", secs(r.NotHelping), "", "", "within 15 s of the requester's start",
+				yesNo(r.NotHelping <= targetNoticeAt), cell(strings.Join(r.SharedLink, " / ")))
+		} else {
+			note := "no such notice in h1's events"
+			if len(r.SharedLink) > 0 {
+				note += "; others: " + strings.Join(r.SharedLink, " / ")
+			}
+			row(&w, "j: \"pooling isn't helping\" notice", "never", "", "", "within 15 s of the requester's start", yesNo(false), cell(note))
+		}
+	}
 	if worst, ok := rep.worst(func(r *result) float64 { return float64(r.Origin) / float64(r.Size) }); ok {
 		v := float64(worst.Origin) / float64(worst.Size)
 		row(&w, "f: origin bytes / S (worst run)", "", "", fmt.Sprintf("%.4f", v), "≤ 1.01", yesNo(v <= targetOrigin), worst.Name+"; every run below")
@@ -152,20 +225,25 @@ func (rep *report) markdown() string {
 	p("\n")
 
 	p("## Every run\n\n")
-	p("| run | hosts | time | ideal | ratio | start-up | finish | origin / S | LAN / S | last 1%% | median 1%% | last / median | requester CPU | requester peak RSS | lenders CPU | lender peak RSS | bytes by participant |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("| run | hosts | time | ideal | ratio | start-up | finish | origin / S | LAN / S | LAN copies / S | shared-link notice | last 1%% | median 1%% | last / median | requester CPU | requester peak RSS | lenders CPU | lender peak RSS | bytes by participant |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	all := slices.Clone(rep.Results)
 	if rep.Aria != nil {
 		all = append([]*result{rep.Aria}, all...)
 	}
 	for _, r := range all {
 		if r.Err != nil {
-			p("| %s | %d | failed | %s | | | | | | | | | | | | | %s |\n", r.Name, r.N, durOr(r.Ideal), errCell(r.Err))
+			p("| %s | %d | failed | %s | | | | | | | | | | | | | | | %s |\n", r.Name, r.N, durOr(r.Ideal), errCell(r.Err))
 			continue
 		}
-		lan, last, med, lm := "", "", "", ""
+		lan, copies, notice, last, med, lm := "", "", "", "", "", ""
 		if r.Scenario != "a" || r.Name != rep.ariaName() {
 			lan = fmt.Sprintf("%.3f", float64(r.LAN)/float64(r.Size))
+			copies = fmt.Sprintf("%.3f", float64(r.Copied)/float64(r.Size))
+			notice = "none"
+			if r.SharedAt > 0 {
+				notice = "at " + secs(r.SharedAt)
+			}
 		}
 		if r.Tail.Median > 0 {
 			last, med, lm = secs(r.Tail.Last), secs(r.Tail.Median), fmt.Sprintf("%.2f", r.Tail.Ratio())
@@ -178,8 +256,8 @@ func (rep *report) markdown() string {
 		if len(r.Lenders) > 0 {
 			lendCPU, lendRSS = secs(sumCPU(r.Lenders)), mib(maxRSS(r.Lenders))
 		}
-		p("| %s | %d | %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Name, r.N, dur(r), durOr(r.Ideal), ratioStr(r), startup, finish, float64(r.Origin)/float64(r.Size), lan, last, med, lm,
+		p("| %s | %d | %s | %s | %s | %s | %s | %.3f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Name, r.N, dur(r), durOr(r.Ideal), ratioStr(r), startup, finish, float64(r.Origin)/float64(r.Size), lan, copies, notice, last, med, lm,
 			secs(r.Req.CPU), mib(r.Req.PeakRSS), lendCPU, lendRSS, shares(r))
 	}
 	p("\n")
@@ -204,6 +282,9 @@ func (rep *report) markdown() string {
 	p("- *start-up* is from the requester's start to its first durable byte (process start, room key, probe, first chunk); *finish* from the last durable byte to its exit (verification, rename). The ideal has neither.\n")
 	p("- *origin / S* above 1 means bytes fetched twice (retries, end-game duplicates). aria2c's is its own overfetch.\n")
 	p("- *LAN / S* is what the requester received on its LAN link per file byte; with N hosts about (N-1)/N of the file plus QUIC overhead.\n")
+	p("- *LAN copies / S* is the share of the file read from members' copies (a finished or running download of the same file) rather than fetched from the internet, by the requester's last progress report.\n")
+	p("- *shared-link notice* is when, after the requester's start, it first said pooling isn't helping or a lender seems to share its internet link; with separate links (a) it should never say so.\n")
+	p("- In i, *origin / S* is what the origin sent to that machine's WAN address; the pair's total is in the Targets table. In j, the pooled run's *ideal* is h1 alone's time.\n")
 	p("- *last 1%%* against *median 1%%* shows the tail: a slow last chunk that nobody cut short makes it large.\n")
 	p("- CPU is user + system seconds from wait4; peak RSS is the process's maximum resident set (ru_maxrss).\n")
 	p("- Logs, events and homes of every run are in the bench's work folder (printed at start; kept when a run fails or with -keep).\n")
@@ -230,8 +311,38 @@ func (rep *report) notes(r *result) string {
 	if r.Tail.Median > 0 {
 		parts = append(parts, fmt.Sprintf("last 1%% %.1f× median", r.Tail.Ratio()))
 	}
+	if r.Copied > 0 {
+		parts = append(parts, fmt.Sprintf("LAN copies %.1f%%", 100*float64(r.Copied)/float64(r.Size)))
+	}
+	if len(r.SharedLink) > 0 {
+		parts = append(parts, fmt.Sprintf("notice at %s: %q", secs(r.SharedAt), r.SharedLink[0]))
+	}
 	parts = append(parts, r.Notes...)
 	return cell(strings.Join(parts, "; "))
+}
+
+// separateLinks is the Targets row saying whether any run of a, where
+// every host has a link of its own, had a shared-link notice.
+func (rep *report) separateLinks() ([]string, bool) {
+	var n int
+	var with []string
+	for _, r := range rep.byScenario("a") {
+		if r.Err != nil {
+			continue
+		}
+		n++
+		if len(r.SharedLink) > 0 {
+			with = append(with, fmt.Sprintf("%s at %s: %q", r.Name, secs(r.SharedAt), r.SharedLink[0]))
+		}
+	}
+	if n == 0 {
+		return nil, false
+	}
+	note := fmt.Sprintf("none in %d runs of a", n)
+	if len(with) > 0 {
+		note = strings.Join(with, "; ")
+	}
+	return []string{"a: notice never appears with separate links", "", "", "", "no \"pooling isn't helping\" or \"seems to share\" notice", yesNo(len(with) == 0), cell(note)}, true
 }
 
 func (rep *report) ariaName() string {

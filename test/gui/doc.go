@@ -6,8 +6,10 @@
 // test origin), that a second launch hands its link to the first and exits
 // 0, that closing the window hides it while a tray exists, that the tray's
 // Quit ends the app, and that without a session bus the app runs with no
-// tray and closing the window quits. TestDesktopRestartResumes kills the
-// app (SIGKILL) mid-download and starts it again without the link: the
+// tray and closing the window quits. On the way it opens the Shared tab,
+// which lists the finished downloads, and searches the room for a file
+// the agent shares. TestDesktopRestartResumes kills the app (SIGKILL)
+// mid-download and starts it again without the link: the
 // download must be restored from the list under --home, show in the
 // window, resume from its partial file's journal (the origin serves about
 // the file once, not again from zero) and finish with the right SHA-256.

@@ -158,6 +158,22 @@ func TestDesktop(t *testing.T) {
 		t.Fatalf("%d visible Dragonload windows after the hand-off, want 1", n)
 	}
 
+	// The Shared tab (Alt+4) lists the two finished downloads, shared
+	// with the room. The agent shares a file of its own (a one-shot get
+	// in its home, which the running agent's index picks up); the search
+	// field, focused with the tab, finds it in the room.
+	manual := startOrigin(t, testorigin.Config{Size: 3 << 20, Seed: 4, Name: "field-manual.pdf"})
+	d.agentGet(t, manual.URL())
+	d.focus(t, win)
+	d.xdotool(t, "key", "--window", fmt.Sprint(win), "alt+4")
+	time.Sleep(600 * time.Millisecond)
+	d.screenshot(t, win, "shared")
+	d.xdotool(t, "type", "--delay", "5", "--window", fmt.Sprint(win), "manual")
+	d.xdotool(t, "key", "--window", fmt.Sprint(win), "Return")
+	time.Sleep(4 * time.Second) // a search waits up to 3 s for each machine
+	d.screenshot(t, win, "search")
+	d.xdotool(t, "key", "--window", fmt.Sprint(win), "alt+1")
+
 	// A dragon:// link opened by another program (a web page, through the
 	// desktop's scheme handler) waits for the user: the window asks, and
 	// nothing is fetched, nor even asked of the server, before Download.
@@ -318,10 +334,9 @@ func (d *desk) startAgent(t *testing.T, room string) string {
 	t.Helper()
 	port := freeUDPPort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	home := filepath.Join(d.dir, "agent")
-	p := &proc{cmd: exec.Command(appBinary, "agent", "--home", home, "--room", room, "--name", "attic",
+	p := &proc{cmd: exec.Command(appBinary, "agent", "--home", d.agentHome(), "--room", room, "--name", "attic",
 		"--listen", addr, "--no-mdns", "--allow-private-origins", "--source", "127.0.0.2",
-		"--out", filepath.Join(d.dir, "agent-out")), done: make(chan struct{})}
+		"--out", d.agentOut()), done: make(chan struct{})}
 	p.cmd.Env = d.env()
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
@@ -344,6 +359,24 @@ func (d *desk) startAgent(t *testing.T, room string) string {
 		}
 	})
 	return addr
+}
+
+// The agent's home and download folders.
+func (d *desk) agentHome() string { return filepath.Join(d.dir, "agent") }
+func (d *desk) agentOut() string  { return filepath.Join(d.dir, "agent-out") }
+
+// agentGet downloads url with a one-shot get in the agent's home, beside
+// the running agent, which then shares the file with the room.
+func (d *desk) agentGet(t *testing.T, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, appBinary, "get", "--home", d.agentHome(), "--listen", "127.0.0.1:0",
+		"--no-mdns", "--allow-private-origins", "--out", d.agentOut(), url)
+	cmd.Env = d.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("get in the agent's home: %v: %s", err, out)
+	}
 }
 
 // freeUDPPort finds a loopback UDP port nobody uses right now.

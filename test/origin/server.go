@@ -23,16 +23,19 @@ import (
 
 // Config describes the file a Server serves and how it serves it.
 type Config struct {
-	Size          int64         // bytes; negative counts as 0
-	Seed          int64         // selects the content (see the package doc)
-	RatePerSource int64         // bytes/s per client IP, all its connections together; 0 = unlimited
-	Latency       time.Duration // wait before each response's headers (stands in for WAN latency)
-	ETag          string        // "" = derived from Seed and Size
-	NoETag        bool          // send no ETag at all
-	LastModified  time.Time     // zero = send no Last-Modified
-	Name          string        // served under /<Name>; "" = "file.bin"
-	Quirks        Quirks
-	Logger        *slog.Logger // nil = discard
+	Size          int64 // bytes; negative counts as 0
+	Seed          int64 // selects the content (see the package doc)
+	RatePerSource int64 // bytes/s per client IP, all its connections together; 0 = unlimited
+	// SharedRate makes RatePerSource one budget for every client
+	// together, as if all of them sat behind one uplink of that rate.
+	SharedRate   bool
+	Latency      time.Duration // wait before each response's headers (stands in for WAN latency)
+	ETag         string        // "" = derived from Seed and Size
+	NoETag       bool          // send no ETag at all
+	LastModified time.Time     // zero = send no Last-Modified
+	Name         string        // served under /<Name>; "" = "file.bin"
+	Quirks       Quirks
+	Logger       *slog.Logger // nil = discard
 }
 
 // Quirks make the server misbehave like real origins do. The zero value
@@ -101,10 +104,11 @@ const defaultTrickleAfter = 4 << 10
 
 // Server is a running (or startable) test origin.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	etag  string // version 0's ETag; "" with NoETag
-	slice int    // bytes per write, also the rate limiter's burst
+	cfg    Config
+	log    *slog.Logger
+	etag   string        // version 0's ETag; "" with NoETag
+	slice  int           // bytes per write, also the rate limiter's burst
+	shared *rate.Limiter // every client's limiter with SharedRate
 
 	mu          sync.Mutex
 	quirks      Quirks
@@ -616,7 +620,13 @@ func (s *Server) source(remote string) *source {
 	src, ok := s.sources[ip]
 	if !ok {
 		src = &source{}
-		if s.cfg.RatePerSource > 0 {
+		switch {
+		case s.cfg.RatePerSource > 0 && s.cfg.SharedRate:
+			if s.shared == nil {
+				s.shared = rate.NewLimiter(rate.Limit(s.cfg.RatePerSource), s.slice)
+			}
+			src.lim = s.shared
+		case s.cfg.RatePerSource > 0:
 			src.lim = rate.NewLimiter(rate.Limit(s.cfg.RatePerSource), s.slice)
 		}
 		s.sources[ip] = src

@@ -887,3 +887,34 @@ func TestNoAnswer(t *testing.T) {
 		t.Errorf("client: %v, want its own cancellation", err)
 	}
 }
+
+// TestSharedRate: with SharedRate, two client addresses together get one
+// budget, as two machines behind one uplink.
+func TestSharedRate(t *testing.T) {
+	const (
+		rate   = 256 << 10
+		window = 800 * time.Millisecond
+	)
+	s := start(t, Config{Size: 64 << 20, Seed: 1, RatePerSource: rate, SharedRate: true})
+	ctx, cancel := context.WithTimeout(t.Context(), window)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
+		c := client(t, src)
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL(), nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			io.Copy(io.Discard, resp.Body)
+		})
+	}
+	wg.Wait()
+	limit := int64(rate*window.Seconds()) + int64(s.slice)*2
+	got := s.BytesBySource()
+	if sum := got["127.0.0.2"] + got["127.0.0.3"]; sum > limit || got["127.0.0.2"] == 0 || got["127.0.0.3"] == 0 {
+		t.Errorf("bytes by source %v: together %d, want both served and at most one budget (%d)", got, sum, limit)
+	}
+}

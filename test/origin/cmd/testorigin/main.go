@@ -42,6 +42,7 @@ func run() error {
 		sizeStr   = flag.String("size", "64MiB", "file size (KiB, MiB, GiB, MB, ... suffixes)")
 		seed      = flag.Int64("seed", 1, "content seed")
 		rateStr   = flag.String("rate", "0", "bytes per second per client IP (e.g. 2.5MB, 20Mbit); 0 = unlimited")
+		shared    = flag.Bool("shared-rate", false, "make -rate one budget for all clients together, as behind one shared uplink")
 		latency   = flag.Duration("latency", 0, "delay before each response's headers")
 		name      = flag.String("name", "file.bin", "file name in the URL")
 		noRange   = flag.Bool("no-range", false, "ignore Range headers")
@@ -90,6 +91,7 @@ func run() error {
 		Size:          size,
 		Seed:          *seed,
 		RatePerSource: rate,
+		SharedRate:    *shared,
 		Latency:       *latency,
 		NoETag:        *noETag,
 		Name:          *name,
