@@ -96,14 +96,14 @@ func TestNoteDelivered(t *testing.T) {
 		t.Fatalf("Note: %v", err)
 	}
 	// The server hands the note on before its FIN: it is there already.
-	from, notes := noter.heard()
+	_, notes := noter.heard()
 	if len(notes) != 1 || !reflect.DeepEqual(notes[0], note) {
 		t.Fatalf("heard %+v\nwant %+v", notes, note)
 	}
 	if err := p.Note(ctx, Note{}); err != nil {
 		t.Fatalf("Note of nothing: %v", err)
 	}
-	from, notes = noter.heard()
+	from, notes := noter.heard()
 	if len(notes) != 2 || notes[1].Downloads != nil {
 		t.Fatalf("heard %+v, want an empty note second", notes)
 	}

@@ -174,81 +174,55 @@ func splitSetup(t *testing.T) (*Scheduler, Assignment, time.Time) {
 	return s, o, now
 }
 
-// TestCopySplitsOnlyWhatItHolds: rule 1 for end-game splits. Bytes c
-// holds that begin inside the rest of o's assignment cut it as soon as c
-// is told it holds them (see TestMeetCuts): c then picks them from the
-// pool.
+// TestCopySplitsOnlyWhatItHolds: bytes c holds cut o's assignment as
+// soon as c is told it holds them (see TestMeetCuts): where they begin
+// inside its rest, or at o's position when they cover it. c then picks
+// them from the pool, and only them.
 func TestCopySplitsOnlyWhatItHolds(t *testing.T) {
-	// With all of it held, c's piece is the balanced one; the cut is
-	// the same in every case below.
-	s, o, now := splitSetup(t)
-	s.SetHas("c", set(rg(0, 20000)), now)
-	full := mustNext(t, s, "c", now)
-	cut := full.Range.Off
-	if full.From != o.ID || full.Range.End != 11000 || cut <= 2000 || cut > 3500 {
-		t.Fatalf("split %+v of %+v", full, o)
-	}
+	const pos = 2000 // o holds [1000,11000) and has received up to here
 	cases := []struct {
 		name  string
 		has   []span.Range
 		want  span.Range // zero: nothing
-		split bool       // want is split off o's assignment, not picked after a cut
-		keeps int64      // o's new end
+		keeps int64      // o's new end; -1 when its whole rest went
 		pool  []span.Range
 	}{
-		{"held from before the cut", []span.Range{rg(1500, 6000)}, rg(cut, 6000), true, cut, []span.Range{rg(6000, 11000)}},
-		{"held piece too small", []span.Range{rg(1500, cut+50)}, span.Range{}, false, 11000, nil},
-		{"held only before the cut", []span.Range{rg(0, cut)}, span.Range{}, false, 11000, nil},
-		{"held from after the cut", []span.Range{rg(5000, 7000)}, rg(5000, 7000), false, 5000, []span.Range{rg(7000, 11000)}},
-		{"held to the end", []span.Range{rg(4000, 20000)}, rg(4000, 11000), false, 4000, nil},
-		{"the first held range", []span.Range{rg(5000, 6000), rg(7000, 9000)}, rg(5000, 6000), false, 5000, []span.Range{rg(6000, 11000)}},
-		{"a small late piece", []span.Range{rg(10950, 11000)}, rg(10950, 11000), false, 10950, nil},
+		{"held all", []span.Range{rg(0, 20000)}, rg(pos, 11000), -1, nil},
+		{"held from before the position", []span.Range{rg(1500, 6000)}, rg(pos, 6000), -1, []span.Range{rg(6000, 11000)}},
+		{"held a little from before it", []span.Range{rg(1500, pos+50)}, rg(pos, pos+50), -1, []span.Range{rg(pos+50, 11000)}},
+		{"held only before it", []span.Range{rg(0, pos)}, span.Range{}, 11000, nil},
+		{"held from after it", []span.Range{rg(5000, 7000)}, rg(5000, 7000), 5000, []span.Range{rg(7000, 11000)}},
+		{"held to the end", []span.Range{rg(4000, 20000)}, rg(4000, 11000), 4000, nil},
+		{"the first held range", []span.Range{rg(5000, 6000), rg(7000, 9000)}, rg(5000, 6000), 5000, []span.Range{rg(6000, 11000)}},
+		{"a small late piece", []span.Range{rg(10950, 11000)}, rg(10950, 11000), 10950, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s, o, now := splitSetup(t)
 			s.SetHas("c", set(c.has...), now)
 			a, ok := s.Next("c", now)
-			from := uint64(0)
-			if c.split {
-				from = o.ID
-			}
-			if a.Range != c.want || ok == c.want.Empty() || (ok && a.From != from) {
-				t.Errorf("Next = %+v, %v; want %v from %d", a, ok, c.want, from)
+			if a.Range != c.want || ok == c.want.Empty() || (ok && a.From != 0) {
+				t.Errorf("Next = %+v, %v; want %v picked", a, ok, c.want)
 			}
 			if s.End(o.ID) != c.keeps || !slices.Equal(s.pool.Ranges(), c.pool) {
 				t.Errorf("o keeps up to %d, pool %v; want %d, %v", s.End(o.ID), s.pool, c.keeps, c.pool)
 			}
 		})
 	}
-	// A silent holder keeps nothing: what c does not hold returns to
-	// the pool.
-	s, o, now = splitSetup(t)
-	s.SetHas("c", set(rg(1500, 7000)), now)
-	now = now.Add(takeoverAfter)
-	a := mustNext(t, s, "c", now)
-	if a.Range != rg(2000, 7000) || a.From != o.ID || s.End(o.ID) != -1 ||
-		!slices.Equal(s.pool.Ranges(), []span.Range{rg(7000, 11000)}) {
-		t.Errorf("takeover %+v: o's end %d, pool %v", a, s.End(o.ID), s.pool)
-	}
-	if st := s.Stats(now); st[0].Failures != 1 {
-		t.Errorf("silent holder not charged: %+v", st[0])
-	}
 }
 
-// TestCopySplitsBeforeTheEndgame: a copy peer that finds nothing it holds
-// in the pool takes what it holds from a slower holder at once, the pool
-// not being empty.
+// TestCopySplitsBeforeTheEndgame: a copy peer told it holds bytes an
+// ordinary peer is fetching takes them at once, before any end-game, the
+// pool not being empty; an ordinary peer does not split before it.
 func TestCopySplitsBeforeTheEndgame(t *testing.T) {
 	s, o, now := splitSetup(t)
 	s.pool.Add(rg(19000, 20000)) // as if never assigned
 	s.received -= 1000
 	s.SetHas("c", set(rg(1000, 8000)), now)
 	a := mustNext(t, s, "c", now)
-	if a.Range.End != 8000 || a.From != o.ID || s.End(o.ID) != a.Range.Off {
-		t.Errorf("Next = %+v, want up to 8000 from %d", a, o.ID)
+	if a.Range != rg(2000, 8000) || s.End(o.ID) != -1 {
+		t.Errorf("Next = %+v with o's end %d, want [2000,8000) with o's rest gone", a, s.End(o.ID))
 	}
-	// An ordinary peer does not: it waits for the end-game.
 	s.AddPeer("p", now)
 	if b, ok := s.Next("p", now); ok && b.From != 0 {
 		t.Errorf("an ordinary peer split %+v before the end-game", b)

@@ -108,6 +108,16 @@ func startAfter(rs []span.Range, off int64) (span.Range, bool) {
 	return span.Range{}, false
 }
 
+// endAfter returns the first range of rs (sorted, disjoint) that ends
+// after off: the one covering off, or else the first one after it.
+func endAfter(rs []span.Range, off int64) (span.Range, bool) {
+	i := sort.Search(len(rs), func(k int) bool { return rs[k].End > off })
+	if i < len(rs) {
+		return rs[i], true
+	}
+	return span.Range{}, false
+}
+
 // fronts returns the bytes that left each range of old from its front:
 // those before the end of the last range of cur within it that are not
 // in cur, or all of it if cur has none of it. Bytes that left a range

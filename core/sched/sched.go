@@ -357,7 +357,7 @@ func (s *Scheduler) Next(p PeerID, now time.Time) (Assignment, bool) {
 		return Assignment{}, false
 	}
 	s.lastID++
-	a := &assign{id: s.lastID, peer: pr, off: r.Off, pos: r.Off, end: r.End, start: now, alone: len(pr.asg) == 0}
+	a := &assign{id: s.lastID, peer: pr, off: r.Off, pos: r.Off, end: r.End, start: now, alone: len(pr.asg) == 0, taken: from != 0}
 	if a.alone {
 		pr.busy.run(true, now)
 		pr.quietSince = now
@@ -631,6 +631,7 @@ type assign struct {
 	end     int64
 	start   time.Time
 	alone   bool // handed out while its peer held nothing else
+	taken   bool // cut from another's assignment in the end-game (split)
 	gotByte bool
 	// The current progress window, from the first byte on: when it
 	// started, pos then, and the peer's shown rate then.
@@ -882,40 +883,52 @@ func (s *Scheduler) others(now time.Time) others {
 // of some copy peer begin inside its unreceived rest: those it holds, if
 // it is preferred, and those it claims, while its claims hold.
 // The assignment ends there, and the bytes from there on return to the
-// pool, where they are the copy peer's to serve or to fetch. Bytes that
+// pool, where they are the copy peer's to serve or to fetch. Claims that
 // merely cover where an assignment has got to do not cut it: the copy
 // peer's download started on them before this one did, and the other way
 // round this one's claims cut the copy peer's assignment in its own
-// scheduler.
+// scheduler. Held bytes are there to copy now, so they cut an assignment
+// even where they cover its position (a copy found after the origin
+// routes took their first chunks takes those chunks' rest), except one
+// taken in the end-game from a slower copy: that one was given for the
+// finish-earlier rule, and cutting it would hand it back and forth.
 func (s *Scheduler) meet(now time.Time) {
-	var marks [][]span.Range
+	var helds, claims [][]span.Range
 	for _, q := range s.peers {
 		if !q.present || !q.copy {
 			continue
 		}
-		var held, claims []span.Range
 		if q.streak == 0 {
-			held = minus(q.has, q.failed.Ranges())
+			helds = append(helds, minus(q.has, q.failed.Ranges()))
 		}
 		if s.active(q, now) {
-			claims = q.claims
+			claims = append(claims, q.claims)
 		}
-		marks = append(marks, union(held, claims))
 	}
 	for _, pr := range s.peers {
 		if pr.copy {
 			continue
 		}
-		for _, a := range pr.asg {
+		for _, a := range slices.Clone(pr.asg) {
 			cut := a.end
-			for _, m := range marks {
+			for _, m := range claims {
 				if r, ok := startAfter(m, a.pos); ok {
+					cut = min(cut, r.Off)
+				}
+			}
+			for _, m := range helds {
+				if r, ok := endAfter(m, a.pos); ok && !a.taken {
+					cut = min(cut, max(r.Off, a.pos))
+				} else if r, ok := startAfter(m, a.pos); ok {
 					cut = min(cut, r.Off)
 				}
 			}
 			if cut < a.end {
 				s.pool.Add(span.Range{Off: cut, End: a.end})
 				a.end = cut
+				if a.pos >= a.end {
+					s.retire(a, now)
+				}
 			}
 		}
 	}

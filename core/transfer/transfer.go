@@ -455,6 +455,11 @@ func (t *Transfer) updateCopy(id sched.PeerID, has, claims span.Set) {
 	t.s.SetHas(id, has, now)
 	t.s.SetClaims(id, claims, now)
 	t.mu.Unlock()
+	// An assignment whose whole rest the copy holds ends at once: stop
+	// its fetch rather than wait for its next bytes to find out.
+	for wid := range t.workers {
+		t.cutIfDead(wid)
+	}
 }
 
 func (t *Transfer) removeSource(id sched.PeerID, why string) {
