@@ -45,6 +45,17 @@ type Env struct {
 // before the engine (and its mDNS) or the toolkit (which needs a display)
 // start.
 func Main(args []string, env Env, desktop Desktop) int {
+	if path := os.Getenv(ProfileEnv); path != "" {
+		stop, err := startProfile(path)
+		if err != nil {
+			return fail(env, ExitUsage, err)
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(env.Stderr, "dragonload: the CPU profile %s is incomplete: %v\n", path, err)
+			}
+		}()
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "-h", "-help", "--help":

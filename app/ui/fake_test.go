@@ -159,7 +159,7 @@ func newHarness(t *testing.T, eng Engine, opts Options) *harness {
 // waitFor runs the main queue until cond holds, failing after 10 s.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second) // a bound for failures only: -race on a loaded 2-core machine is slow
 	for !cond() {
 		select {
 		case f := <-h.mainQ:

@@ -653,3 +653,22 @@ func TestMirrorPairsFollowTheirLender(t *testing.T) {
 		}
 	})
 }
+
+// TestFastCopyNotTested: a copy on the LAN that holds the whole file ends
+// the download in seconds, however long the origin routes alone would
+// take: no lender is tested (a test would cost a lender's output for
+// nothing, and measure the copy rather than the links).
+func TestFastCopyNotTested(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 96 * mib // 48 s from the home link alone; 8 s with the copy
+		home := &uplink{rate: 2 * mib}
+		cp := onLink(copyID, &uplink{rate: 12 * mib})
+		var has span.Set
+		has.Add(span.Range{Off: 0, End: size})
+		during := func(tr *Transfer, _ *recorder) { tr.AddCopy(cp, has) }
+		tr, rec, _ := runGain(t, size, during, onLink(SelfID, home), onLink("peer-a", home))
+		if tr.gain.tests != 0 || len(rec.notices) != 0 {
+			t.Errorf("%d tests, notices %q; want none beside a fast copy", tr.gain.tests, rec.notices)
+		}
+	})
+}

@@ -56,15 +56,23 @@ func (t *Transfer) gainTick(now time.Time) {
 		}
 	}
 	t.gainObs = obs
+	// The probe judges how long the download has left by the origin
+	// routes' rate; copies on the LAN take their share of what is left
+	// (the share of the recent rate they deliver), so a download a fast
+	// copy will end in seconds is not tested.
 	left := size - received
-	for id := range t.copies {
-		if _, ok := t.sources[id]; ok {
-			// A download with a copy on the LAN ends at the copy's
-			// pace, and its origin rates move as copies join and grow:
-			// a test would measure that, not the links. No test then.
-			left = 0
-			break
+	var all, origin float64
+	for _, st := range stats {
+		if st.InFlight == 0 {
+			continue // an idle source keeps its last rate; it delivers nothing now
 		}
+		all += st.Rate
+		if !st.Copy && !t.copies[st.Peer] {
+			origin += st.Rate
+		}
+	}
+	if all > 0 {
+		left = int64(float64(left) * origin / all)
 	}
 	for _, n := range t.gain.Observe(now, left, obs) {
 		t.log.Info("notice", "text", n)

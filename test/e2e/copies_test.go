@@ -134,3 +134,68 @@ func TestSearchE2E(t *testing.T) {
 	}
 	a.kill()
 }
+
+// TestTwoRequestersE2E: two machines run `dragonload get` of the same URL
+// two seconds apart, each naming the other: each copies what the other
+// fetched, and the origin serves the file about once, not twice.
+func TestTwoRequestersE2E(t *testing.T) {
+	const size = 48 * mib
+	o := origin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 4 * mib})
+	a, b := freePort(t, "127.0.0.67"), freePort(t, "127.0.0.68")
+	outA, outB := t.TempDir(), t.TempDir()
+	argsA := []string{"get", o.URL(), "--home", t.TempDir(), "--out", outA, "--room", testRoom, "--listen", a,
+		"--no-mdns", "--source", "127.0.0.67", "--allow-private-origins", "--log-level", "debug", "--peer", b}
+	argsB := []string{"get", o.URL(), "--home", t.TempDir(), "--out", outB, "--room", testRoom, "--listen", b,
+		"--no-mdns", "--source", "127.0.0.68", "--allow-private-origins", "--log-level", "debug", "--peer", a}
+	first := start(t, "first machine", argsA...)
+	time.Sleep(2 * time.Second)
+	second := start(t, "second machine", argsB...)
+	for _, p := range []*proc{first, second} {
+		if code := p.wait(2 * time.Minute); code != 0 {
+			t.Fatalf("%s exited %d:\n%s", p.name, code, p.out.String())
+		}
+	}
+	checkFile(t, outA, size)
+	checkFile(t, outB, size)
+	served := o.BytesServed()
+	t.Logf("origin served %.2f × the file for two machines: %v", float64(served)/size, o.BytesBySource())
+	if served > size*13/10 {
+		t.Errorf("the origin served %d bytes for two copies of a %d-byte file: the machines did not share", served, size)
+	}
+	if !strings.Contains(second.out.String(), "LAN copy from") {
+		t.Errorf("the second machine's summary names no LAN copy:\n%s", second.out.String())
+	}
+}
+
+// TestSharedUplinkE2E: a requester and three lenders behind one uplink
+// (the origin's rate is one budget for all of them): the requester says
+// pooling isn't helping, and the file is right. How soon it says so is
+// the bench's business (scenario j: within 15 s); here it must say it.
+func TestSharedUplinkE2E(t *testing.T) {
+	const size = 84 * mib // about 28 s at 3 MiB/s: long enough to be tested
+	o := origin(t, testorigin.Config{Size: size, Seed: seed, RatePerSource: 3 * mib, SharedRate: true})
+	var peers []string
+	for _, ip := range []string{"127.0.0.71", "127.0.0.72", "127.0.0.73"} {
+		a, addr := agent(t, ip, testRoom)
+		waitAgentUp(t, a)
+		peers = append(peers, addr)
+	}
+	out := t.TempDir()
+	begin := time.Now()
+	get := start(t, "get", getArgs(t.TempDir(), out, "127.0.0.70", o.URL(), peers)...)
+	var noticed time.Duration
+	waitFor(t, 90*time.Second, "the shared-link notice or the end", func() bool {
+		if noticed == 0 && strings.Contains(get.out.String(), "pooling isn't helping") {
+			noticed = time.Since(begin)
+		}
+		return get.exited()
+	})
+	if code := get.wait(time.Minute); code != 0 {
+		t.Fatalf("get exited %d:\n%s", code, get.out.String())
+	}
+	checkFile(t, out, size)
+	t.Logf("notice after %v; whole download %v", noticed.Round(100*time.Millisecond), time.Since(begin).Round(100*time.Millisecond))
+	if noticed == 0 {
+		t.Errorf("no notice that pooling isn't helping:\n%s", get.out.String())
+	}
+}
