@@ -232,3 +232,47 @@ func TestSearchAndSHA256Link(t *testing.T) {
 		t.Fatalf("without a holder: %v (%v)", end.State, end.Err)
 	}
 }
+
+// TestCopyHolderLeaves: a link without a url downloads from two holders at
+// once; when one of them goes away mid-download, the other serves the
+// rest, and the file is right.
+func TestCopyHolderLeaves(t *testing.T) {
+	const size = 16 * mib
+	o := startOrigin(t, testorigin.Config{Size: size, Seed: seed})
+	h1, _ := holder(t, o, "127.0.0.51")
+	h2, _ := holder(t, o, "127.0.0.52")
+	b := newEngine(t, func(c *core.Config) {
+		c.Source, c.Listen, c.Peers = parseIP("127.0.0.53"), "127.0.0.53:0", []string{h1.Addr(), h2.Addr()}
+		c.Limits.DownloadRate = 4 << 20 // about 4 s: time for a holder to leave mid-way
+	})
+	waitReady(t, b, 2)
+	served := o.BytesServed()
+	events, cancel := b.Subscribe()
+	defer cancel()
+	l := link.Link{SHA256: testorigin.SumSHA256(seed, size), Name: "file.bin", Size: size}
+	id, err := b.AddLink(l, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, 30*time.Second, 10*time.Millisecond, "a quarter of the file", func() bool {
+		d := b.Downloads()[0]
+		return d.Done >= size/4
+	})
+	h1.Close()
+	end := finish(t, events, id, time.Minute)
+	if end.State != core.StateDone || testkit.FileSHA256(t, end.Path) != testorigin.SumSHA256(seed, size) {
+		t.Fatalf("ended %v (%v), or with the wrong bytes", end.State, end.Err)
+	}
+	if more := o.BytesServed() - served; more != 0 {
+		t.Errorf("the origin served %d bytes for a link without a url", more)
+	}
+	var holders int
+	for _, s := range b.Downloads()[0].Peers {
+		if s.Copy && s.Bytes > 0 {
+			holders++
+		}
+	}
+	if holders != 2 {
+		t.Errorf("%d holders served bytes, want both: %+v", holders, b.Downloads()[0].Peers)
+	}
+}
