@@ -45,7 +45,10 @@
 //     lender is tested by pausing it: once self and it have delivered for
 //     2 s, the download has over 20 s left and no test ended in the last
 //     10 s, it leaves the scheduler for 1 s plus a 2 s measurement; if the
-//     aggregate fell by less than half its own rate, it shares the link.
+//     aggregate fell by less than half its own rate, it adds nothing and
+//     stays out; it shares the link if this node's own origin stream took
+//     up its part of the freed rate, else the limit is this node's LAN or
+//     CPU and it stays out without a notice.
 //     A lender found sharing is followed at once by the next, in order of
 //     joining; the first one that helps ends the testing. The user hears
 //     "NAME seems to share this machine's internet link: not fetching

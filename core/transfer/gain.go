@@ -92,7 +92,8 @@ type gainVerdict int
 const (
 	untested gainVerdict = iota
 	helps                // pausing it lowered the aggregate: it has a link of its own
-	shares               // pausing it did not: it stays out of the scheduler
+	shares               // pausing it did not, and this machine took up its rate: it shares this machine's link
+	idle                 // pausing it did not, but other lenders took up its rate: it adds nothing here (the LAN or the CPU is the limit), and stays out quietly
 )
 
 type gainPhase int
@@ -142,6 +143,7 @@ type gainProbe struct {
 	subject  *gainPart // the lender paused, while a test runs
 	pausedAt time.Time
 	a1, rL   float64    // the aggregate and the subject's rate before the pause
+	self1    float64    // this machine's own rate before the pause
 	from     gainSample // the start of the A2 window
 
 	lastTest time.Time // when the last test ended; zero before the first
@@ -198,7 +200,7 @@ func (g *gainProbe) Join(route, name string, now time.Time) {
 	}
 	back := 0
 	for _, q := range g.parts {
-		if q.verdict == shares {
+		if q.verdict == shares || q.verdict == idle {
 			back++
 		}
 		q.verdict = untested
@@ -240,7 +242,7 @@ func (g *gainProbe) Leave(id string, now time.Time) {
 // scheduler: it is being tested, or it was found sharing the link.
 func (g *gainProbe) Out(id string) bool {
 	p := g.byID[id]
-	return p != nil && (p == g.subject || p.verdict == shares)
+	return p != nil && (p == g.subject || p.verdict == shares || p.verdict == idle)
 }
 
 // Shares reports whether participant id was found sharing the link.
@@ -331,7 +333,9 @@ func (g *gainProbe) Observe(now time.Time, left int64, obs []gainObs) []string {
 		if !g.steady(g.pausedAt) {
 			g.abort(now, "the sources changed during the test")
 		} else if dt := now.Sub(g.from.at); dt >= gainWindow {
-			g.conclude(now, float64(cur.total-g.from.total)/dt.Seconds())
+			self := g.byID[SelfID].idx
+			g.conclude(now, float64(cur.total-g.from.total)/dt.Seconds(),
+				float64(cur.bytes[self]-g.from.bytes[self])/dt.Seconds())
 		}
 	}
 	if g.phase == gainIdle {
@@ -408,24 +412,50 @@ func (g *gainProbe) maybeStart(now time.Time, left int64) {
 	}
 	g.phase, g.subject, g.pausedAt = gainSettling, cand, now
 	g.a1, g.rL, g.chain = a1, rL, false
+	if self := g.byID[SelfID]; self.idx < len(base.bytes) {
+		g.self1 = float64(cur.bytes[self.idx]-base.bytes[self.idx]) / dt.Seconds()
+	}
 	g.tests++
 	g.log("shared-link test: pausing a lender", "lender", cand.name, "aggregate", a1, "lender rate", rL)
 }
 
 // conclude gives the subject its verdict from A2.
-func (g *gainProbe) conclude(now time.Time, a2 float64) {
+func (g *gainProbe) conclude(now time.Time, a2, self2 float64) {
 	p := g.subject
 	g.phase, g.subject, g.lastTest = gainIdle, nil, now
 	gain := g.a1 - a2
-	if gain < gainShare*g.rL {
+	switch {
+	case gain >= gainShare*g.rL:
+		p.verdict, g.helper, g.chain = helps, p, false
+	case self2-g.self1 >= gainShare*g.rL/float64(g.takers()):
+		// This machine's own origin stream took up its part of what the
+		// lender left (the others that deliver took up theirs): they
+		// share one link.
 		p.verdict, g.chain = shares, true
 		if !p.noticed {
 			g.pending = append(g.pending, p)
 		}
-	} else {
-		p.verdict, g.helper, g.chain = helps, p, false
+	default:
+		// Other lenders took it up: the limit is elsewhere (this
+		// machine's LAN or CPU), not a shared internet link. The
+		// lender adds nothing to this download, so it stays out, but
+		// nobody is told the links are shared.
+		p.verdict, g.chain = idle, true
 	}
-	g.log("shared-link test done", "lender", p.name, "a1", g.a1, "a2", a2, "gain", gain, "lender rate", g.rL, "shares", p.verdict == shares)
+	g.log("shared-link test done", "lender", p.name, "a1", g.a1, "a2", a2, "gain", gain, "lender rate", g.rL,
+		"self before", g.self1, "self after", self2, "verdict", p.verdict)
+}
+
+// takers is how many participants deliver while the subject is out:
+// those that may take up what it left.
+func (g *gainProbe) takers() int {
+	n := 0
+	for _, p := range g.parts {
+		if p.present && p.delivering && !g.Out(p.id) {
+			n++
+		}
+	}
+	return max(n, 1)
 }
 
 // abort ends the test running without a verdict; the subject is back.

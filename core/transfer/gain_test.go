@@ -672,3 +672,23 @@ func TestFastCopyNotTested(t *testing.T) {
 		}
 	})
 }
+
+// TestLANBoundLenderIsIdle: two lenders whose bytes all pass through one
+// limit on this machine's side (its LAN or its CPU), beside this machine's
+// own slow link. Pausing one, the other takes up its rate and this
+// machine's own link takes up nothing: the first adds nothing to this
+// download and stays out, but the links are not shared and nobody is told
+// they are.
+func TestLANBoundLenderIsIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 256 * mib // about 28 s
+		lan := &uplink{rate: 8 * mib}
+		tr, rec, _ := runGain(t, size, nil, onLink(SelfID, &uplink{rate: 1 * mib}), onLink("peer-a", lan), onLink("peer-b", lan))
+		if len(rec.notices) != 0 || len(sharing(rec)) != 0 {
+			t.Errorf("notices %q, sharing %v; want none", rec.notices, sharing(rec))
+		}
+		if !tr.gain.Out("peer-a") || tr.gain.Out("peer-b") {
+			t.Errorf("peer-a out %v, peer-b out %v; want only peer-a, which added nothing", tr.gain.Out("peer-a"), tr.gain.Out("peer-b"))
+		}
+	})
+}
