@@ -75,12 +75,12 @@ func newCopyFinder(e *Engine, tr *transfer.Transfer, keys []quicwire.ContentKey,
 	return cf
 }
 
-// first asks the room at once, for at most firstAsk: before the transfer
-// starts, and when a member connects, before it may lend. A copy known
-// early gets the bytes it holds before other sources take them, and a
-// member downloading the same file is known before this one picks any
-// (without that, both would start at the front and fetch it twice). A
-// HAVE is one round trip on the LAN, so this rarely waits at all.
+// first asks the room at once, for at most firstAsk, before the transfer
+// starts. A copy known early gets the bytes it holds before other sources
+// take them, and a member downloading the same file is known before this
+// one picks any (without that, both would start at the front and fetch it
+// twice). A HAVE is one round trip on the LAN, so this rarely waits at
+// all.
 func (cf *copyFinder) first(ctx context.Context) {
 	if len(cf.keys) == 0 {
 		return
@@ -123,25 +123,11 @@ func (cf *copyFinder) round(ctx context.Context) {
 	var wg sync.WaitGroup
 	present := make(map[string]bool, len(peers))
 	for _, p := range peers {
-		id := copyPrefix + p.ID().String()
-		present[id] = true
-		if cf.e.banned(p.ID().String()) != "" {
-			cf.leave(id, "banned")
-			continue
-		}
+		present[copyPrefix+p.ID().String()] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			actx, cancel := context.WithTimeout(ctx, copyAsk)
-			defer cancel()
-			h, ok := cf.ask(actx, p)
-			switch {
-			case ctx.Err() != nil:
-			case !ok:
-				cf.leave(id, "holds no copy")
-			default:
-				cf.join(p, h)
-			}
+			cf.askOne(ctx, p)
 		}()
 	}
 	wg.Wait()
@@ -156,6 +142,42 @@ func (cf *copyFinder) round(ctx context.Context) {
 	for _, id := range gone {
 		cf.leave(id, "left the room")
 	}
+}
+
+// askOne asks one member and applies its answer.
+func (cf *copyFinder) askOne(ctx context.Context, p *quicwire.Peer) {
+	id := copyPrefix + p.ID().String()
+	if cf.e.banned(p.ID().String()) != "" {
+		cf.leave(id, "banned")
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, copyAsk)
+	defer cancel()
+	h, ok := cf.ask(actx, p)
+	switch {
+	case ctx.Err() != nil:
+	case !ok:
+		cf.leave(id, "holds no copy")
+	default:
+		cf.join(p, h)
+	}
+}
+
+// newMember asks a member that just connected, for at most firstAsk,
+// before it may lend: a copy it holds serves those bytes far faster. Only
+// that member is asked, so members connecting one after another at the
+// start do not each wait for a round of all.
+func (cf *copyFinder) newMember(ctx context.Context, id string) {
+	if len(cf.keys) == 0 {
+		return
+	}
+	p, ok := cf.e.peers.Get(id)
+	if !ok {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, firstAsk)
+	defer cancel()
+	cf.askOne(fctx, p)
 }
 
 // ask returns what p holds of the content, trying each key in turn.

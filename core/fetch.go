@@ -234,10 +234,8 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 				if !ok {
 					return
 				}
-				if _, ok := ev.(PeerReady); ok {
-					// Ask the new member for a copy before it may lend:
-					// a copy it holds serves those bytes far faster.
-					cf.first(mctx)
+				if r, ok := ev.(PeerReady); ok {
+					cf.newMember(mctx, r.Peer.ID)
 				}
 				if l.HasOrigin() {
 					e.followPeer(ps, ev)
