@@ -49,9 +49,10 @@
 //	server → STATUS  {lending, name}, then FIN
 //
 // Version: HELLO carries the highest version the client speaks, WELCOME
-// the one in use, the lower of the two sides' highest. Versions 2 and 3
-// are spoken (1 used an HMAC proof); 3 adds HAVE, READ, SEARCH and NOTE
-// and keeps the hello of 2, so nodes of either version talk. A HELLO older
+// the one in use, the lower of the two sides' highest. Versions 2 to 4
+// are spoken (1 used an HMAC proof); 3 adds HAVE, READ, SEARCH and NOTE,
+// 4 drops the SHA-256 from END, and both keep the hello of 2, so nodes of
+// any of these versions talk. A HELLO older
 // than 2 is refused with 0x3, and a client closes with 0x3 on a WELCOME
 // below 2 or above what it offered. Peer.Version says which is in use.
 // The client sends nothing else before STATUS, and the server serves no
@@ -64,9 +65,9 @@
 // after which the client sends FIN:
 //
 //	QUERY  → STATUS {lending, name}, FIN
-//	FETCH  → DATA* then END {length, sha256} or ERROR {code, http status, retry-after ms, message}, FIN
+//	FETCH  → DATA* then END {length} or ERROR {code, http status, retry-after ms, message}, FIN
 //	HAVE   → HOLDING {size, sha256, name, have ranges, claimed ranges} or ERROR, FIN   (version 3)
-//	READ   → DATA* then END {length, sha256} or ERROR, FIN                             (version 3)
+//	READ   → DATA* then END {length} or ERROR, FIN                                     (version 3)
 //	SEARCH → FOUND {name, size, sha256 of each result} or ERROR, FIN                   (version 3)
 //	NOTE   → FIN alone, once the note is handed on                                     (version 3)
 //
@@ -101,11 +102,14 @@
 //
 // The server has 10 s to read a request. A fetch or read succeeds only
 // when the DATA payloads add up to exactly the requested length, and END
-// repeats that length and their SHA-256. Bytes reach the requester's sink
-// as they arrive; those a failed fetch delivered before failing are kept
-// by the requester (the trailer, computed by the lender, vouches only
-// against transport accidents). A server whose handler or Sharer produced
-// fewer or more bytes sends ERROR (Internal) instead of END. Either side
+// repeats that length. Before version 4 END also carried the bytes'
+// SHA-256: a node still sends it on an older connection and takes it
+// there unchecked, since the lender computes it over what it chose to
+// send and QUIC's AEAD already refuses bytes changed in transit. Bytes
+// reach the requester's sink as they arrive; those a failed fetch
+// delivered before failing are kept by the requester. A server whose
+// handler or Sharer produced fewer or more bytes sends ERROR (Internal)
+// instead of END. Either side
 // cancels a stream (RESET_STREAM and STOP_SENDING) that waits on its peer
 // for 30 s, and a requester that gives up cancels its stream: the lender
 // sees STOP_SENDING and stops fetching from the origin.

@@ -63,8 +63,8 @@ var (
 	// ErrRoomMismatch means the other node is not in this node's room, or
 	// could not prove it.
 	ErrRoomMismatch = errors.New("peer is not in this room")
-	// ErrTrailerMismatch means the bytes received are not the bytes the
-	// lender says it sent (length or SHA-256), or not as many as asked for.
+	// ErrTrailerMismatch means the bytes received are not as many as the
+	// lender says it sent, or not as many as asked for.
 	ErrTrailerMismatch = errors.New("fetched bytes do not match the lender's trailer")
 	// ErrUnsupported means the peer speaks a protocol version without the
 	// request asked for: HAVE, READ, SEARCH and NOTE need version 3.

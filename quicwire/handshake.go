@@ -25,8 +25,9 @@ import (
 // ProtocolVersion is the highest protocol version this package speaks,
 // offered in HELLO. Version 2 replaced version 1's HMAC room proof with
 // CPace; version 3 added HAVE, READ, SEARCH and NOTE and kept the hello
-// as it was, so a node still speaks 2 with a peer that knows no better.
-const ProtocolVersion = 3
+// as it was, so a node still speaks 2 with a peer that knows no better;
+// version 4 dropped the SHA-256 from END.
+const ProtocolVersion = 4
 
 const (
 	alpn = "dragonload/1"
@@ -34,7 +35,9 @@ const (
 	minVersion = 2
 	// shareVersion is the first version with HAVE, READ, SEARCH and NOTE.
 	shareVersion = 3
-	helloTimeout = 10 * time.Second
+	// sumlessVersion is the first version whose END carries no SHA-256.
+	sumlessVersion = 4
+	helloTimeout   = 10 * time.Second
 )
 
 // certificate makes the self-signed certificate that carries the node's

@@ -237,13 +237,14 @@ func rawServer(t testing.TB, serve func(conn *quic.Conn, self *Identity)) string
 	return ln.Addr().String()
 }
 
-// answeringServer is a member, on loopback, that answers the first
-// request of each connection with the bytes answer returns, whatever the
-// request, then sends FIN. It returns the address.
-func answeringServer(t testing.TB, answer func() []byte) string {
+// answeringServer is a member, on loopback, speaking protocol versions up
+// to version, that answers the first request of each connection with the
+// bytes answer returns, whatever the request, then sends FIN. It returns
+// the address.
+func answeringServer(t testing.TB, version int, answer func() []byte) string {
 	t.Helper()
 	return rawServer(t, func(conn *quic.Conn, self *Identity) {
-		if _, err := serverHello(conn, self, testRoom(), func() Status { return Status{} }, ProtocolVersion); err != nil {
+		if _, err := serverHello(conn, self, testRoom(), func() Status { return Status{} }, version); err != nil {
 			return
 		}
 		s, err := conn.AcceptStream(conn.Context())

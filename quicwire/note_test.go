@@ -405,7 +405,7 @@ func TestNoteAnswer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			addr := answeringServer(t, func() []byte { return c.answer })
+			addr := answeringServer(t, ProtocolVersion, func() []byte { return c.answer })
 			rec := &logRecorder{}
 			p := dialAddr(t, newNode(t, nodeOpts{log: rec}), addr)
 			err := p.Note(context.Background(), Note{Downloads: []Download{{File: "f"}}})

@@ -2,7 +2,6 @@ package quicwire
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"github.com/dragonload/dragonload/core/names"
@@ -242,7 +241,6 @@ func (p *Peer) getData(ctx context.Context, what string, request func([]byte) ([
 		return p.fetchError(ctx, s, wd, what, err)
 	}
 	rd := wire.NewReader(s, *buf)
-	sum := sha256.New()
 	var got int64
 	for {
 		wd.begin()
@@ -257,7 +255,6 @@ func (p *Peer) getData(ctx context.Context, what string, request func([]byte) ([
 				abort(streamProtocol)
 				return fmt.Errorf("%w: peer %s sent more than %d bytes", ErrTrailerMismatch, p.id.Short(), length)
 			}
-			sum.Write(payload)
 			got += int64(len(payload))
 			if err := sink(payload); err != nil {
 				abort(streamCanceled)
@@ -268,9 +265,14 @@ func (p *Peer) getData(ctx context.Context, what string, request func([]byte) ([
 			if err != nil {
 				return p.fetchError(ctx, s, wd, what, err)
 			}
-			var mine [wire.SumLen]byte
-			sum.Sum(mine[:0])
-			if got != length || end.Length != uint64(got) || end.Sum != mine {
+			// Only a lender older than version 4 sends a SHA-256, and it
+			// goes unchecked: the lender computes it over what it chose
+			// to send, and QUIC's AEAD already refuses any byte changed
+			// in transit, so it would prove nothing (docs/protocol.md §6).
+			if (end.Sum != nil) != (p.version < sumlessVersion) {
+				return p.fetchError(ctx, s, wd, what, violation("END of %d bytes on a version %d connection", len(payload), p.version))
+			}
+			if got != length || end.Length != uint64(got) {
 				abort(streamProtocol)
 				return fmt.Errorf("%w: got %d of %d bytes, peer %s claims %d", ErrTrailerMismatch, got, length, p.id.Short(), end.Length)
 			}

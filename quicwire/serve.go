@@ -103,7 +103,7 @@ func (n *Node) serveStream(conn *quic.Conn, s *quic.Stream, from PeerInfo, versi
 		case wire.TypeQuery:
 			err = n.serveQuery(s, rd, p)
 		case wire.TypeFetch:
-			err = n.serveFetch(s, rd, p, from, *buf)
+			err = n.serveFetch(s, rd, p, from, version, *buf)
 		case wire.TypeHave, wire.TypeRead, wire.TypeSearch, wire.TypeNote:
 			// A version 2 peer knows nothing of these frames: on its
 			// connection they are as unknown as any other type.
@@ -111,7 +111,7 @@ func (n *Node) serveStream(conn *quic.Conn, s *quic.Stream, from PeerInfo, versi
 				err = violation("%v frame opens a stream on a version %d connection", typ, version)
 				break
 			}
-			err = n.serveShare(typ, s, rd, p, from, *buf)
+			err = n.serveShare(typ, s, rd, p, from, version, *buf)
 		default:
 			err = violation("%v frame opens a stream", typ)
 		}
@@ -151,7 +151,7 @@ func (n *Node) serveQuery(s *quic.Stream, rd *wire.Reader, p []byte) error {
 
 // serveFetch runs the handler for one FETCH and closes the stream with END
 // or ERROR. buf, free once the request is decoded, holds outgoing frames.
-func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerInfo, buf []byte) error {
+func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerInfo, version int, buf []byte) error {
 	m, err := wire.DecodeFetch(p)
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerIn
 		ETag:         m.ETag,
 		LastModified: m.LastModified,
 	}
-	return n.serveData(s, buf, from, "fetch", req.Length, func(ctx context.Context, w io.Writer) error {
+	return n.serveData(s, buf, from, version, "fetch", req.Length, func(ctx context.Context, w io.Writer) error {
 		return n.callHandler(ctx, from, req, w)
 	}, "url", req.URL)
 }
@@ -176,8 +176,9 @@ func (n *Node) serveFetch(s *quic.Stream, rd *wire.Reader, p []byte, from PeerIn
 // serveData answers a FETCH or READ whose request is read: produce writes
 // the want requested bytes to w, which sends them as DATA as they come,
 // and the stream closes with END, or with ERROR when produce failed or
-// wrote another length. logAttrs name the request in the log.
-func (n *Node) serveData(s *quic.Stream, buf []byte, from PeerInfo, what string, want int64,
+// wrote another length. On a connection older than version 4, END also
+// carries the bytes' SHA-256. logAttrs name the request in the log.
+func (n *Node) serveData(s *quic.Stream, buf []byte, from PeerInfo, version int, what string, want int64,
 	produce func(ctx context.Context, w io.Writer) error, logAttrs ...any) error {
 	s.SetReadDeadline(time.Time{})
 	// The send side's context ends when the requester stops reading
@@ -185,7 +186,10 @@ func (n *Node) serveData(s *quic.Stream, buf []byte, from PeerInfo, what string,
 	// stop fetching from the origin, or reading from disk.
 	ctx, cancel := context.WithCancel(s.Context())
 	defer cancel()
-	w := &dataWriter{s: s, buf: buf, want: want, sum: sha256.New()}
+	w := &dataWriter{s: s, buf: buf, want: want}
+	if version < sumlessVersion {
+		w.sum = sha256.New()
+	}
 	w.wd = startWatchdog(dataGap, func() { s.CancelWrite(streamStalled) })
 	defer w.wd.stop()
 
@@ -209,9 +213,10 @@ func (n *Node) serveData(s *quic.Stream, buf []byte, from PeerInfo, what string,
 		n.log.Error("handler wrote the wrong length", append([]any{"request", what, "peer", from.ID.Short(),
 			"wrote", w.n + w.extra, "want", w.want}, logAttrs...)...)
 	default:
-		var end wire.End
-		end.Length = uint64(w.n)
-		w.sum.Sum(end.Sum[:0])
+		end := wire.End{Length: uint64(w.n)}
+		if w.sum != nil {
+			end.Sum = (*[wire.SumLen]byte)(w.sum.Sum(nil))
+		}
 		frame = wire.AppendEnd(buf[:0], end)
 	}
 	if err != nil {
@@ -272,8 +277,8 @@ var errOverlong = errors.New("handler wrote more bytes than requested")
 // bytes reach the requester as fast as the origin delivers them.
 type dataWriter struct {
 	s       *quic.Stream
-	buf     []byte // at least wire.MaxHeaderLen + wire.MaxData
-	sum     hash.Hash
+	buf     []byte    // at least wire.MaxHeaderLen + wire.MaxData
+	sum     hash.Hash // nil from version 4 on: END carries no SHA-256
 	want, n int64
 	extra   int64 // bytes refused for going past want
 	over    bool
@@ -301,7 +306,9 @@ func (w *dataWriter) Write(p []byte) (int, error) {
 			w.err = fmt.Errorf("send data to peer: %w", err)
 			return written, w.err
 		}
-		w.sum.Write(c)
+		if w.sum != nil {
+			w.sum.Write(c)
+		}
 		w.n += int64(len(c))
 		written += len(c)
 		p = p[len(c):]

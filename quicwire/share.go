@@ -179,7 +179,7 @@ func spans(rs []wire.Range) []span.Range {
 // serveShare answers a HAVE, READ or SEARCH, or takes a NOTE, on a
 // connection of version 3 or later. buf, free once the request is
 // decoded, holds outgoing frames.
-func (n *Node) serveShare(typ wire.Type, s *quic.Stream, rd *wire.Reader, p []byte, from PeerInfo, buf []byte) error {
+func (n *Node) serveShare(typ wire.Type, s *quic.Stream, rd *wire.Reader, p []byte, from PeerInfo, version int, buf []byte) error {
 	switch typ {
 	case wire.TypeHave:
 		m, err := wire.DecodeHave(p)
@@ -214,7 +214,7 @@ func (n *Node) serveShare(typ wire.Type, s *quic.Stream, rd *wire.Reader, p []by
 			return err
 		}
 		off, length := int64(m.Offset), int64(m.Length)
-		return n.serveData(s, buf, from, "read", length, func(ctx context.Context, w io.Writer) error {
+		return n.serveData(s, buf, from, version, "read", length, func(ctx context.Context, w io.Writer) error {
 			_, err := callSharer(n, from, func(sh Sharer) (struct{}, error) {
 				return struct{}{}, sh.ServeRead(ctx, from, contentKey(m.Key), off, length, w)
 			})

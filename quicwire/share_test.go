@@ -108,8 +108,8 @@ func TestShareHappyPaths(t *testing.T) {
 	holder := newNode(t, nodeOpts{name: "holder", sharer: sh})
 	asker := newNode(t, nodeOpts{name: "asker"})
 	p := dial(t, asker, holder)
-	if p.Version() != ProtocolVersion || ProtocolVersion != 3 {
-		t.Fatalf("version %d in use, want 3", p.Version())
+	if p.Version() != ProtocolVersion {
+		t.Fatalf("version %d in use, want %d", p.Version(), ProtocolVersion)
 	}
 	ctx := context.Background()
 
@@ -610,7 +610,7 @@ func TestServerVersions(t *testing.T) {
 		server *Node
 		offer  int
 		want   int
-	}{{holder, 2, 2}, {holder, 3, 3}, {holder, 9, 3}, {old, 3, 2}, {old, 9, 2}} {
+	}{{holder, 2, 2}, {holder, 3, 3}, {holder, 4, 4}, {holder, 9, 4}, {old, 3, 2}, {old, 9, 2}} {
 		id := newIdentity(t)
 		h, err := clientHello(context.Background(), rawDial(t, c.server, id), id, testRoom(), "raw", c.offer)
 		if err != nil || h.version != c.want {
@@ -627,10 +627,10 @@ func TestServerVersions(t *testing.T) {
 	}
 }
 
-// A client that offered 3 accepts WELCOME 2 or 3, and closes with 0x3 on
+// A client that offered 4 accepts WELCOME 2 to 4, and closes with 0x3 on
 // anything else.
 func TestClientVersions(t *testing.T) {
-	for _, welcome := range []uint64{0, 1, 4, 1 << 40} {
+	for _, welcome := range []uint64{0, 1, 5, 1 << 40} {
 		closed := make(chan quic.ApplicationErrorCode, 1)
 		addr := rawServer(t, func(conn *quic.Conn, self *Identity) {
 			s, err := conn.AcceptStream(conn.Context())
@@ -687,7 +687,7 @@ func TestGarbageHolder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			addr := answeringServer(t, func() []byte { return c.answer })
+			addr := answeringServer(t, ProtocolVersion, func() []byte { return c.answer })
 			rec := &logRecorder{}
 			p := dialAddr(t, newNode(t, nodeOpts{log: rec}), addr)
 			var err error

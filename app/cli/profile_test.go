@@ -2,17 +2,19 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
 // TestCPUProfile: with $DRAGONLOAD_CPUPROFILE set, a command writes a CPU
-// profile there (a gzipped pprof file); an unwritable path is a usage
-// error that runs nothing.
+// profile there (a gzipped pprof file), "%p" in its name made the process
+// id; an unwritable path is a usage error that runs nothing.
 func TestCPUProfile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cpu.prof")
-	t.Setenv(ProfileEnv, path)
+	dir := t.TempDir()
+	t.Setenv(ProfileEnv, filepath.Join(dir, "cpu-%p.prof"))
+	path := filepath.Join(dir, fmt.Sprintf("cpu-%d.prof", os.Getpid()))
 	var out, errb bytes.Buffer
 	if code := Main([]string{"version"}, Env{Stdout: &out, Stderr: &errb}, nil); code != ExitOK {
 		t.Fatalf("version exited %d: %s", code, errb.String())

@@ -25,7 +25,7 @@
 //	0x06 FETCH     url string | header count uvarint | count × (name string | value string) |
 //	               offset uvarint | length uvarint | size varint | etag string | last-modified string
 //	0x07 DATA      raw bytes (1 or more)
-//	0x08 END       length uvarint | sha256 sum
+//	0x08 END       length uvarint | sha256 sum (before protocol version 4 only)
 //	0x09 ERROR     code (1 byte, not 0) | http status uvarint (0 or 100..999) |
 //	               retry-after milliseconds uvarint | message string
 //

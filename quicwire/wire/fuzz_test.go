@@ -184,7 +184,8 @@ func FuzzFetch(f *testing.F) {
 }
 
 func FuzzEnd(f *testing.F) {
-	seedFrames(f, AppendEnd(nil, End{Length: 1 << 20, Sum: [SumLen]byte{1}}))
+	seedFrames(f, AppendEnd(nil, End{Length: 1 << 20, Sum: &[SumLen]byte{1}}))
+	seedFrames(f, AppendEnd(nil, End{Length: 1 << 20}))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		m, err := DecodeEnd(p)
 		checkMalformed(t, err)

@@ -69,11 +69,11 @@ type Fetch struct {
 	LastModified string
 }
 
-// End closes a successful fetch: how many bytes were sent and their
-// SHA-256.
+// End closes a successful fetch: how many bytes were sent and, before
+// protocol version 4, their SHA-256 (Sum nil: none).
 type End struct {
 	Length uint64
-	Sum    [SumLen]byte
+	Sum    *[SumLen]byte
 }
 
 // Error closes a failed fetch.
@@ -254,17 +254,25 @@ func DecodeFetch(p []byte) (Fetch, error) {
 
 // AppendEnd appends m as a whole frame.
 func AppendEnd(b []byte, m End) []byte {
+	if m.Sum == nil {
+		b = AppendHeader(b, TypeEnd, uvarintLen(m.Length))
+		return binary.AppendUvarint(b, m.Length)
+	}
 	b = AppendHeader(b, TypeEnd, uvarintLen(m.Length)+SumLen)
 	b = binary.AppendUvarint(b, m.Length)
 	return append(b, m.Sum[:]...)
 }
 
-// DecodeEnd decodes an END payload.
+// DecodeEnd decodes an END payload, with or without a sum: which one the
+// connection's version allows is for the caller to check.
 func DecodeEnd(p []byte) (End, error) {
 	d := decoder{b: p}
 	var m End
 	m.Length = d.uvarint("length")
-	d.sum("sha256", &m.Sum)
+	if d.err == nil && len(d.b) > 0 {
+		m.Sum = new([SumLen]byte)
+		d.sum("sha256", m.Sum)
+	}
 	return m, d.end()
 }
 

@@ -223,9 +223,13 @@ func TestRoundTrip(t *testing.T) {
 			func(p []byte) (any, error) { return DecodeFetch(p) },
 			Fetch{URL: "http://h/", Length: 1}},
 		{"end", TypeEnd,
-			func() ([]byte, error) { return AppendEnd(nil, End{Length: 1 << 33, Sum: sum}), nil },
+			func() ([]byte, error) { return AppendEnd(nil, End{Length: 1 << 33}), nil },
 			func(p []byte) (any, error) { return DecodeEnd(p) },
-			End{Length: 1 << 33, Sum: sum}},
+			End{Length: 1 << 33}},
+		{"end with sum (before version 4)", TypeEnd,
+			func() ([]byte, error) { return AppendEnd(nil, End{Length: 1 << 33, Sum: &sum}), nil },
+			func(p []byte) (any, error) { return DecodeEnd(p) },
+			End{Length: 1 << 33, Sum: &sum}},
 		{"error", TypeError,
 			func() ([]byte, error) {
 				return AppendError(nil, Error{Code: 4, HTTPStatus: 503, RetryAfterMS: 1500, Message: "origin said 503"})
