@@ -10,6 +10,7 @@ import (
 
 	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/sched"
 	"github.com/dragonload/dragonload/core/span"
 	"github.com/dragonload/dragonload/core/store"
 	"github.com/dragonload/dragonload/core/transfer"
@@ -36,9 +37,11 @@ func (d *download) fetch(ctx context.Context) error {
 	// A link without a url names its file by SHA-256, size and name: the
 	// bytes can only come from room members' copies.
 	info := origin.Info{Identity: origin.Identity{Size: l.Size}, Name: l.Name, Ranges: true}
+	first := &firstBytes{}
+	defer first.close()
 	if l.HasOrigin() {
 		var err error
-		if info, err = d.probe(ctx, l); err != nil {
+		if info, first.f, err = d.probe(ctx, l); err != nil {
 			return err
 		}
 	}
@@ -84,7 +87,7 @@ func (d *download) fetch(ctx context.Context) error {
 		log.Info("the origin does not serve ranges: downloading in one stream")
 		err = d.fetchSingle(ctx, p, info, l)
 	} else {
-		err = d.transfer(ctx, p, info, l, log)
+		err = d.transfer(ctx, p, info, first, l, log)
 	}
 	if err != nil {
 		var ce *transfer.ChangedError
@@ -108,43 +111,53 @@ func (d *download) fetch(ctx context.Context) error {
 	return nil
 }
 
-// probe asks the origin about the file. It retries what may pass (resets,
-// 5xx, 429) until the give-up time has passed without an answer, honours a
-// Retry-After up to transfer.DefaultMaxWait (the give-up time then counts
-// from its end) and refuses a longer one at once.
-func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) {
+// probe asks the origin about the file, with a request for the file's
+// first chunk whose answer, unread, it also returns (nil when the origin
+// serves no ranges). It retries what may pass (resets, 5xx, 429) until the
+// give-up time has passed without an answer, honours a Retry-After up to
+// transfer.DefaultMaxWait (the give-up time then counts from its end) and
+// refuses a longer one at once.
+func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, *origin.First, error) {
 	e := d.e
 	giveUp := e.giveUp()
 	deadline := time.Now().Add(giveUp)
 	pause := probeBackoff
+	// The scheduler's first chunk for this node, which it asks for before
+	// any other source (see selfSource.first); only the first byte when a
+	// partial of this URL waits in the folder, whose start is most likely
+	// durable already.
+	n := int64(sched.DefaultMinChunk)
+	if _, ok := store.Find(d.outDir, l.URL); ok {
+		n = 1
+	}
 	var last error
 	for {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
-		info, err := e.origin.Probe(pctx, l.URL, l.Headers)
+		info, first, err := e.origin.Open(pctx, l.URL, l.Headers, n)
 		timedOut := pctx.Err() != nil
 		cancel()
 		if err == nil {
 			d.setWaiting(time.Time{})
-			return info, nil
+			return info, first, nil
 		}
 		if ctx.Err() != nil {
-			return origin.Info{}, context.Cause(ctx)
+			return origin.Info{}, nil, context.Cause(ctx)
 		}
 		if timedOut {
 			if last == nil {
-				return origin.Info{}, fmt.Errorf("the server did not answer within %s", giveUp)
+				return origin.Info{}, nil, fmt.Errorf("the server did not answer within %s", giveUp)
 			}
-			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, last)
+			return origin.Info{}, nil, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, last)
 		}
 		last = err
 		if !origin.Retryable(err) {
-			return origin.Info{}, err
+			return origin.Info{}, nil, err
 		}
 		now := time.Now()
 		wait := pause
 		if at := origin.RetryAt(err); !at.IsZero() {
 			if at.Sub(now) > transfer.DefaultMaxWait {
-				return origin.Info{}, &transfer.WaitError{Until: at, Max: transfer.DefaultMaxWait}
+				return origin.Info{}, nil, &transfer.WaitError{Until: at, Max: transfer.DefaultMaxWait}
 			}
 			wait = max(at.Sub(now), 0)
 			d.setWaiting(at)
@@ -155,12 +168,12 @@ func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) 
 			}
 		}
 		if !now.Add(wait).Before(deadline) {
-			return origin.Info{}, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, err)
+			return origin.Info{}, nil, fmt.Errorf("no usable answer from the server for %s: %w", giveUp, err)
 		}
 		e.log.Info("origin probe failed, retrying", "url", l.URL, "err", err, "in", wait)
 		select {
 		case <-ctx.Done():
-			return origin.Info{}, context.Cause(ctx)
+			return origin.Info{}, nil, context.Cause(ctx)
 		case <-time.After(wait):
 		}
 		pause = min(pause*2, probeMaxPause)
@@ -169,7 +182,7 @@ func (d *download) probe(ctx context.Context, l link.Link) (origin.Info, error) 
 
 // transfer runs the pooled transfer: this node and every lending room peer
 // fetch ranges until the file is whole.
-func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.Info, l link.Link, log *slog.Logger) error {
+func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.Info, first *firstBytes, l link.Link, log *slog.Logger) error {
 	e := d.e
 	rep := &reporter{d: d, prog: newProgress(d)}
 	done := p.Done()
@@ -196,7 +209,7 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		Checks:   e.spotChecks(),
 		Limit:    e.dlRate.wrap,
 	})
-	me := selfSource{client: e.origin, name: e.Name(), link: l.URL}
+	me := selfSource{client: e.origin, name: e.Name(), link: l.URL, first: first}
 	ps := newPairs(e, d, tr, me)
 	rep.pairs = ps
 	mctx, stopMirrors := context.WithCancel(ctx)

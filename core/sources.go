@@ -3,9 +3,11 @@ package core
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/span"
 	"github.com/dragonload/dragonload/core/transfer"
 	"github.com/dragonload/dragonload/quicwire"
 )
@@ -20,17 +22,92 @@ type selfSource struct {
 	client *origin.Client
 	name   string
 	link   string // the URL the user gave; a refusal of any other (a redirect target) is an expired link
+	// first is the probe's answer, still unread: the file's first bytes.
+	// The fetch that starts at byte 0 streams it, which spares the first
+	// chunk a round trip of its own (the transfer asks this source before
+	// any other, so a fresh download's first chunk is its own). When no
+	// such fetch comes (a resumed download, a copy on the LAN holding the
+	// start), the download closes it at its end.
+	first *firstBytes
 }
 
 func (s selfSource) ID() string   { return transfer.SelfID }
 func (s selfSource) Name() string { return s.name }
 
 func (s selfSource) Fetch(ctx context.Context, req transfer.Request, sink func([]byte) error) error {
-	err := s.client.Range(ctx, req.Pin.URL, req.Pin.Headers, req.Pin.Identity, req.Range.Off, req.Range.Len(), sink)
+	r := req.Range
+	if f := s.first.takeAt(r.Off); f != nil {
+		n, err := streamFirst(ctx, f, r, sink)
+		if err != nil {
+			return originFailure(err, req.Pin.URL != s.link)
+		}
+		r.Off += n
+		if r.Empty() {
+			return nil
+		}
+	}
+	err := s.client.Range(ctx, req.Pin.URL, req.Pin.Headers, req.Pin.Identity, r.Off, r.Len(), sink)
 	if err == nil {
 		return nil
 	}
 	return originFailure(err, req.Pin.URL != s.link)
+}
+
+// firstBytes holds the probe's unread answer until one fetch takes it.
+type firstBytes struct {
+	mu sync.Mutex
+	f  *origin.First
+}
+
+// takeAt hands the answer to the first caller whose bytes start at off
+// 0, where the answer's do; every other caller, and any caller of a nil
+// firstBytes, gets nil.
+func (b *firstBytes) takeAt(off int64) *origin.First {
+	if b == nil || off != 0 {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.f
+	b.f = nil
+	return f
+}
+
+// close releases an answer nobody took.
+func (b *firstBytes) close() {
+	if f := b.takeAt(0); f != nil {
+		f.Close()
+	}
+}
+
+// errHaveEnough stops streaming the probe's answer at the end of a range
+// shorter than it.
+var errHaveEnough = errors.New("the range ends before the probe's answer")
+
+// streamFirst passes the probe's answer f, bytes [0, f.Len()), to sink as
+// the start of range r, which starts at 0, and returns how many bytes of
+// r it covered.
+func streamFirst(ctx context.Context, f *origin.First, r span.Range, sink func([]byte) error) (int64, error) {
+	n := min(f.Len(), r.Len())
+	var got int64
+	err := f.Stream(ctx, func(b []byte) error {
+		b = b[:min(int64(len(b)), n-got)]
+		if len(b) > 0 {
+			if err := sink(b); err != nil {
+				return err
+			}
+			got += int64(len(b))
+		}
+		if got == n && n < f.Len() {
+			return errHaveEnough
+		}
+		return nil
+	})
+	f.Close()
+	if errors.Is(err, errHaveEnough) {
+		err = nil
+	}
+	return got, err
 }
 
 // originFailure classifies an error of this node's origin client.

@@ -28,7 +28,7 @@ type Identity struct {
 	LastModified string // verbatim Last-Modified header
 }
 
-// Info is what Probe learned about a file.
+// Info is what Probe or Open learned about a file.
 type Info struct {
 	URL         string   // final URL after redirects; use it for every later request
 	Name        string   // sanitised file name
@@ -38,8 +38,8 @@ type Info struct {
 	// Headers are the caller's headers that may be sent to URL: all of
 	// them when every redirect stayed on the host they were given for and
 	// none went from https to http, else nil (see docs/origin.md). Pass
-	// these, not the ones given to Probe, to Range and Whole for URL, and
-	// to lenders asked to fetch URL.
+	// these, not the ones given to Probe or Open, to Range and Whole for
+	// URL, and to lenders asked to fetch URL.
 	Headers map[string]string
 }
 
@@ -85,88 +85,25 @@ func New(opts Options) *Client {
 // whether byte ranges work. hdr are extra request headers (see
 // ValidateHeaders), meant for rawURL's host: no redirect to another host
 // or from https to http carries them, and Info.Headers says which of them
-// may go to Info.URL.
+// may go to Info.URL. It is Open for one byte, whose body it reads and
+// checks: one GET for "bytes=0-0" (and one for "bytes=1-1" when the
+// answer is not that byte), never a HEAD.
 func (c *Client) Probe(ctx context.Context, rawURL string, hdr map[string]string) (Info, error) {
-	if _, err := ValidateURL(rawURL); err != nil {
-		return Info{}, err
+	info, first, err := c.Open(ctx, rawURL, hdr, 1)
+	if err != nil || first == nil {
+		return info, err
 	}
-	if err := ValidateHeaders(hdr); err != nil {
-		return Info{}, err
-	}
-
-	// HEAD first: it is cheap, follows the redirects and often tells the
-	// size. Whatever it says, the ranged GET below has the last word.
-	getURL, getHdr := rawURL, hdr
-	headSize := int64(-1)
-	var headType, headDisposition string
-	resp, err := c.do(ctx, http.MethodHead, rawURL, hdr, "")
+	// The byte is read rather than dropped: that proves the body holds
+	// exactly the byte labelled (a body without Content-Length may hold
+	// more), and it leaves the connection reusable.
+	err = first.Stream(ctx, func([]byte) error { return nil })
 	switch {
-	case err == nil && resp.StatusCode/100 == 2:
-		// The GET starts where HEAD ended, with what HEAD still carried.
-		getURL, getHdr = resp.Request.URL.String(), keptHeaders(resp, hdr)
-		headSize = resp.ContentLength
-		headType = resp.Header.Get("Content-Type")
-		headDisposition = resp.Header.Get("Content-Disposition")
-		resp.Body.Close()
 	case err == nil:
-		c.log.Debug("HEAD refused, probing with a ranged GET", "url", rawURL, "status", resp.StatusCode)
-		drain(resp)
-	case errors.Is(err, ErrForbiddenAddress), errors.As(err, new(*redirectError)), ctx.Err() != nil:
-		// A GET would meet the same refusal.
-		return Info{}, err
-	default:
-		c.log.Debug("HEAD failed, probing with a ranged GET", "url", rawURL, "err", err)
+		return info, nil
+	case errors.Is(err, ErrRangeMismatch):
+		return c.probeAgain(ctx, info, info.Identity.Size, err)
 	}
-
-	resp, err = c.do(ctx, http.MethodGet, getURL, getHdr, "bytes=0-0")
-	if err != nil {
-		return Info{}, err
-	}
-	final := resp.Request.URL
-	info := Info{
-		URL:         final.String(),
-		Headers:     keptHeaders(resp, getHdr),
-		ContentType: firstNonEmpty(resp.Header.Get("Content-Type"), headType),
-		Name:        fileName(firstNonEmpty(resp.Header.Get("Content-Disposition"), headDisposition), final),
-		// The identity comes from the GET alone: later ranged GETs are
-		// compared with it, and some servers label HEAD answers differently.
-		Identity: identityOf(resp),
-	}
-
-	switch resp.StatusCode {
-	case http.StatusPartialContent:
-		cr, err := checkProbeRange(resp, 0)
-		if err != nil {
-			// Whatever came instead of one byte is not read any further.
-			resp.Body.Close()
-			return c.probeAgain(ctx, info, info.Headers, headSize, resp.Header.Get("Content-Range"), err)
-		}
-		drain(resp)
-		info.Identity.Size = cr.total
-		info.Ranges = true
-		if headSize >= 0 && headSize != cr.total {
-			c.log.Warn("HEAD and ranged GET disagree on the size; trusting the ranged GET",
-				"url", info.URL, "head", headSize, "get", cr.total)
-		}
-	case http.StatusOK:
-		drain(resp)
-		info.Identity.Size = resp.ContentLength
-		c.log.Debug("origin ignores Range", "url", info.URL, "size", info.Identity.Size)
-	case http.StatusRequestedRangeNotSatisfiable:
-		defer drain(resp)
-		// "bytes=0-0" is unsatisfiable only for an empty file.
-		cr, err := parseContentRange(resp.Header.Get("Content-Range"))
-		if err != nil || cr.total != 0 {
-			return Info{}, c.statusError(resp)
-		}
-		info.Identity.Size = 0
-		info.ContentType = headType
-	default:
-		defer drain(resp)
-		return Info{}, c.statusError(resp)
-	}
-	c.logProbed(info)
-	return info, nil
+	return Info{}, err
 }
 
 // Range fetches bytes [off, off+n) of the file id pins and passes them to
@@ -456,6 +393,27 @@ func checkProbeRange(resp *http.Response, at int64) (contentRange, error) {
 	return cr, nil
 }
 
+// checkFirstRange checks that an answer to "bytes=0-(n-1)" is labelled
+// as exactly the file's first min(n, size) bytes, with the file's size,
+// and returns that label.
+func checkFirstRange(resp *http.Response, n int64) (contentRange, error) {
+	cr, err := parseContentRange(resp.Header.Get("Content-Range"))
+	if err != nil {
+		return cr, err
+	}
+	if cr.total < 1 {
+		return cr, fmt.Errorf("asked for bytes 0-%d of the file, got %s, which does not tell the size", n-1, cr)
+	}
+	m := min(n, cr.total)
+	if cr.first != 0 || cr.last != m-1 {
+		return cr, fmt.Errorf("asked for bytes 0-%d of the file, got %s", n-1, cr)
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength != m {
+		return cr, fmt.Errorf("asked for bytes 0-%d of the file, got %s with a %d-byte body announced", n-1, cr, resp.ContentLength)
+	}
+	return cr, nil
+}
+
 // checkIdentity compares a response's validators with every one id pins.
 // The size is checked by the callers, which know where the response
 // states it.
@@ -488,13 +446,16 @@ func (c *Client) statusError(resp *http.Response) error {
 // body sending a byte a second would otherwise hold the caller for an hour.
 func drain(resp *http.Response) {
 	stop := time.AfterFunc(drainFor, func() { resp.Body.Close() })
-	io.CopyN(io.Discard, resp.Body, 4<<10)
+	io.CopyN(io.Discard, resp.Body, drainBytes)
 	stop.Stop()
 	resp.Body.Close()
 }
 
-// drainFor bounds how long drain reads.
-const drainFor = 500 * time.Millisecond
+// drainFor bounds how long drain reads, drainBytes how much.
+const (
+	drainFor   = 500 * time.Millisecond
+	drainBytes = 4 << 10
+)
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {
@@ -503,18 +464,16 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// probeAgain follows up a probe whose "bytes=0-0" did not come back as
-// exactly one byte. busybox httpd and s3rver answer that one range with
-// the whole file (labelled as such) and every other range exactly, so
-// "bytes=1-1", which neither starts nor ends at 0, decides. first is the
-// Info from the first answer and contentRange its Content-Range header.
-func (c *Client) probeAgain(ctx context.Context, first Info, hdr map[string]string, headSize int64, contentRange string, why error) (Info, error) {
-	known := headSize
-	if cr, err := parseContentRange(contentRange); err == nil && cr.total >= 0 {
-		known = cr.total
-	}
+// probeAgain follows up a probe whose answer was not labelled as exactly
+// the bytes asked for, or (for one byte) whose body held more. busybox
+// httpd and s3rver answer "bytes=0-0" with the whole file (labelled as
+// such) and every other range exactly, so "bytes=1-1", which neither
+// starts nor ends at 0, decides. first is the Info from the first answer,
+// known the size its label claimed (-1 for none).
+func (c *Client) probeAgain(ctx context.Context, first Info, known int64, why error) (Info, error) {
+	size := int64(-1)
 	if known >= 2 {
-		resp, err := c.do(ctx, http.MethodGet, first.URL, hdr, "bytes=1-1")
+		resp, err := c.do(ctx, http.MethodGet, first.URL, first.Headers, "bytes=1-1")
 		if err != nil {
 			return Info{}, err
 		}
@@ -524,25 +483,28 @@ func (c *Client) probeAgain(ctx context.Context, first Info, hdr map[string]stri
 			if cr, err := checkProbeRange(resp, 1); err == nil {
 				info := first
 				info.URL = resp.Request.URL.String()
-				info.Headers = keptHeaders(resp, hdr)
+				info.Headers = keptHeaders(resp, first.Headers)
 				// This answer proved the ranges; it pins the version.
 				info.Identity = identityOf(resp)
 				info.Identity.Size = cr.total
 				info.Ranges = true
-				c.log.Info("origin answers bytes=0-0 with more than one byte but serves other ranges exactly",
+				c.log.Info("origin mislabels the probe's range but serves other ranges exactly",
 					"url", info.URL, "size", cr.total, "first_answer", why)
 				c.logProbed(info)
 				return info, nil
 			}
 		case http.StatusOK:
+			// The whole file, as a single stream would get it.
+			size = resp.ContentLength
 		default:
 			return Info{}, c.statusError(resp)
 		}
 	}
-	// A server that cannot label one byte correctly is not trusted with
+	// A server that cannot label a range correctly is not trusted with
 	// ranges, nor with the size in that label; one stream still works.
 	c.log.Warn("origin mislabels ranges, falling back to a single stream", "url", first.URL, "err", why)
-	first.Identity.Size = headSize
+	first.Identity.Size = size
+	first.Ranges = false
 	c.logProbed(first)
 	return first, nil
 }

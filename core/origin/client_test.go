@@ -68,7 +68,8 @@ func TestProbe(t *testing.T) {
 		{name: "HEAD refused", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{HeadNotAllowed: true}}, wantRanges: true, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "no range", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{NoRange: true}}, wantRanges: false, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "no range and no HEAD", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{NoRange: true, HeadNotAllowed: true}}, wantRanges: false, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
-		{name: "wrong Content-Range", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WrongContentRange: true}}, wantRanges: false, wantSize: 5000, wantETag: `"v1"`, wantPath: "/file.bin"},
+		// A mislabelled range tells no size that can be trusted.
+		{name: "wrong Content-Range", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WrongContentRange: true}}, wantRanges: false, wantSize: -1, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "wrong Content-Range, no HEAD", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WrongContentRange: true, HeadNotAllowed: true}}, wantRanges: false, wantSize: -1, wantETag: `"v1"`, wantPath: "/file.bin"},
 		{name: "weak ETag", cfg: testorigin.Config{Size: 5000, ETag: `W/"weak"`, LastModified: lm}, wantRanges: true, wantSize: 5000, wantWeak: `W/"weak"`, wantLM: "Thu, 02 Jan 2025 03:04:05 GMT", wantPath: "/file.bin"},
 		{name: "weak ETag quirk", cfg: testorigin.Config{Size: 5000, ETag: `"v1"`, Quirks: testorigin.Quirks{WeakETag: true}}, wantRanges: true, wantSize: 5000, wantWeak: `W/"v1"`, wantPath: "/file.bin"},
@@ -104,7 +105,11 @@ func TestProbe(t *testing.T) {
 			if wantName == "" {
 				wantName = "file.bin"
 			}
-			if info.Name != wantName || info.ContentType != "application/octet-stream" {
+			wantType := "application/octet-stream"
+			if tc.cfg.Size == 0 {
+				wantType = "" // a 416's type is its error page's
+			}
+			if info.Name != wantName || info.ContentType != wantType {
 				t.Errorf("name %q, type %q", info.Name, info.ContentType)
 			}
 		})
@@ -124,8 +129,8 @@ func TestProbeFailures(t *testing.T) {
 		{name: "403", q: testorigin.Quirks{Status: 403}, code: 403},
 		{name: "500", q: testorigin.Quirks{Status: 500}, code: 500, retryable: true},
 		{name: "429", q: testorigin.Quirks{Status: 429}, code: 429, retryable: true},
-		// HEAD and the ranged GET each use up one 503.
-		{name: "503 Retry-After", q: testorigin.Quirks{UnavailableFirst: 2, RetryAfter: 7 * time.Second}, code: 503, retryable: true, after: 7 * time.Second},
+		// The probe is one GET: it uses up the one 503.
+		{name: "503 Retry-After", q: testorigin.Quirks{UnavailableFirst: 1, RetryAfter: 7 * time.Second}, code: 503, retryable: true, after: 7 * time.Second},
 		{name: "11 redirects", q: testorigin.Quirks{Redirects: 11}},
 	}
 	c := loopbackClient(t)
@@ -442,7 +447,8 @@ func TestHeadersSent(t *testing.T) {
 	}
 }
 
-// TestConnectionReuse checks that sequential ranges share one connection.
+// TestConnectionReuse checks that the probe and sequential ranges share
+// one connection.
 func TestConnectionReuse(t *testing.T) {
 	var mu sync.Mutex
 	conns := 0
@@ -459,16 +465,20 @@ func TestConnectionReuse(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	c := loopbackClient(t)
+	info, err := c.Probe(t.Context(), srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range int64(5) {
 		var r recorder
-		if err := c.Range(t.Context(), srv.URL, nil, Identity{Size: 100000}, i*20000, 20000, r.sink); err != nil {
+		if err := c.Range(t.Context(), info.URL, nil, info.Identity, i*20000, 20000, r.sink); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if conns != 1 {
-		t.Errorf("5 sequential ranges used %d connections, want 1", conns)
+		t.Errorf("a probe and 5 sequential ranges used %d connections, want 1", conns)
 	}
 }
 
@@ -586,7 +596,7 @@ func TestRetryable(t *testing.T) {
 
 // TestProbeMislabelledZeroZero checks the second probe that tells servers
 // which mislabel only "bytes=0-0" (busybox httpd, s3rver) from servers
-// that cannot do ranges.
+// that cannot do ranges, and that the probe never sends HEAD.
 func TestProbeMislabelledZeroZero(t *testing.T) {
 	const size = 5000
 	content := testorigin.Content(8, 0, size)
@@ -621,11 +631,11 @@ func TestProbeMislabelledZeroZero(t *testing.T) {
 				}
 				exact(w, r)
 			},
-			ranges: true, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
-			log: `level=INFO msg="origin answers bytes=0-0 with more than one byte but serves other ranges exactly"`,
+			ranges: true, size: size, requests: []string{"bytes=0-0", "bytes=1-1"},
+			log: `level=INFO msg="origin mislabels the probe's range but serves other ranges exactly"`,
 		},
 		{
-			name: "only bytes=0-0 mislabelled, no HEAD",
+			name: "only bytes=0-0 mislabelled, HEAD refused",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				switch {
 				case r.Method == http.MethodHead:
@@ -636,7 +646,25 @@ func TestProbeMislabelledZeroZero(t *testing.T) {
 					exact(w, r)
 				}
 			},
-			ranges: true, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			ranges: true, size: size, requests: []string{"bytes=0-0", "bytes=1-1"},
+		},
+		{
+			// Labelled right, but the body (without Content-Length) holds
+			// more than the byte: only reading it shows.
+			name: "bytes=0-0 answered with more than one byte",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") != "bytes=0-0" {
+					exact(w, r)
+					return
+				}
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-0/%d", size))
+				w.Header().Set("ETag", `"w"`)
+				w.WriteHeader(http.StatusPartialContent)
+				http.NewResponseController(w).Flush() // chunked: no length
+				w.Write(content[:100])
+			},
+			ranges: true, size: size, requests: []string{"bytes=0-0", "bytes=1-1"},
+			log: `first_answer="the origin answered a different range than the one asked for: `,
 		},
 		{
 			name: "every range answered whole under 206",
@@ -647,20 +675,34 @@ func TestProbeMislabelledZeroZero(t *testing.T) {
 				}
 				whole(w)
 			},
-			ranges: false, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			// The label's size is not trusted, and nothing else tells it.
+			ranges: false, size: -1, requests: []string{"bytes=0-0", "bytes=1-1"},
 			log: `level=WARN msg="origin mislabels ranges, falling back to a single stream"`,
 		},
 		{
 			name: "second probe answered 200",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				if r.Header.Get("Range") == "bytes=1-1" {
+					w.Header().Set("Content-Length", fmt.Sprint(size))
 					w.Write(content)
 					return
 				}
 				whole(w)
 			},
-			// HEAD told the size.
-			ranges: false, size: size, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			// The 200's Content-Length tells the size.
+			ranges: false, size: size, requests: []string{"bytes=0-0", "bytes=1-1"},
+		},
+		{
+			name: "second probe answered 200 without a length",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Range") == "bytes=1-1" {
+					http.NewResponseController(w).Flush() // chunked: no length
+					w.Write(content)
+					return
+				}
+				whole(w)
+			},
+			ranges: false, size: -1, requests: []string{"bytes=0-0", "bytes=1-1"},
 		},
 		{
 			name: "size unknown: no second probe",
@@ -673,7 +715,7 @@ func TestProbeMislabelledZeroZero(t *testing.T) {
 				w.WriteHeader(http.StatusPartialContent) // no Content-Range
 				w.Write(content)
 			},
-			ranges: false, size: -1, requests: []string{"HEAD", "bytes=0-0"},
+			ranges: false, size: -1, requests: []string{"bytes=0-0"},
 		},
 		{
 			name: "second probe refused",
@@ -684,7 +726,7 @@ func TestProbeMislabelledZeroZero(t *testing.T) {
 				}
 				whole(w)
 			},
-			code: 503, requests: []string{"HEAD", "bytes=0-0", "bytes=1-1"},
+			code: 503, requests: []string{"bytes=0-0", "bytes=1-1"},
 		},
 	}
 	for _, tc := range cases {
@@ -900,6 +942,7 @@ func TestNoAnswer(t *testing.T) {
 		op   func(url string) error
 	}{
 		{"Probe", func(url string) error { _, err := c.Probe(t.Context(), url, nil); return err }},
+		{"Open", func(url string) error { _, _, err := c.Open(t.Context(), url, nil, 1<<20); return err }},
 		{"Range", func(url string) error { return c.Range(t.Context(), url, nil, Identity{Size: 1000}, 0, 10, nop) }},
 		{"Whole", func(url string) error { return c.Whole(t.Context(), url, nil, Identity{Size: 1000}, nop) }},
 	}

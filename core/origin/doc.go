@@ -5,13 +5,15 @@
 //
 //   - Probe finds the final URL, the file's name and size, its identity
 //     (size plus the ETag, strong or weak, and Last-Modified) and whether
-//     the server really honours byte ranges. HEAD is tried first; a server
-//     that refuses or fumbles HEAD is probed with "GET Range: bytes=0-0"
-//     instead, and range support is always confirmed with that ranged GET:
-//     Accept-Ranges alone proves nothing. Some servers (busybox httpd,
-//     s3rver) answer that one range with the whole file and every other
-//     range exactly, so an answer that is not one byte is checked again
-//     with "bytes=1-1" before the server is given a single stream.
+//     the server really honours byte ranges, with one "GET Range:
+//     bytes=0-0" and no HEAD: only a ranged GET answered exactly proves
+//     range support (Accept-Ranges alone proves nothing). Open does the
+//     same with "bytes=0-(n-1)" and keeps the answer's body, the file's
+//     first bytes, as a First to stream into the file: one round trip
+//     before the first bytes land. Some servers (busybox httpd, s3rver)
+//     answer "bytes=0-0" with the whole file and every other range
+//     exactly, so an answer that is not the bytes asked for is checked
+//     again with "bytes=1-1" before the server is given a single stream.
 //   - Range fetches bytes [off, off+n) and hands them to a sink only after
 //     the response headers proved they are exactly those bytes of exactly
 //     that version of the file: status 206, "Content-Range: bytes

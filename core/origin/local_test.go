@@ -170,7 +170,7 @@ func TestAllowPrivateKeepsSomeRefusals(t *testing.T) {
 			t.Errorf("%s with AllowPrivate: %v", host, err)
 		}
 	}
-	// (Probe dials twice per host: HEAD, then the ranged GET.)
+	// (Probe dials once per host: its one ranged GET.)
 	if d := f.dialed(); !slices.Contains(d, "203.0.113.7:80") || !slices.Contains(d, "127.0.0.1:80") || len(slices.Compact(d)) != 2 {
 		t.Errorf("dialled %v, want 203.0.113.7:80 and 127.0.0.1:80", d)
 	}

@@ -105,8 +105,8 @@ func via(hops ...string) string {
 }
 
 // TestRedirectHeaders checks, for each kind of redirect, which headers the
-// final server sees on the probe (HEAD and ranged GET) and on the ranged
-// GETs that follow to Info.URL with Info.Headers.
+// final server sees on the probe (one ranged GET, from Probe or Open) and
+// on the ranged GETs that follow to Info.URL with Info.Headers.
 func TestRedirectHeaders(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -122,78 +122,104 @@ func TestRedirectHeaders(t *testing.T) {
 		{"away and back", via("https://a.example.com", "https://b.example.com", "https://a.example.com/file"), "https://a.example.com", false, ""},
 		{"no redirect", "https://a.example.com/file", "https://a.example.com", true, "-"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			bed, c := newHostBed(t)
-			info, err := c.Probe(t.Context(), tc.start, linkHeaders)
+	probes := []struct {
+		name  string
+		rng   string // the probe's Range
+		probe func(c *Client, url string) (Info, error)
+	}{
+		{"Probe", "bytes=0-0", func(c *Client, url string) (Info, error) { return c.Probe(t.Context(), url, linkHeaders) }},
+		{"Open", "bytes=0-49", func(c *Client, url string) (Info, error) {
+			info, first, err := c.Open(t.Context(), url, linkHeaders, 50)
 			if err != nil {
-				t.Fatal(err)
+				return info, err
 			}
-			if info.URL != tc.final+"/file" || !info.Ranges {
-				t.Fatalf("probe: %+v", info)
+			if first == nil || first.Len() != 50 {
+				t.Fatalf("First %v, want 50 bytes", first)
 			}
-			wantHeaders := map[string]string(nil)
-			if tc.kept {
-				wantHeaders = linkHeaders
+			var r recorder
+			if err := first.Stream(t.Context(), r.sink); err != nil || r.buf.String() != strings.Repeat("x", 50) {
+				t.Fatalf("First.Stream: %v, %q", err, r.buf.String())
 			}
-			if !reflect.DeepEqual(info.Headers, wantHeaders) {
-				t.Errorf("Info.Headers = %v, want %v", info.Headers, wantHeaders)
-			}
-			if err := c.Range(t.Context(), info.URL, info.Headers, info.Identity, 10, 20, func([]byte) error { return nil }); err != nil {
-				t.Fatal(err)
-			}
-
-			got := bed.requests(tc.final, "/file")
-			var methods []string
-			for _, s := range got {
-				methods = append(methods, s.method+" "+s.header.Get("Range"))
-			}
-			if want := []string{"HEAD ", "GET bytes=0-0", "GET bytes=10-29"}; !reflect.DeepEqual(methods, want) {
-				t.Fatalf("%s was sent %q, want %q", tc.final, methods, want)
-			}
-			for _, s := range got {
-				for name, value := range linkHeaders {
-					switch v := s.header.Get(name); {
-					case tc.kept && v != value:
-						t.Errorf("%s %s: %s is %q, want %q", s.method, s.header.Get("Range"), name, v, value)
-					case !tc.kept && name == "User-Agent" && v != "dragonload":
-						t.Errorf("%s %s: User-Agent is %q, want the client's own", s.method, s.header.Get("Range"), v)
-					case !tc.kept && name != "User-Agent" && v != "":
-						t.Errorf("%s %s: %s %q reached another host or went over http", s.method, s.header.Get("Range"), name, v)
-					}
+			return info, nil
+		}},
+	}
+	for _, p := range probes {
+		for _, tc := range cases {
+			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
+				bed, c := newHostBed(t)
+				info, err := p.probe(c, tc.start)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if !tc.kept {
-					for name, values := range s.header {
-						if strings.Contains(strings.Join(values, " "), "secret") {
-							t.Errorf("%s %s: header %s leaks %q", s.method, s.header.Get("Range"), name, values)
+				if info.URL != tc.final+"/file" || !info.Ranges || info.Identity.Size != 100 {
+					t.Fatalf("probe: %+v", info)
+				}
+				wantHeaders := map[string]string(nil)
+				if tc.kept {
+					wantHeaders = linkHeaders
+				}
+				if !reflect.DeepEqual(info.Headers, wantHeaders) {
+					t.Errorf("Info.Headers = %v, want %v", info.Headers, wantHeaders)
+				}
+				if err := c.Range(t.Context(), info.URL, info.Headers, info.Identity, 10, 20, func([]byte) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+
+				got := bed.requests(tc.final, "/file")
+				var methods []string
+				for _, s := range got {
+					methods = append(methods, s.method+" "+s.header.Get("Range"))
+				}
+				if want := []string{"GET " + p.rng, "GET bytes=10-29"}; !reflect.DeepEqual(methods, want) {
+					t.Fatalf("%s was sent %q, want %q", tc.final, methods, want)
+				}
+				for _, s := range got {
+					for name, value := range linkHeaders {
+						switch v := s.header.Get(name); {
+						case tc.kept && v != value:
+							t.Errorf("%s %s: %s is %q, want %q", s.method, s.header.Get("Range"), name, v, value)
+						case !tc.kept && name == "User-Agent" && v != "dragonload":
+							t.Errorf("%s %s: User-Agent is %q, want the client's own", s.method, s.header.Get("Range"), v)
+						case !tc.kept && name != "User-Agent" && v != "":
+							t.Errorf("%s %s: %s %q reached another host or went over http", s.method, s.header.Get("Range"), name, v)
 						}
 					}
+					if !tc.kept {
+						for name, values := range s.header {
+							if strings.Contains(strings.Join(values, " "), "secret") {
+								t.Errorf("%s %s: header %s leaks %q", s.method, s.header.Get("Range"), name, values)
+							}
+						}
+					}
+					if s.header.Get("Accept-Encoding") != "identity" {
+						t.Errorf("%s: Accept-Encoding %q", s.method, s.header.Get("Accept-Encoding"))
+					}
 				}
-				if s.header.Get("Accept-Encoding") != "identity" {
-					t.Errorf("%s: Accept-Encoding %q", s.method, s.header.Get("Accept-Encoding"))
+				// The probe followed the redirects; the GET after it went
+				// straight to the URL where it ended.
+				switch ref := got[0].header.Get("Referer"); {
+				case tc.refere == "-" && ref != "":
+					t.Errorf("probe: Referer %q, want none", ref)
+				case tc.refere != "" && tc.refere != "-" && ref != tc.refere:
+					t.Errorf("probe: Referer %q, want %q", ref, tc.refere)
 				}
-			}
-			// HEAD followed the redirects; the GETs went straight to the
-			// URL where it ended.
-			switch ref := got[0].header.Get("Referer"); {
-			case tc.refere == "-" && ref != "":
-				t.Errorf("HEAD: Referer %q, want none", ref)
-			case tc.refere != "" && tc.refere != "-" && ref != tc.refere:
-				t.Errorf("HEAD: Referer %q, want %q", ref, tc.refere)
-			}
-		})
+			})
+		}
 	}
 }
 
-// TestProbeWithoutHEAD: when HEAD is refused, the ranged GET follows the
-// redirects itself, and Info.Headers comes from its chain.
-func TestProbeWithoutHEAD(t *testing.T) {
+// TestProbeSendsNoHEAD: the probe is one ranged GET, which follows the
+// redirects itself (Info.Headers comes from its chain); no host is ever
+// sent HEAD, and one that refuses HEAD makes no difference.
+func TestProbeSendsNoHEAD(t *testing.T) {
 	for _, tc := range []struct {
 		name, start, final string
 		kept               bool
 	}{
-		{"other host", via("https://a.example.com", "https://b.example.com/file?nohead"), "https://b.example.com", false},
-		{"same host", via("https://a.example.com", "https://a.example.com/file?nohead"), "https://a.example.com", true},
+		{"other host", via("https://a.example.com", "https://b.example.com/file"), "https://b.example.com", false},
+		{"same host", via("https://a.example.com", "https://a.example.com/file"), "https://a.example.com", true},
+		{"other host, HEAD refused", via("https://a.example.com", "https://b.example.com/file?nohead"), "https://b.example.com", false},
+		{"same host, HEAD refused", via("https://a.example.com", "https://a.example.com/file?nohead"), "https://a.example.com", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bed, c := newHostBed(t)
@@ -201,20 +227,27 @@ func TestProbeWithoutHEAD(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if (info.Headers != nil) != tc.kept {
-				t.Errorf("Info.Headers = %v, want kept: %v", info.Headers, tc.kept)
+			if (info.Headers != nil) != tc.kept || !info.Ranges || info.Identity.Size != 100 {
+				t.Errorf("Info %+v, want headers kept: %v", info, tc.kept)
 			}
 			got := bed.requests(tc.final, "/file")
-			if len(got) != 2 || got[0].method != http.MethodHead || got[1].header.Get("Range") != "bytes=0-0" {
+			if len(got) != 1 || got[0].method != http.MethodGet || got[0].header.Get("Range") != "bytes=0-0" {
 				t.Fatalf("%s got %v", tc.final, got)
 			}
-			for _, s := range got {
-				if k := s.header.Get("X-Api-Key"); (k != "") != tc.kept {
-					t.Errorf("%s: X-Api-Key %q", s.method, k)
-				}
+			if k := got[0].header.Get("X-Api-Key"); (k != "") != tc.kept {
+				t.Errorf("X-Api-Key %q", k)
 			}
-			if want := "https://a.example.com/"; !tc.kept && got[1].header.Get("Referer") != want {
-				t.Errorf("GET: Referer %q, want %q", got[1].header.Get("Referer"), want)
+			if want := "https://a.example.com/"; !tc.kept && got[0].header.Get("Referer") != want {
+				t.Errorf("GET: Referer %q, want %q", got[0].header.Get("Referer"), want)
+			}
+			bed.mu.Lock()
+			defer bed.mu.Unlock()
+			for origin, log := range bed.log {
+				for _, s := range log {
+					if s.method != http.MethodGet {
+						t.Errorf("%s was sent %s %s", origin, s.method, s.path)
+					}
+				}
 			}
 		})
 	}

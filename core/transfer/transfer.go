@@ -492,7 +492,21 @@ func (t *Transfer) assign(ctx context.Context) {
 	for id := range t.sources {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids) // deterministic order, for reproducible tests
+	// This node's own source asks first, so that a fresh download's first
+	// chunk is its own: the answer to the caller's probe can carry it
+	// (core's selfSource). The rest in a fixed order, for reproducible
+	// tests.
+	slices.SortFunc(ids, func(a, b sched.PeerID) int {
+		switch {
+		case a == b:
+			return 0
+		case a == SelfID:
+			return -1
+		case b == SelfID:
+			return 1
+		}
+		return cmp.Compare(a, b)
+	})
 	for _, id := range ids {
 		src := t.sources[id]
 		for {

@@ -48,6 +48,29 @@ func TestCompletes(t *testing.T) {
 	})
 }
 
+// TestSelfAsksFirst: this node's own source gets the file's first chunk
+// even when a lender's id sorts before SelfID, so that the probe's answer
+// (which carries that chunk) is used rather than thrown away.
+func TestSelfAsksFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var firstOff atomic.Int64
+		firstOff.Store(-1)
+		me := self(4*mib, func(n int, req Request) act {
+			if n == 1 {
+				firstOff.Store(req.Range.Off)
+			}
+			return act{}
+		})
+		_, _, _, err := run(t, 16*mib, Config{}, me, lender("aaa", 4*mib, nil), lender("peer-b", 4*mib, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := firstOff.Load(); got != 0 {
+			t.Fatalf("this node's first request starts at %d, want 0", got)
+		}
+	})
+}
+
 // TestResumesFromDone: bytes already durable are not fetched again.
 func TestResumesFromDone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
