@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ type bench struct {
 	bin     string // dragonload
 	binErr  error  // why bin could not be built; every pooled run fails with it
 	origBin string // testorigin
+	rawBin  string // rawquic
 	bed     *netbed.Bed
 	origin  *origin
 	started time.Time
@@ -43,12 +45,17 @@ type bench struct {
 	slowGood float64         // its goodput at the slow rate
 	aria     *result
 	results  []*result
+
+	// Goodput by host at other rates, measured where the scenario runs.
+	manyGood  map[int]float64 // m: every host at -many-wan
+	mixedGood map[int]float64 // p: h1, h2, ... at their -mixed-wan rates
 }
 
 // result is one measured download.
 type result struct {
-	Scenario string // "a".."j"
+	Scenario string // "a".."p"
 	Name     string // e.g. "a: N=4"
+	Row      string // the Targets row of a run that is one of several (see spec.nth); "" = Name
 	Host     string // the requester's host, in i; "" = h1
 	N        int    // participants at the start, requester included
 	Size     int64
@@ -71,9 +78,9 @@ type result struct {
 	SharedLink []string      // their texts, once each
 	SharedAt   time.Duration // requester start to the first of them
 	NotHelping time.Duration // requester start to the first "pooling isn't helping"; 0 = none
-	// h: the reference, plain HTTP from the copy's host to the requester
-	// over the LAN, bits per second.
-	Intake float64
+	// h: the references, plain HTTP and raw quic-go from the copy's host
+	// to the requester over the LAN, bits per second.
+	Intake, RawIntake float64
 	// i: origin bytes of both machines together (Origin is this one's).
 	Joint int64
 }
@@ -103,7 +110,11 @@ func (b *bench) build(ctx context.Context) error {
 		}
 	}
 	b.origBin = filepath.Join(b.work, "testorigin")
-	return goBuild(ctx, b.root, b.origBin, "./test/origin/cmd/testorigin")
+	if err := goBuild(ctx, b.root, b.origBin, "./test/origin/cmd/testorigin"); err != nil {
+		return err
+	}
+	b.rawBin = filepath.Join(b.work, "rawquic")
+	return goBuild(ctx, b.root, b.rawBin, "./test/rawquic/cmd/rawquic")
 }
 
 func goBuild(ctx context.Context, dir, out, pkg string) error {
@@ -120,23 +131,11 @@ func goBuild(ctx context.Context, dir, out, pkg string) error {
 // only a broken bed or origin stops it.
 func (b *bench) scenarios(ctx context.Context) error {
 	want := func(s string) bool { return strings.Contains(b.cfg.scenarios, s) }
-	if want("a") || want("b") || want("c") {
-		if err := b.startOrigin(ctx, b.cfg.size, 1); err != nil {
+	if strings.ContainsAny(b.cfg.scenarios, "abcdino") {
+		// Before d opens any link: every host is at the -wan rate.
+		if err := b.measurePerHost(ctx); err != nil {
 			return err
 		}
-		g, err := b.measureGoodput(ctx, seq(1, netbed.MaxHosts))
-		if err != nil {
-			return err
-		}
-		b.goodput = g
-		var all []float64
-		for _, v := range g {
-			all = append(all, v)
-		}
-		// One figure for every equally shaped host: the median, so that a
-		// measurement that met a loss (or a scheduling hiccup) skews nothing.
-		slices.Sort(all)
-		b.perHost = (all[(len(all)-1)/2] + all[len(all)/2]) / 2
 	}
 	if want("a") {
 		b.aria = b.runAria(ctx)
@@ -178,18 +177,17 @@ func (b *bench) scenarios(ctx context.Context) error {
 			target: 1.15,
 		})
 	}
-	if want("h") {
-		if err := b.lanCopy(ctx); err != nil {
-			return err
+	for _, s := range []struct {
+		letter string
+		run    func(context.Context) error
+	}{
+		{"m", b.manyHosts}, {"n", b.smallFile}, {"o", b.slowFirstByte}, {"p", b.mixedLinks},
+		{"l", b.rawRefs}, {"h", b.lanCopy}, {"i", b.pair}, {"j", b.sharedUplink}, {"k", b.ownLink},
+	} {
+		if !want(s.letter) {
+			continue
 		}
-	}
-	if want("i") {
-		if err := b.pair(ctx); err != nil {
-			return err
-		}
-	}
-	if want("j") {
-		if err := b.sharedUplink(ctx); err != nil {
+		if err := s.run(ctx); err != nil {
 			return err
 		}
 	}
@@ -198,27 +196,17 @@ func (b *bench) scenarios(ctx context.Context) error {
 		// they deliver. The requester keeps its -wan link: unshaped, it
 		// would fetch most of the file itself over a veth, and the run
 		// would measure the origin instead of the pooled path.
-		for _, h := range b.bed.Hosts()[1:] {
-			if err := b.bed.SetWANRate(ctx, h, 0); err != nil {
-				return err
-			}
+		if err := b.setWAN(ctx, b.bed.Hosts()[1:], 0); err != nil {
+			return err
 		}
 	}
 	if want("d") {
-		for _, h := range b.bed.Hosts()[:5] {
-			if err := b.bed.SetLANRate(ctx, h, b.cfg.lan); err != nil {
-				return err
-			}
+		lan := b.bed.Hosts()[:5]
+		if err := b.setLAN(ctx, lan, b.cfg.lan); err != nil {
+			return err
 		}
 		if err := b.startOrigin(ctx, b.cfg.lanSize, 2); err != nil {
 			return err
-		}
-		if b.perHost == 0 {
-			g, err := b.measureGoodput(ctx, []int{1})
-			if err != nil {
-				return err
-			}
-			b.perHost = g[1]
 		}
 		b.pooled(ctx, spec{
 			scenario: "d", name: fmt.Sprintf("d: LAN-bound, LAN %s, 4 lenders", netbed.FormatRate(b.cfg.lan)),
@@ -228,10 +216,8 @@ func (b *bench) scenarios(ctx context.Context) error {
 			// its own WAN.
 			ideal: phasedIdeal(b.cfg.lanSize, []float64{1}, []float64{float64(b.cfg.lan) + b.perHost}),
 		})
-		for _, h := range b.bed.Hosts()[:5] {
-			if err := b.bed.SetLANRate(ctx, h, 0); err != nil {
-				return err
-			}
+		if err := b.setLAN(ctx, lan, 0); err != nil {
+			return err
 		}
 	}
 	if want("e") {
@@ -241,6 +227,56 @@ func (b *bench) scenarios(ctx context.Context) error {
 		b.pooled(ctx, spec{scenario: "e", name: "e: memory, lenders' WAN and LAN unshaped, 2 lenders", lenders: seq(2, 3)})
 	}
 	return ctx.Err()
+}
+
+// goodputHosts is how many hosts measurePerHost measures: those of a.
+const goodputHosts = 8
+
+// measurePerHost measures the plain HTTP goodput of the first
+// goodputHosts hosts at once, at the -wan rate, from an origin of the
+// -size file (which a, b and c then use). perHost is their median, so
+// that a measurement that met a loss (or a scheduling hiccup) skews
+// nothing.
+func (b *bench) measurePerHost(ctx context.Context) error {
+	if err := b.startOrigin(ctx, b.cfg.size, 1); err != nil {
+		return err
+	}
+	g, err := b.measureGoodput(ctx, seq(1, goodputHosts))
+	if err != nil {
+		return err
+	}
+	b.goodput = g
+	b.perHost = medianRate(g)
+	return nil
+}
+
+// medianRate is the median of the rates of g.
+func medianRate(g map[int]float64) float64 {
+	all := slices.Sorted(maps.Values(g))
+	if len(all) == 0 {
+		return 0
+	}
+	return (all[(len(all)-1)/2] + all[len(all)/2]) / 2
+}
+
+// setWAN shapes the WAN links of hosts to bps; 0 removes the shaping.
+func (b *bench) setWAN(ctx context.Context, hosts []*netbed.Host, bps int64) error {
+	for _, h := range hosts {
+		if err := b.bed.SetWANRate(ctx, h, bps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setLAN shapes the LAN links of hosts to bps; 0 removes the shaping.
+func (b *bench) setLAN(ctx context.Context, hosts []*netbed.Host, bps int64) error {
+	for _, h := range hosts {
+		if err := b.bed.SetLANRate(ctx, h, bps); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ideal is the time for the a, b, c file at a pool rate in bits per second.
@@ -294,8 +330,16 @@ func (b *bench) startOrigin(ctx context.Context, size, seed int64) error {
 }
 
 // startOriginWith replaces the running origin with one as opt describes,
-// in the internet namespace.
+// in the internet namespace, unless the running one is that already (it
+// hashes its whole file at start: about 1 s per GiB).
 func (b *bench) startOriginWith(ctx context.Context, opt originOpts) error {
+	if b.origin != nil && b.origin.originOpts == opt {
+		select {
+		case <-b.origin.proc.Done():
+		default:
+			return nil
+		}
+	}
 	b.stopOrigin()
 	o, err := b.launchOrigin(ctx, b.bed.InetNS(), netbed.OriginIP.String()+":8080", filepath.Join(b.work, fmt.Sprintf("origin-%d", opt.seed)), opt)
 	if err != nil {
@@ -471,8 +515,9 @@ func (b *bench) runAria(ctx context.Context) *result {
 // spec describes one pooled download. The requester is always h1.
 type spec struct {
 	scenario, name string
-	lenders        []int // hosts lending from the start
-	peers          []int // hosts given to the requester with --peer; nil = lenders
+	row            string // the Targets row, when the run is one of several
+	lenders        []int  // hosts lending from the start
+	peers          []int  // hosts given to the requester with --peer; nil = lenders
 	actions        []action
 	ideal          time.Duration
 	idealAt        func(at []float64) time.Duration // for a pool that changes: the fractions at which actions ran
@@ -496,7 +541,7 @@ type agent struct {
 
 // pooled runs one download with the real binary and records it.
 func (b *bench) pooled(ctx context.Context, s spec) *result {
-	r := &result{Scenario: s.scenario, Name: s.name, N: 1 + len(s.lenders), Size: b.origin.size, Ideal: s.ideal, Target: s.target}
+	r := &result{Scenario: s.scenario, Name: s.name, Row: s.row, N: 1 + len(s.lenders), Size: b.origin.size, Ideal: s.ideal, Target: s.target}
 	b.results = append(b.results, r)
 	b.log.Info("run", "name", r.Name)
 	r.Err = b.runPooled(ctx, s, r)
@@ -781,22 +826,31 @@ func (b *bench) startAgent(ctx context.Context, dir string, h int) (*agent, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := awaitUDP(ctx, p, hostPort, dir); err != nil {
+		return nil, err
+	}
+	return &agent{host: host, proc: p}, nil
+}
+
+// awaitUDP waits until p listens on UDP port, at most 30 s, and stops it
+// if it does not; its logs are in dir.
+func awaitUDP(ctx context.Context, p *netbed.Proc, port int, dir string) error {
 	deadline := time.Now().Add(30 * time.Second)
-	for !netbed.UDPListening(p.Pid(), hostPort) {
+	for !netbed.UDPListening(p.Pid(), port) {
 		select {
 		case <-p.Done():
-			return nil, fmt.Errorf("agent on %s exited at start (%v); see %s", host.Name, p.Err(), dir)
+			return fmt.Errorf("%s exited at start (%v); see %s", p.Name, p.Err(), dir)
 		case <-ctx.Done():
 			p.Stop(5 * time.Second)
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.Stop(5 * time.Second)
-			return nil, fmt.Errorf("agent on %s did not listen on UDP %d within 30 s; see %s", host.Name, hostPort, dir)
+			return fmt.Errorf("%s did not listen on UDP %d within 30 s; see %s", p.Name, port, dir)
 		}
 	}
-	return &agent{host: host, proc: p}, nil
+	return nil
 }
 
 // end stops p and reports whether it exited on SIGTERM within 5 s. One

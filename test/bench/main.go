@@ -25,38 +25,54 @@ type config struct {
 	bin        string        // the dragonload binary; built when missing
 	work       string        // logs, homes and downloads; "" = a temporary folder
 	keep       bool          // keep the work folder even when every run passed
-	scenarios  string        // which of "abcdehij" to run
+	scenarios  string        // which of allScenarios to run
 	size       int64         // file size for a, b, c, h
-	lanSize    int64         // file size for d
+	lanSize    int64         // file size for d, k and l
 	memSize    int64         // file size for e
 	pairSize   int64         // file size for i
 	sharedSize int64         // file size for j
-	wan        int64         // WAN rate for a, b, c, h, i, and the shared uplink of j; bits per second
+	manySize   int64         // file size for m, p and o's long run
+	smallSize  int64         // file size for n
+	ttfbSize   int64         // file size for o's short run
+	wan        int64         // WAN rate for a, b, c, h, i, k's lenders, n, o, and the shared uplink of j; bits per second
 	slowWAN    int64         // the straggler's WAN rate in b
-	lan        int64         // LAN rate for d
+	manyWAN    int64         // WAN rate of every host in m
+	mixedWAN   []int64       // WAN rates of h1, h2, ... in p
+	lan        int64         // LAN rate for d, k and l's shaped runs
 	copyLAN    int64         // LAN rate of h1 and h2 in h; 0 = unshaped
 	latency    time.Duration // origin latency per request
+	ttfb       time.Duration // origin latency per request in o
 	timeout    time.Duration // the whole bench
 }
 
+// allScenarios are the scenarios -scenarios picks from; f and g are
+// measured in every run.
+const allScenarios = "abcdehijklmnop"
+
 func main() {
 	var cfg config
-	var size, lanSize, memSize, pairSize, sharedSize, wan, slowWAN, lan, copyLAN string
+	var size, lanSize, memSize, pairSize, sharedSize, manySize, smallSize, ttfbSize, wan, slowWAN, manyWAN, mixedWAN, lan, copyLAN string
 	flag.StringVar(&cfg.out, "out", "test/bench", "folder for RESULTS.md and speedup.png")
 	flag.StringVar(&cfg.bin, "bin", "bin/dragonload", "dragonload binary (built with go build when missing)")
 	flag.StringVar(&cfg.work, "work", "", "folder for logs, homes and downloads (default: a new temporary folder)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work folder even if every run passed")
-	flag.StringVar(&cfg.scenarios, "scenarios", "abcdehij", "scenarios to run (f and g are measured in every run)")
+	flag.StringVar(&cfg.scenarios, "scenarios", allScenarios, "scenarios to run (f and g are measured in every run)")
 	flag.StringVar(&size, "size", "256MiB", "file size for scenarios a, b, c and h")
-	flag.StringVar(&lanSize, "lan-size", "1GiB", "file size for scenario d")
+	flag.StringVar(&lanSize, "lan-size", "1GiB", "file size for scenarios d, k and l")
 	flag.StringVar(&memSize, "mem-size", "4GiB", "file size for scenario e")
 	flag.StringVar(&pairSize, "pair-size", "128MiB", "file size for scenario i")
 	flag.StringVar(&sharedSize, "shared-size", "64MiB", "file size for scenario j")
-	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b, c, h and i, and of the shared uplink in j")
+	flag.StringVar(&manySize, "many-size", "128MiB", "file size for scenarios m and p and o's long run")
+	flag.StringVar(&smallSize, "small-size", "8MiB", "file size for scenario n")
+	flag.StringVar(&ttfbSize, "ttfb-size", "32MiB", "file size for o's short run")
+	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b, c, h, i, n and o, of k's lenders, and of the shared uplink in j")
 	flag.StringVar(&slowWAN, "slow-wan", "2mbit", "WAN rate of the straggler in b")
-	flag.StringVar(&lan, "lan", "1gbit", "LAN rate in d")
+	flag.StringVar(&manyWAN, "many-wan", "10mbit", "WAN rate of every host in m")
+	flag.StringVar(&mixedWAN, "mixed-wan", "5mbit,10mbit,20mbit,40mbit", "WAN rates of h1, h2, ... in p, one per host")
+	flag.StringVar(&lan, "lan", "1gbit", "LAN rate in d and k, and of l's shaped runs")
 	flag.StringVar(&copyLAN, "copy-lan", "0", "LAN rate of h1 and h2 in h; 0 = unshaped")
 	flag.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "origin latency per request")
+	flag.DurationVar(&cfg.ttfb, "ttfb", 300*time.Millisecond, "origin latency per request in o")
 	flag.DurationVar(&cfg.timeout, "timeout", 40*time.Minute, "give up on the whole bench after this long")
 	flag.Parse()
 	err := func() error {
@@ -64,7 +80,8 @@ func main() {
 		for _, s := range []struct {
 			v   string
 			dst *int64
-		}{{size, &cfg.size}, {lanSize, &cfg.lanSize}, {memSize, &cfg.memSize}, {pairSize, &cfg.pairSize}, {sharedSize, &cfg.sharedSize}} {
+		}{{size, &cfg.size}, {lanSize, &cfg.lanSize}, {memSize, &cfg.memSize}, {pairSize, &cfg.pairSize}, {sharedSize, &cfg.sharedSize},
+			{manySize, &cfg.manySize}, {smallSize, &cfg.smallSize}, {ttfbSize, &cfg.ttfbSize}} {
 			if *s.dst, err = testorigin.ParseSize(s.v); err != nil {
 				return err
 			}
@@ -72,16 +89,19 @@ func main() {
 		for _, r := range []struct {
 			v   string
 			dst *int64
-		}{{wan, &cfg.wan}, {slowWAN, &cfg.slowWAN}, {lan, &cfg.lan}, {copyLAN, &cfg.copyLAN}} {
+		}{{wan, &cfg.wan}, {slowWAN, &cfg.slowWAN}, {manyWAN, &cfg.manyWAN}, {lan, &cfg.lan}, {copyLAN, &cfg.copyLAN}} {
 			if *r.dst, err = netbed.ParseRate(r.v); err != nil {
 				return err
 			}
 		}
-		if strings.Trim(cfg.scenarios, "abcdefghij") != "" {
-			return fmt.Errorf("-scenarios %q: pick from abcdehij", cfg.scenarios)
+		if cfg.mixedWAN, err = parseRates(mixedWAN); err != nil {
+			return err
 		}
-		if cfg.wan <= 0 || cfg.slowWAN <= 0 {
-			return errors.New("scenarios a, b, c, h, i and j need shaped WAN links: -wan and -slow-wan must not be 0")
+		if strings.Trim(cfg.scenarios, allScenarios+"fg") != "" {
+			return fmt.Errorf("-scenarios %q: pick from %s", cfg.scenarios, allScenarios)
+		}
+		if cfg.wan <= 0 || cfg.slowWAN <= 0 || cfg.manyWAN <= 0 {
+			return errors.New("the scenarios need shaped WAN links: -wan, -slow-wan and -many-wan must not be 0")
 		}
 		return run(cfg)
 	}()
@@ -154,6 +174,25 @@ func run(cfg config) error {
 		os.RemoveAll(work)
 	}
 	return runErr
+}
+
+// parseRates reads -mixed-wan: a shaped rate per host, h1 first.
+func parseRates(list string) ([]int64, error) {
+	var rates []int64
+	for _, v := range strings.Split(list, ",") {
+		r, err := netbed.ParseRate(v)
+		if err != nil {
+			return nil, err
+		}
+		if r <= 0 {
+			return nil, fmt.Errorf("-mixed-wan %q: every host needs a shaped rate", list)
+		}
+		rates = append(rates, r)
+	}
+	if len(rates) < 2 || len(rates) > netbed.MaxHosts {
+		return nil, fmt.Errorf("-mixed-wan %q: give 2 to %d rates", list, netbed.MaxHosts)
+	}
+	return rates, nil
 }
 
 // roomCode makes a fresh room code shaped like a generated one (4 groups

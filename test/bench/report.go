@@ -5,11 +5,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +35,14 @@ const (
 	targetNoticeAt    = 15 * time.Second // j: "pooling isn't helping" after the requester's start
 )
 
+// Targets of issue 10 that are not a ratio to the ideal.
+const (
+	targetRawCPU     = 1.10                   // d's CPU per GiB against l's raw references
+	targetStartup    = 250 * time.Millisecond // a: requester start to first durable byte
+	targetStartupAdd = 150 * time.Millisecond // o: the same, beyond the -ttfb
+	targetFinish     = 50 * time.Millisecond  // every run: last durable byte to exit
+)
+
 // report is everything RESULTS.md shows.
 type report struct {
 	Date     time.Time
@@ -41,15 +52,24 @@ type report struct {
 	Size     int64
 	PairSize int64 // i
 	Shared   int64 // j's file size
+	LANSize  int64 // d, k, l
+	Many     int64 // m, p, o's long run
+	Small    int64 // n
+	TTFBSize int64 // o's short run
 	WAN      int64
 	SlowWAN  int64
+	ManyWAN  int64   // m
+	MixedWAN []int64 // p
 	LAN      int64
 	CopyLAN  int64 // h's LAN rate, 0 = unshaped
 	Latency  time.Duration
+	TTFB     time.Duration // o's origin latency
 	Goodput  map[int]float64
 	PerHost  float64
 	SlowHost int
 	SlowGood float64
+	ManyGood map[int]float64 // m
+	Mixed    map[int]float64 // p
 	Aria     *result
 	Results  []*result
 	Stopped  error // why the bench stopped early, if it did
@@ -65,15 +85,24 @@ func (b *bench) report(ctx context.Context, stopped error) error {
 		Size:     b.cfg.size,
 		PairSize: b.cfg.pairSize,
 		Shared:   b.cfg.sharedSize,
+		LANSize:  b.cfg.lanSize,
+		Many:     b.cfg.manySize,
+		Small:    b.cfg.smallSize,
+		TTFBSize: b.cfg.ttfbSize,
 		WAN:      b.cfg.wan,
 		SlowWAN:  b.cfg.slowWAN,
+		ManyWAN:  b.cfg.manyWAN,
+		MixedWAN: b.cfg.mixedWAN,
 		LAN:      b.cfg.lan,
 		CopyLAN:  b.cfg.copyLAN,
 		Latency:  b.cfg.latency,
+		TTFB:     b.cfg.ttfb,
 		Goodput:  b.goodput,
 		PerHost:  b.perHost,
 		SlowHost: b.slowHost,
 		SlowGood: b.slowGood,
+		ManyGood: b.manyGood,
+		Mixed:    b.mixedGood,
 		Aria:     b.aria,
 		Results:  b.results,
 		Stopped:  stopped,
@@ -120,6 +149,15 @@ func (rep *report) markdown() string {
 	p("In i, h1 and h2 run one-shot gets of the same %s file (an origin seed of its own) %v apart, each naming the other as peer; each one's ideal is fetching alone, S / per-host goodput, for information, and its origin / S counts its own WAN address. ", mib(rep.PairSize), pairStagger)
 	p("In j, h1..h%d sit behind one shared %s uplink: the origin runs with -rate %s -shared-rate, one budget for all clients together, and the hosts' own WAN links are unshaped; ", sharedHosts, netbed.FormatRate(rep.WAN), netbed.FormatRate(rep.WAN))
 	p("the %s file is fetched by h1 alone (ideal: S / the uplink rate) and then by h1 with h2..h%d lending (ideal: h1 alone's time). ", mib(rep.Shared), sharedHosts)
+	p("In k, h1's own WAN link is unshaped (the origin is unlimited, so h1 alone fetches as fast as the origin and its link allow), the lenders h2..h5 stay at %s and the LAN runs at %s; ", netbed.FormatRate(rep.WAN), netbed.FormatRate(rep.LAN))
+	p("the %s file is fetched by h1 alone and by h1 with h2..h5 lending, in turn, %d times each; h1 alone's ideal is S / one plain GET over its own link, for information, and the pooled runs' is h1 alone's median time. ", mib(rep.LANSize), repeats)
+	p("In l, the rawquic tool (test/rawquic) sends the %s file from h2 to h1 over the LAN, unshaped and at %s, %d times each: raw quic-go (one stream, quicwire's receive windows) and plain HTTP (a test origin on h2's LAN address, read by `rawquic httpget`); ", mib(rep.LANSize), netbed.FormatRate(rep.LAN), repeats)
+	p("the time is the receiver's, dial or request to last byte; CPU is the receiver's (wait4) and the sender's during the transfer (/proc before and after), per GiB. ")
+	p("In m, every host is at %s and h1 fetches the %s file with all the others lending; the ideal uses their median goodput at that rate. ", netbed.FormatRate(rep.ManyWAN), mib(rep.Many))
+	p("In n, 4 hosts at %s fetch a %s file. ", netbed.FormatRate(rep.WAN), mib(rep.Small))
+	p("In o, the origin waits %v before every answer, and 4 hosts at %s fetch a %s and a %s file; the ideal adds one such wait to S / the pool's goodput, since no tool can have a byte before the first answer. ", rep.TTFB, netbed.FormatRate(rep.WAN), mib(rep.TTFBSize), mib(rep.Many))
+	p("In p, h1..h%d have WAN links of %s and fetch the %s file; each host's goodput is measured at its own rate and the ideal is S / their sum. ", len(rep.MixedWAN), mixedName(rep.MixedWAN), mib(rep.Many))
+	p("A run under %v says little, so k and l run %d times each and in m..p a run whose ideal is under %v runs %d times; the Targets row shows the median (Every run lists each run). ", shortRun, repeats, shortRun, repeats)
 	p("Every download was checked against the origin's SHA-256.\n\n")
 	if rep.Stopped != nil {
 		p("**The bench stopped early: %s.**\n\n", rep.Stopped)
@@ -128,8 +166,8 @@ func (rep *report) markdown() string {
 	p("## Targets\n\n")
 	p("| scenario | time | ideal | ratio | target | holds? | notes |\n")
 	p("|---|---:|---:|---:|---|---|---|\n")
-	for _, r := range rep.byScenario("a") {
-		rep.ratioRow(&w, r, "≤ 1.05")
+	for _, rs := range rep.rows("a") {
+		rep.medianRow(&w, rs, "≤ 1.05")
 	}
 	if a := rep.Aria; a != nil {
 		row(&w, a.Name, dur(a), durOr(a.Ideal), ratioStr(a), "reference", "", rep.notes(a))
@@ -137,11 +175,11 @@ func (rep *report) markdown() string {
 	if cells, ok := rep.separateLinks(); ok {
 		row(&w, cells...)
 	}
-	for _, r := range rep.byScenario("b") {
-		rep.ratioRow(&w, r, "≤ 1.10")
+	for _, rs := range rep.rows("b") {
+		rep.medianRow(&w, rs, "≤ 1.10")
 	}
-	for _, r := range rep.byScenario("c") {
-		rep.ratioRow(&w, r, "≤ 1.15 of the changing pool's ideal")
+	for _, rs := range rep.rows("c") {
+		rep.medianRow(&w, rs, "≤ 1.15 of the changing pool's ideal")
 	}
 	for _, r := range rep.byScenario("d") {
 		intake := ""
@@ -173,6 +211,12 @@ func (rep *report) markdown() string {
 			note = fmt.Sprintf("LAN intake %.0f Mbit/s (plain HTTP h2 → h1); ", r.Intake/1e6)
 		}
 		row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "≤ 1.10 × S / LAN intake + 1 s", holds, note+rep.notes(r))
+		if r.Err == nil && r.RawIntake > 0 {
+			raw := phasedIdeal(r.Size, []float64{1}, []float64{r.RawIntake})
+			row(&w, "h: LAN copy against raw quic-go intake", dur(r), secs(raw), fmt.Sprintf("%.2f", r.Wall.Seconds()/raw.Seconds()),
+				"≤ 1.10 × S / raw quic-go intake + 1 s", yesNo(r.Wall <= time.Duration(targetCopyTime*float64(raw))+targetCopySlack),
+				fmt.Sprintf("raw quic-go intake %.0f Mbit/s (h2 → h1, the faster of two transfers of the file)", r.RawIntake/1e6))
+		}
 		if r.Err == nil {
 			v := float64(r.Copied) / float64(r.Size)
 			row(&w, "h: bytes from LAN copies / S", "", "", fmt.Sprintf("%.1f%%", 100*v), "≥ 95%", yesNo(v >= targetCopyShare),
@@ -198,7 +242,7 @@ func (rep *report) markdown() string {
 			row(&w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), "reference: S / uplink rate", "", rep.notes(r))
 			continue
 		}
-		rep.ratioRow(&w, r, "≤ 1.02 × h1 alone")
+		rep.medianRow(&w, []*result{r}, "≤ 1.02 × h1 alone")
 		if r.Err != nil {
 			continue
 		}
@@ -213,6 +257,7 @@ func (rep *report) markdown() string {
 			row(&w, "j: \"pooling isn't helping\" notice", "never", "", "", "within 15 s of the requester's start", yesNo(false), cell(note))
 		}
 	}
+	rep.issue10Rows(&w)
 	if worst, ok := rep.worst(func(r *result) float64 { return float64(r.Origin) / float64(r.Size) }); ok {
 		v := float64(worst.Origin) / float64(worst.Size)
 		row(&w, "f: origin bytes / S (worst run)", "", "", fmt.Sprintf("%.4f", v), "≤ 1.01", yesNo(v <= targetOrigin), worst.Name+"; every run below")
@@ -222,6 +267,7 @@ func (rep *report) markdown() string {
 		row(&w, "g: last 1% / median 1% (worst run)", "", "", fmt.Sprintf("%.2f", v), "≤ 2", yesNo(v <= targetTailMul),
 			fmt.Sprintf("%s: last 1%% took %s, median 1%% %s", worst.Name, secs(worst.Tail.Last), secs(worst.Tail.Median)))
 	}
+	rep.startRows(&w)
 	p("\n")
 
 	p("## Every run\n\n")
@@ -234,6 +280,13 @@ func (rep *report) markdown() string {
 	for _, r := range all {
 		if r.Err != nil {
 			p("| %s | %d | failed | %s | | | | | | | | | | | | | | | %s |\n", r.Name, r.N, durOr(r.Ideal), errCell(r.Err))
+			continue
+		}
+		if r.Scenario == rawScenario {
+			// A reference transfer: the receiver in the requester's
+			// columns, the sender in the lenders'.
+			row(&w, r.Name, strconv.Itoa(r.N), secs(r.Wall), "—", "—", "", "", "", "", "", "", "", "", "",
+				secs(r.Req.CPU), mib(r.Req.PeakRSS), secs(sumCPU(r.Lenders)), mib(maxRSS(r.Lenders)), "")
 			continue
 		}
 		lan, copies, notice, last, med, lm := "", "", "", "", "", ""
@@ -274,6 +327,15 @@ func (rep *report) markdown() string {
 	if rep.SlowHost != 0 {
 		p("| h%d (in b) | %s | %.2f Mbit/s |\n", rep.SlowHost, netbed.FormatRate(rep.SlowWAN), rep.SlowGood/1e6)
 	}
+	if n := len(rep.ManyGood); n > 0 {
+		all := slices.Sorted(maps.Values(rep.ManyGood))
+		p("| h1..h%d (in m) | %s | median %.2f Mbit/s (%.2f to %.2f) |\n", n, netbed.FormatRate(rep.ManyWAN), medianRate(rep.ManyGood)/1e6, all[0]/1e6, all[n-1]/1e6)
+	}
+	for i, rate := range rep.MixedWAN {
+		if g, ok := rep.Mixed[i+1]; ok {
+			p("| h%d (in p) | %s | %.2f Mbit/s |\n", i+1, netbed.FormatRate(rate), g/1e6)
+		}
+	}
 	p("\n![speedup against N](speedup.png)\n\n")
 	p("Speedup is one host's plain download time (S / per-host goodput) over the run's time; the ideal line is N.\n\n")
 
@@ -286,17 +348,33 @@ func (rep *report) markdown() string {
 	p("- *shared-link notice* is when, after the requester's start, it first said pooling isn't helping or a lender seems to share its internet link; with separate links (a) it should never say so.\n")
 	p("- In i, *origin / S* is what the origin sent to that machine's WAN address; the pair's total is in the Targets table. In j, the pooled run's *ideal* is h1 alone's time.\n")
 	p("- *last 1%%* against *median 1%%* shows the tail: a slow last chunk that nobody cut short makes it large.\n")
+	p("- *median of 3*: the row shows the run with the median time (its ideal, ratio and notes); the times in brackets are every run's, in the order they ran.\n")
+	p("- In l, *time* is the receiver's own, dial or request to last byte; in Every run the receiver's CPU and RSS are in the requester's columns and the sender's in the lenders'. Goal 4 compares d's CPU per GiB with them: the requester's with raw quic-go's receiver, the lenders' per GiB lent (bytes by participant other than h1) with raw HTTP's receiver plus raw quic-go's sender.\n")
 	p("- CPU is user + system seconds from wait4; peak RSS is the process's maximum resident set (ru_maxrss).\n")
 	p("- Logs, events and homes of every run are in the bench's work folder (printed at start; kept when a run fails or with -keep).\n")
 	return w.String()
 }
 
-func (rep *report) ratioRow(w *strings.Builder, r *result, target string) {
+// medianRow is the Targets row of runs rs (see rows): the one run's, or
+// the median run's of a repeated one, with extra notes first.
+func (rep *report) medianRow(w *strings.Builder, rs []*result, target string, extra ...string) {
+	m := median(rs)
 	holds := ""
-	if v := r.Ratio(); v > 0 && r.Target > 0 {
-		holds = yesNo(v <= r.Target)
+	if v := m.Ratio(); v > 0 && m.Target > 0 {
+		holds = yesNo(v <= m.Target)
 	}
-	row(w, r.Name, dur(r), durOr(r.Ideal), ratioStr(r), target, holds, rep.notes(r))
+	notes := rep.notes(m)
+	if m.Err == nil {
+		if len(rs) > 1 {
+			var each []string
+			for _, r := range rs {
+				each = append(each, secs(r.Wall))
+			}
+			extra = append(extra, fmt.Sprintf("median of %d (%s)", len(rs), strings.Join(each, ", ")))
+		}
+		notes = cell(strings.Join(append(extra, notes), "; "))
+	}
+	row(w, cmp.Or(m.Row, m.Name), dur(m), durOr(m.Ideal), ratioStr(m), target, holds, notes)
 }
 
 // notes is the short per-run summary of the Targets table.
@@ -352,6 +430,23 @@ func (rep *report) ariaName() string {
 	return rep.Aria.Name
 }
 
+// rows groups the runs of scenario s by Targets row, in the order their
+// first runs ran.
+func (rep *report) rows(s string) [][]*result {
+	var out [][]*result
+	at := map[string]int{}
+	for _, r := range rep.byScenario(s) {
+		key := cmp.Or(r.Row, r.Name)
+		i, ok := at[key]
+		if !ok {
+			i, at[key] = len(out), len(out)
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out
+}
+
 func (rep *report) byScenario(s string) []*result {
 	var out []*result
 	for _, r := range rep.Results {
@@ -366,7 +461,7 @@ func (rep *report) byScenario(s string) []*result {
 func (rep *report) worst(f func(*result) float64) (*result, bool) {
 	var w *result
 	for _, r := range rep.Results {
-		if r.Err == nil && (w == nil || f(r) > f(w)) {
+		if r.Err == nil && r.Scenario != rawScenario && (w == nil || f(r) > f(w)) {
 			w = r
 		}
 	}
@@ -528,7 +623,7 @@ func mib(n int64) string {
 }
 
 func perGiB(cpu time.Duration, size int64) string {
-	return fmt.Sprintf("%.1f CPU-s/GiB", cpu.Seconds()/(float64(size)/(1<<30)))
+	return fmt.Sprintf("%.1f CPU-s/GiB", cpuPerGiB(cpu, size))
 }
 
 func sumCPU(us []netbed.Usage) time.Duration {
@@ -559,10 +654,27 @@ func shares(r *result) string {
 		names = append(names, n)
 		total += b
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, byHost)
 	var parts []string
 	for _, n := range names {
 		parts = append(parts, fmt.Sprintf("%s %.0f%%", n, 100*float64(r.Shares[n])/float64(max(total, 1))))
 	}
 	return cell(strings.Join(parts, ", "))
+}
+
+// byHost orders participants by host number (h2 before h10), then by
+// name (h2 before "h2 (LAN copy)").
+func byHost(a, b string) int {
+	num := func(s string) int {
+		digits := strings.TrimPrefix(s, "h")
+		if i := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			digits = digits[:i]
+		}
+		n, err := strconv.Atoi(digits)
+		if err != nil || !strings.HasPrefix(s, "h") {
+			return math.MaxInt // not a host: last
+		}
+		return n
+	}
+	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,18 +142,7 @@ func TestMarkdownNewScenarios(t *testing.T) {
 	if strings.Contains(md, "%!") {
 		t.Errorf("RESULTS.md has a formatting error:\n%s", md)
 	}
-	// Every row of a table has as many cells as its header.
-	cells := 0
-	for _, l := range strings.Split(md, "\n") {
-		switch {
-		case !strings.HasPrefix(l, "|"):
-			cells = 0
-		case cells == 0:
-			cells = strings.Count(l, " | ")
-		case strings.Count(strings.ReplaceAll(l, `\|`, ""), " | ") != cells && !strings.HasPrefix(l, "|---"):
-			t.Errorf("row has %d cells, its table %d: %s", strings.Count(l, " | ")+1, cells+1, l)
-		}
-	}
+	checkCells(t, md)
 
 	// A notice that never came fails j; no run of a had one.
 	pooled.SharedLink, pooled.NotHelping = nil, 0
@@ -164,5 +155,149 @@ func TestMarkdownNewScenarios(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("RESULTS.md lacks %q", want)
 		}
+	}
+}
+
+// checkCells checks that every row of every table of md has as many
+// cells as its header.
+func checkCells(t *testing.T, md string) {
+	t.Helper()
+	pipes := func(l string) int { return strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") }
+	cells := 0
+	for _, l := range strings.Split(md, "\n") {
+		switch {
+		case !strings.HasPrefix(l, "|"):
+			cells = 0
+		case cells == 0:
+			cells = pipes(l)
+		case pipes(l) != cells:
+			t.Errorf("row has %d cells, its table %d: %s", pipes(l)-1, cells-1, l)
+		}
+	}
+}
+
+func TestMarkdownIssue10(t *testing.T) {
+	const gib, size = 1 << 30, 256 << 20
+	run := func(scenario, name, row string, wall, ideal time.Duration, target float64) *result {
+		return &result{Scenario: scenario, Name: name, Row: row, N: 4, Size: size, Wall: wall, Ideal: ideal, Target: target,
+			Origin: size, LAN: size / 2, Startup: 300 * time.Millisecond, Finish: 10 * time.Millisecond,
+			Tail: tail{Last: time.Second, Median: time.Second}, Req: netbed.Usage{CPU: 2 * time.Second}}
+	}
+	// three runs of one row, with the given times, in that order
+	three := func(scenario, row string, ideal time.Duration, target float64, walls ...time.Duration) []*result {
+		var rs []*result
+		for i, w := range walls {
+			rs = append(rs, run(scenario, fmt.Sprintf("%s (run %d of 3)", row, i+1), row, w, ideal, target))
+		}
+		return rs
+	}
+	raw := func(kind rawKind, rate int64, wall, recv, send time.Duration) []*result {
+		var rs []*result
+		for i := range 3 {
+			rs = append(rs, &result{Scenario: rawScenario, Name: fmt.Sprintf("%s (run %d of 3)", rawName(kind, rate), i+1), Row: rawName(kind, rate),
+				N: 2, Size: gib, Wall: wall, Req: netbed.Usage{CPU: recv, PeakRSS: 16 << 20}, Lenders: []netbed.Usage{{CPU: send, PeakRSS: 9 << 20}}})
+		}
+		return rs
+	}
+	var all []*result
+	a := []*result{run("a", "a: N=1", "", 112*time.Second, 112*time.Second, 1.05), run("a", "a: N=2", "", 56*time.Second, 56*time.Second, 1.05),
+		run("a", "a: N=4", "", 28*time.Second, 28*time.Second, 1.05)}
+	a[0].Startup, a[1].Startup, a[2].Startup = 300*time.Millisecond, 200*time.Millisecond, 250*time.Millisecond
+	a[1].Finish = 80 * time.Millisecond
+	all = append(all, a...)
+	d := run("d", "d: LAN-bound", "", 9*time.Second, 8*time.Second, 0)
+	d.Size, d.Req.CPU = gib, 3*time.Second
+	d.Lenders = []netbed.Usage{{CPU: time.Second}, {CPU: 3 * time.Second}}
+	d.Shares = map[string]int64{"h1": 0, "h2": gib / 4, "h3": gib / 4, "h4": gib / 4, "h5": gib / 4}
+	h := run("h", "h: LAN copy", "", 3*time.Second, 2*time.Second, 0)
+	h.Intake, h.RawIntake, h.Copied = 8*size/2, 8*size/2, size
+	all = append(all, d, h)
+	alone := three("k", "k: h1 alone, own link unshaped, LAN 1gbit", 4*time.Second, 0, 5*time.Second, 6*time.Second, 7*time.Second)
+	pooled := three("k", "k: h1 + 4 lenders at 20mbit, own link unshaped", 6*time.Second, targetOwnLink, 7*time.Second, 9*time.Second, 8*time.Second)
+	for i := range 3 {
+		all = append(all, alone[i], pooled[i])
+	}
+	for _, rate := range []int64{0, 1e9} {
+		all = append(all, raw(rawQUIC, rate, 9*time.Second, 2*time.Second, 1500*time.Millisecond)...)
+		all = append(all, raw(rawHTTP, rate, 9*time.Second, time.Second, 500*time.Millisecond)...)
+	}
+	all = append(all, three("m", "m: 16 hosts at 10mbit, 128 MiB", 7*time.Second, targetMany, 7200*time.Millisecond, 7100*time.Millisecond, 7300*time.Millisecond)...)
+	all = append(all, three("n", "n: 8 MiB, N=4", 880*time.Millisecond, targetSmall, time.Second, 1200*time.Millisecond, 1100*time.Millisecond)...)
+	o := three("o", "o: TTFB 300ms, N=4, 32 MiB", 3800*time.Millisecond, targetTTFB, 4*time.Second, 4*time.Second, 4*time.Second)
+	o = append(o, run("o", "o: TTFB 300ms, N=4, 128 MiB", "o: TTFB 300ms, N=4, 128 MiB", 15*time.Second, 14*time.Second, targetTTFBBig))
+	for i, st := range []time.Duration{400, 500, 450, 420} {
+		o[i].Startup = st * time.Millisecond
+	}
+	all = append(all, o...)
+	p := run("p", "p: mixed links 5/10/20/40mbit, N=4, 128 MiB", "p: mixed links 5/10/20/40mbit, N=4, 128 MiB", 15*time.Second, 14*time.Second, targetMixed)
+	p.Shares = map[string]int64{"h1": size / 10, "h2": size * 15 / 100, "h3": size / 4, "h4": size / 2}
+	all = append(all, p)
+
+	many := map[int]float64{}
+	for i := 1; i <= 16; i++ {
+		many[i] = 9.5e6 + float64(i)*1e4
+	}
+	rep := &report{Date: t0, Commit: "abc1234", Machine: "test box", Size: size, LANSize: gib, Many: 128 << 20, Small: 8 << 20, TTFBSize: 32 << 20,
+		WAN: 20e6, ManyWAN: 10e6, MixedWAN: []int64{5e6, 10e6, 20e6, 40e6}, LAN: 1e9, Latency: 20 * time.Millisecond, TTFB: 300 * time.Millisecond,
+		ManyGood: many, Mixed: map[int]float64{1: 4.8e6, 2: 9.6e6, 3: 19.2e6, 4: 38.4e6}, Results: all}
+	md := rep.markdown()
+	for _, want := range []string{
+		"| h: LAN copy against raw quic-go intake | 3.0 s | 2.0 s | 1.50 | ≤ 1.10 × S / raw quic-go intake + 1 s | yes | raw quic-go intake 1074 Mbit/s",
+		"| k: h1 alone, own link unshaped, LAN 1gbit | 6.0 s | 4.0 s | 1.50 | reference: S / one plain GET over h1's own link |  | requester CPU 2.0 s, 8.0 CPU-s/GiB; median of 3 (5.0 s, 6.0 s, 7.0 s); origin 1.000 S;",
+		"| k: h1 + 4 lenders at 20mbit, own link unshaped | 8.0 s | 6.0 s | 1.33 | ≤ 1.00 × h1 alone's median | **no** | requester CPU 2.0 s, 8.0 CPU-s/GiB; median of 3 (7.0 s, 9.0 s, 8.0 s);",
+		"| l: raw quic-go h2→h1, LAN unshaped | 9.0 s | — | — | reference |  | median of 3: 119 MB/s; receiver 2.00 CPU-s/GiB, sender 1.50 CPU-s/GiB |",
+		"| l: raw HTTP h2→h1, LAN 1gbit | 9.0 s | — | — | reference |  | median of 3: 119 MB/s; receiver 1.00 CPU-s/GiB, sender 0.50 CPU-s/GiB |",
+		"| d: requester CPU per GiB against raw quic-go receive |  |  | 1.50 | ≤ 1.10 × raw quic-go receive | **no** | requester 3.00 CPU-s/GiB; raw quic-go receiver 2.00 CPU-s/GiB (LAN 1gbit, median of 3) |",
+		"| d: lender CPU per GiB lent against raw HTTP receive + raw quic-go send |  |  | 1.60 | ≤ 1.10 × (raw HTTP receive + raw quic-go send) | **no** | lenders 4.00 CPU-s per GiB lent (1 GiB lent); raw HTTP receiver 1.00 + raw quic-go sender 1.50 = 2.50 CPU-s/GiB (LAN 1gbit, medians of 3) |",
+		"| m: 16 hosts at 10mbit, 128 MiB | 7.2 s | 7.0 s | 1.03 | ≤ 1.04 | yes | median of 3 (7.2 s, 7.1 s, 7.3 s);",
+		"| n: 8 MiB, N=4 | 1.1 s | 0.9 s | 1.25 | ≤ 1.20 | **no** |",
+		"| o: TTFB 300ms, N=4, 32 MiB | 4.0 s | 3.8 s | 1.05 | ≤ 1.25 | yes |",
+		"| o: TTFB 300ms, N=4, 128 MiB | 15.0 s | 14.0 s | 1.07 | ≤ 1.05 | **no** | origin 1.000 S;",
+		"| ≤ 1.05 | **no** | h1 (5mbit) 10.0% of bytes, 6.7% of goodput, h2 (10mbit) 15.0% of bytes, 13.3% of goodput, h3 (20mbit) 25.0% of bytes, 26.7% of goodput, h4 (40mbit) 50.0% of bytes, 53.3% of goodput;",
+		"| start-up to the first durable byte, origin latency 20ms, --peer (a): median | 250 ms |  |  | ≤ 250 ms | yes | over 3 runs: 200 ms to 300 ms |",
+		"| start-up to the first durable byte, TTFB 300ms, --peer (o): median | 420 ms |  |  | ≤ 450 ms (TTFB + 150 ms) | yes | over 4 runs: 400 ms to 500 ms |",
+		"| finish, last durable byte to exit (worst run) | 80 ms |  |  | ≤ 50 ms | **no** | a: N=2; over 22 runs; every run below |",
+		"| l: raw quic-go h2→h1, LAN 1gbit (run 2 of 3) | 2 | 9.0 s | — | — |  |  |  |  |  |  |  |  |  | 2.0 s | 16 MiB | 1.5 s | 9 MiB |  |",
+		"| n: 8 MiB, N=4 (run 3 of 3) | 4 | 1.1 s | 0.9 s | 1.25 |",
+		"| h1..h16 (in m) | 10mbit | median 9.59 Mbit/s (9.51 to 9.66) |",
+		"| h3 (in p) | 20mbit | 19.20 Mbit/s |",
+		"In p, h1..h4 have WAN links of 5/10/20/40mbit",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "%!") {
+		t.Errorf("RESULTS.md has a formatting error:\n%s", md)
+	}
+	checkCells(t, md)
+
+	// A failed run fails its row; the references' failure leaves out goal 4.
+	pooled[1].Err = errors.New("dragonload get exited 1")
+	for _, r := range all {
+		if r.Scenario == rawScenario {
+			r.Err = errors.New("rawquic get exited 1")
+		}
+	}
+	md = rep.markdown()
+	for _, want := range []string{
+		"| k: h1 + 4 lenders at 20mbit, own link unshaped | failed | 6.0 s | — | ≤ 1.00 × h1 alone's median |  | **failed**: dragonload get exited 1 |",
+		"| l: raw HTTP h2→h1, LAN 1gbit | failed | — | — | reference |  | **failed**: rawquic get exited 1 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "against raw quic-go receive") {
+		t.Error("goal 4's rows without the references")
+	}
+	checkCells(t, md)
+}
+
+func TestByHost(t *testing.T) {
+	names := []string{"node abcd1234", "h10", "h2 (LAN copy)", "h1", "h2"}
+	slices.SortFunc(names, byHost)
+	if want := []string{"h1", "h2", "h2 (LAN copy)", "h10", "node abcd1234"}; !slices.Equal(names, want) {
+		t.Errorf("sorted %q, want %q", names, want)
 	}
 }

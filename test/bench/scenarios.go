@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +26,8 @@ const copyHolder = 2
 // opened for that, so it takes seconds, then restored), keeps it, and its
 // agent shares it from the index in its home; h1 then gets the same URL
 // with h2 as its peer and should copy nearly all of it over the LAN, at
-// about the LAN's plain HTTP rate. The LAN is unshaped unless -copy-lan
+// about the LAN's plain HTTP rate, and at about raw quic-go's (what QUIC
+// alone manages, see rawIntake). The LAN is unshaped unless -copy-lan
 // says otherwise.
 func (b *bench) lanCopy(ctx context.Context) error {
 	if err := b.startOrigin(ctx, b.cfg.size, 1); err != nil {
@@ -55,7 +55,8 @@ func (b *bench) lanCopy(ctx context.Context) error {
 			}
 			r.Intake = v
 			r.Ideal = phasedIdeal(r.Size, []float64{1}, []float64{v})
-			return nil
+			r.RawIntake, err = b.rawIntake(ctx, dir, holder, h1, r.Size)
+			return err
 		},
 	})
 	// The copy has served; keep the disk free. And whatever happened in
@@ -205,15 +206,6 @@ func (b *bench) pair(ctx context.Context) error {
 	size := b.cfg.pairSize
 	if err := b.startOrigin(ctx, size, 4); err != nil {
 		return err
-	}
-	if b.perHost == 0 {
-		// a, b and c did not run: measure the two hosts here.
-		g, err := b.measureGoodput(ctx, []int{1, 2})
-		if err != nil {
-			return err
-		}
-		maps.Copy(b.goodput, g)
-		b.perHost = (g[1] + g[2]) / 2
 	}
 	// Fetching alone, like every host at the -wan rate: S / the median goodput.
 	alone := phasedIdeal(size, []float64{1}, []float64{b.perHost})

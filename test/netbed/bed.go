@@ -24,7 +24,7 @@ import (
 const DefaultPrefix = "dlb-"
 
 // MaxHosts is the largest bed Up builds.
-const MaxHosts = 8
+const MaxHosts = 16
 
 // OriginIP is the address of the internet namespace that hosts reach over
 // their WAN links; the test origin listens on it.
@@ -407,7 +407,7 @@ func quietNS(ns string) error {
 func shape(ctx context.Context, ns, dev string, bps int64) error {
 	if bps <= 0 {
 		err := run(ctx, "tc", "-n", ns, "qdisc", "del", "dev", dev, "root")
-		if err != nil && !strings.Contains(err.Error(), "No such file") && !strings.Contains(err.Error(), "Cannot find") && !strings.Contains(err.Error(), "Invalid handle") {
+		if err != nil && !noQdisc(err) {
 			return err
 		}
 		return nil
@@ -417,6 +417,17 @@ func shape(ctx context.Context, ns, dev string, bps int64) error {
 		"rate", strconv.FormatInt(bps, 10)+"bit",
 		"burst", strconv.FormatInt(burst, 10),
 		"latency", "50ms")
+}
+
+// noQdisc tells whether deleting a root qdisc failed because there was
+// none to delete; iproute2 and kernel versions say so in different words.
+func noQdisc(err error) bool {
+	for _, msg := range []string{"No such file", "Cannot find", "Invalid handle", "handle of zero"} {
+		if strings.Contains(err.Error(), msg) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPrefix keeps prefixes to safe, short namespace names: they go into

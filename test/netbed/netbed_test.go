@@ -107,11 +107,41 @@ func TestUpDown(t *testing.T) {
 	}
 }
 
-// TestReach checks who can reach whom: hosts reach each other over the LAN
-// and the origin over their WAN links, and nothing else.
+// TestAddressPlan checks that every host of the largest bed has addresses
+// of its own: a LAN address in the LAN's /24, and a WAN /30 apart from
+// every other.
+func TestAddressPlan(t *testing.T) {
+	lan := &net.IPNet{IP: net.IPv4(10, 77, 0, 0), Mask: net.CIDRMask(24, 32)}
+	seen := map[string]int{}
+	for i := 1; i <= MaxHosts; i++ {
+		if !lan.Contains(LANIP(i)) {
+			t.Errorf("h%d's LAN address %s is outside %s", i, LANIP(i), lan)
+		}
+		wan := &net.IPNet{IP: WANIP(i).Mask(net.CIDRMask(30, 32)), Mask: net.CIDRMask(30, 32)}
+		if !wan.Contains(gatewayIP(i)) {
+			t.Errorf("h%d's WAN address %s and gateway %s are not in one /30", i, WANIP(i), gatewayIP(i))
+		}
+		for _, ip := range []net.IP{LANIP(i), WANIP(i), gatewayIP(i)} {
+			if j, ok := seen[ip.String()]; ok {
+				t.Errorf("h%d and h%d both have %s", j, i, ip)
+			}
+			seen[ip.String()] = i
+		}
+		if wan.Contains(OriginIP) || lan.Contains(OriginIP) {
+			t.Errorf("h%d's networks hold the origin's address", i)
+		}
+	}
+	if _, err := Up(context.Background(), Options{Prefix: "dlbplan-", Hosts: MaxHosts + 1}); err == nil {
+		t.Errorf("Up built a bed of %d hosts", MaxHosts+1)
+	}
+}
+
+// TestReach checks who can reach whom in the largest bed: hosts reach
+// each other over the LAN and the origin over their WAN links, and
+// nothing else.
 func TestReach(t *testing.T) {
-	b := up(t, Options{Hosts: 2})
-	h1, h2 := b.Host(1), b.Host(2)
+	b := up(t, Options{Hosts: MaxHosts})
+	h1, h2, last := b.Host(1), b.Host(2), b.Host(MaxHosts)
 	lanAddr := serveEcho(t, h2.NS, h2.LANIP.String()+":0")
 	originAddr := serveEcho(t, b.InetNS(), OriginIP.String()+":0")
 	cases := []struct {
@@ -121,8 +151,10 @@ func TestReach(t *testing.T) {
 		reach bool
 	}{
 		{"LAN", h1.NS, lanAddr, true},
+		{"LAN from the last host", last.NS, lanAddr, true},
 		{"origin from h1", h1.NS, originAddr, true},
 		{"origin from h2", h2.NS, originAddr, true},
+		{"origin from the last host", last.NS, originAddr, true},
 		{"other host's WAN address", h1.NS, net.JoinHostPort(h2.WANIP.String(), "9"), false},
 		{"LAN from the internet", b.InetNS(), net.JoinHostPort(h1.LANIP.String(), "9"), false},
 		{"outside the bed", h1.NS, "192.0.2.1:9", false},
@@ -229,6 +261,26 @@ func TestShaping(t *testing.T) {
 				t.Errorf("%s ran at %.2f Mbit/s, far below the %.0f Mbit/s shaping", c.name, bps/1e6, rate/1e6)
 			}
 		})
+	}
+}
+
+// TestUnshape checks that removing the shaping of a link is idempotent:
+// an unshaped link stays unshaped without an error.
+func TestUnshape(t *testing.T) {
+	b := up(t, Options{Hosts: 1, WANRate: 20e6})
+	h := b.Host(1)
+	ctx := context.Background()
+	for range 2 {
+		if err := b.SetWANRate(ctx, h, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.SetLANRate(ctx, h, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qd, err := output(ctx, "tc", "-n", h.NS, "qdisc", "show", "dev", "wan0")
+	if err != nil || strings.Contains(string(qd), "tbf") {
+		t.Fatalf("wan0 still shaped: %q, %v", qd, err)
 	}
 }
 

@@ -7,7 +7,7 @@
 //	netbed [-prefix dlb-] exec HOST COMMAND [ARGS...]
 //	netbed sweep
 //
-// HOST is h1..h8 (or just 1..8), inet or lan. "up" returns once the bed is
+// HOST is h1..h16 (or just 1..16), inet or lan. "up" returns once the bed is
 // built and leaves nothing running; start the test origin in it with, for
 // example:
 //
