@@ -58,6 +58,14 @@
 //     SourceStats.SharesLink). A lender not seen before brings every
 //     lender set aside back and testing starts over. Copies are never
 //     tested. See gain.go.
+//   - Minor lenders: a lender whose rate, measured over its current stretch
+//     in the scheduler for half a second (or a chunk), is under 1/64 of
+//     the aggregate rate of every source stays out of the scheduler,
+//     quietly: it could not shorten the download by more than about
+//     1.6 %, less than its chunks cost at the end and in this machine's
+//     CPU. It comes back when the aggregate falls below 32 times its
+//     rate. This machine's source and copies are never kept out. See
+//     minor.go.
 //   - Durability: bytes are written outside every lock the sources share;
 //     a separate goroutine makes them durable (fdatasync, then the journal)
 //     every Config.CommitBytes or Config.CommitEvery, whichever comes

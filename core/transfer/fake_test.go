@@ -153,6 +153,13 @@ type fakeSource struct {
 	id, name string
 	rate     int64
 	link     *uplink
+	// cpu, when set, is this machine's capacity to take bytes in (CPU,
+	// disk), shared by every source: each byte delivered also takes cost
+	// bytes of it, after the source's own link delivered it. It models a
+	// requester whose own link is faster than it can write, where a
+	// lender's bytes over QUIC cost several times its own HTTP stream's.
+	cpu      *uplink
+	cost     float64
 	behave   func(n int, req Request) act
 	requests atomic.Int64
 	bytes    atomic.Int64
@@ -193,9 +200,9 @@ func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) e
 	}
 	rate := s.rate
 	if s.link != nil {
-		rate = s.link.rate
+		rate = s.link.get()
 	}
-	if err := s.send(ctx, req.Range.Off, limit, a.version, rate, send); err != nil {
+	if err := s.send(ctx, req.Range.Off, limit, a.version, rate, s.link, send); err != nil {
 		return err
 	}
 	off := req.Range.Off + limit
@@ -204,7 +211,7 @@ func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) e
 		return a.fail
 	case a.trickle:
 		for off < req.Range.End {
-			if err := s.send(ctx, off, 1, a.version, 1, sink); err != nil {
+			if err := s.send(ctx, off, 1, a.version, 1, nil, sink); err != nil {
 				return err
 			}
 			off++
@@ -216,14 +223,18 @@ func (s *fakeSource) Fetch(ctx context.Context, req Request, sink func([]byte) e
 	return nil
 }
 
-// send passes n bytes from off at rate, in slices of up to 64 KiB.
-func (s *fakeSource) send(ctx context.Context, off, n int64, v int, rate int64, sink func([]byte) error) error {
+// send passes n bytes from off at rate, in slices of up to 64 KiB, or as
+// link lets it when link is set.
+func (s *fakeSource) send(ctx context.Context, off, n int64, v int, rate int64, link *uplink, sink func([]byte) error) error {
 	buf := make([]byte, 64*kib)
 	for n > 0 {
 		k := min(n, int64(len(buf)), max(rate/10, 1))
 		wait := time.Duration(float64(k) / float64(rate) * float64(time.Second))
-		if s.link != nil && rate == s.link.rate {
-			wait = s.link.take(k)
+		if link != nil {
+			wait = link.take(k)
+		}
+		if s.cpu != nil {
+			wait = max(wait, s.cpu.take(int64(float64(k)*s.cost)))
 		}
 		select {
 		case <-ctx.Done():
@@ -258,6 +269,20 @@ type uplink struct {
 	rate int64
 	mu   sync.Mutex
 	next time.Time // when the link is free
+}
+
+// get returns the link's rate now.
+func (l *uplink) get() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rate
+}
+
+// set changes the link's rate from now on.
+func (l *uplink) set(rate int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rate = rate
 }
 
 // take reserves the link for n bytes and returns how long until they have

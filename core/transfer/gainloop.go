@@ -17,8 +17,13 @@ import (
 // whether the route must stay out of the scheduler for now.
 func (t *Transfer) gainJoin(id sched.PeerID, name string, now time.Time) (out bool) {
 	t.gain.Join(string(id), name, now)
-	return t.gain.Out(participantOf(string(id)))
+	return t.keptOut(participantOf(string(id)))
 }
+
+// keptOut reports whether participant p's origin routes stay out of the
+// scheduler: the shared-link test or the minor-lender rule (minor.go)
+// says so.
+func (t *Transfer) keptOut(p string) bool { return t.gain.Out(p) || t.minor.Out(p) }
 
 // gainLeave tells the probe when origin route id, just removed, was its
 // participant's last.
@@ -33,7 +38,8 @@ func (t *Transfer) gainLeave(id sched.PeerID, now time.Time) {
 	t.applyGain(now)
 }
 
-// gainTick feeds the probe one tick's counters and acts on its answer.
+// gainTick feeds the probe and the minor-lender rule one tick's counters
+// and acts on their answers.
 func (t *Transfer) gainTick(now time.Time) {
 	t.mu.Lock()
 	stats := t.s.Stats(now)
@@ -78,13 +84,25 @@ func (t *Transfer) gainTick(now time.Time) {
 		t.log.Info("notice", "text", n)
 		t.cfg.Reporter.Notice(n)
 	}
+	mobs := t.minorObs[:0]
+	for _, st := range stats {
+		isCopy := st.Copy || t.copies[st.Peer]
+		p := string(st.Peer)
+		if !isCopy {
+			p = participantOf(p)
+		}
+		mobs = append(mobs, minorObs{part: p, lender: !isCopy && p != SelfID,
+			in: st.Present && st.InFlight > 0, rate: st.Rate, bytes: st.Bytes})
+	}
+	t.minorObs = mobs
+	t.minor.Observe(now, mobs)
 	t.applyGain(now)
 }
 
 // applyGain takes out of the scheduler every origin route whose
-// participant the probe names, as RemoveSource would (its unreceived rest
-// returns to the pool, its requests are cancelled) but keeping the
-// source, and puts back every route it no longer names.
+// participant is kept out (keptOut), as RemoveSource would (its
+// unreceived rest returns to the pool, its requests are cancelled) but
+// keeping the source, and puts back every route no longer kept out.
 func (t *Transfer) applyGain(now time.Time) {
 	ids := make([]sched.PeerID, 0, len(t.sources))
 	for id := range t.sources {
@@ -94,7 +112,7 @@ func (t *Transfer) applyGain(now time.Time) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		out := t.gain.Out(participantOf(string(id)))
+		out := t.keptOut(participantOf(string(id)))
 		switch {
 		case out && !t.parked[id]:
 			t.parked[id] = true

@@ -178,7 +178,9 @@ type Transfer struct {
 	copies     map[sched.PeerID]bool   // sources added by AddCopy
 	gain       *gainProbe              // the shared-link test (gain.go)
 	gainObs    []gainObs               // its input, reused
-	parked     map[sched.PeerID]bool   // origin routes gain keeps out of the scheduler
+	minor      minorRule               // lenders too slow to pay for themselves (minor.go)
+	minorObs   []minorObs              // its input, reused
+	parked     map[sched.PeerID]bool   // origin routes gain or minor keep out of the scheduler
 	checks     chan checkResult
 	checking   int // spot checks running
 	rng        *rand.Rand
@@ -198,7 +200,8 @@ type control struct {
 type worker struct {
 	a      sched.Assignment
 	cancel context.CancelFunc
-	orphan bool // the scheduler already took its range back
+	orphan bool      // the scheduler already took its range back
+	check  *precheck // the spot check drawn for it; nil if none
 }
 
 type result struct {
@@ -263,6 +266,7 @@ func New(cfg Config) *Transfer {
 		expiredAt: -1,
 	}
 	t.gain = newGainProbe(log.Info)
+	t.minor.logf = log.Info
 	return t
 }
 
@@ -520,7 +524,7 @@ func (t *Transfer) assign(ctx context.Context) {
 			t.log.Debug("request", "source", src.Name(), "off", a.Range.Off, "len", a.Range.Len())
 			t.cutIfDead(a.From)
 			wctx, cancel := context.WithCancel(ctx)
-			t.workers[a.ID] = &worker{a: a, cancel: cancel}
+			t.workers[a.ID] = &worker{a: a, cancel: cancel, check: t.drawCheck(ctx, a)}
 			go t.work(wctx, a, src, pin)
 		}
 	}
@@ -599,7 +603,7 @@ func (t *Transfer) handle(ctx context.Context, res result) error {
 	delete(t.workers, res.a.ID)
 	w.cancel()
 	// Whatever a lender wrote may be checked, however its fetch ended.
-	t.spotCheck(ctx, res.a.Peer, res.got)
+	t.spotCheck(ctx, res.a.Peer, res.got, w.check)
 	if w.orphan {
 		return nil
 	}
@@ -827,6 +831,9 @@ func (t *Transfer) commitNow() error {
 func (t *Transfer) drain() {
 	for len(t.workers) > 0 {
 		res := <-t.results
+		if w := t.workers[res.a.ID]; w.check != nil {
+			w.check.cancel()
+		}
 		delete(t.workers, res.a.ID)
 	}
 	for ; t.checking > 0; t.checking-- {

@@ -53,20 +53,22 @@ func TestCompletes(t *testing.T) {
 // (which carries that chunk) is used rather than thrown away.
 func TestSelfAsksFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var firstOff atomic.Int64
-		firstOff.Store(-1)
-		me := self(4*mib, func(n int, req Request) act {
-			if n == 1 {
-				firstOff.Store(req.Range.Off)
+		var fromZero atomic.Int64 // requests for bytes from 0, by this node (1) or a lender (100)
+		starts := func(weight int64) func(int, Request) act {
+			return func(_ int, req Request) act {
+				if req.Range.Off == 0 {
+					fromZero.Add(weight)
+				}
+				return act{}
 			}
-			return act{}
-		})
-		_, _, _, err := run(t, 16*mib, Config{}, me, lender("aaa", 4*mib, nil), lender("peer-b", 4*mib, nil))
+		}
+		me := self(4*mib, starts(1))
+		_, _, _, err := run(t, 16*mib, Config{}, me, lender("aaa", 4*mib, starts(100)), lender("peer-b", 4*mib, starts(100)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := firstOff.Load(); got != 0 {
-			t.Fatalf("this node's first request starts at %d, want 0", got)
+		if got := fromZero.Load(); got != 1 {
+			t.Fatalf("requests for bytes from 0: %d by this node and %d by lenders; want this node's alone", got%100, got/100)
 		}
 	})
 }

@@ -12,15 +12,15 @@ import (
 	"github.com/dragonload/dragonload/core/span"
 )
 
-// A lender computes the end-of-stream checksum over what it sent itself, so
-// a dishonest room member can send altered bytes with a matching trailer:
-// TLS protects the bytes in transit, not their truth. Two defences follow,
-// both comparing a lender's bytes with what this node's own source (the
-// origin, over its own link) answers for the same range:
+// TLS protects a lender's bytes in transit, not their truth: a dishonest
+// room member can send altered bytes. Two defences follow, both comparing
+// a lender's bytes with what this node's own source (the origin, over its
+// own link) answers for the same range:
 //
-//   - Spot checks, while the transfer runs: after a lender delivers a
-//     request, this node fetches a small random slice of it from the origin
-//     and compares. A lender caught is banned: it leaves the transfer,
+//   - Spot checks, while the transfer runs: when a lender's request
+//     starts, this node draws a small random slice of it and fetches that
+//     from the origin alongside (precheck), and compares once the request
+//     ended. A lender caught is banned: it leaves the transfer,
 //     Reporter.Banned tells the engine (which persists the ban), and every
 //     byte it delivered is fetched again by this node and rewritten where
 //     it differs (Audit) before Run returns.
@@ -157,52 +157,114 @@ type checkResult struct {
 	err    error // the check could not be made; says nothing of the lender
 }
 
-// spotCheck starts a check of a slice of what source delivered in got,
-// when the draw says so and this node's own source is there to ask.
-func (t *Transfer) spotCheck(ctx context.Context, source sched.PeerID, got span.Range) {
+// precheck is a spot check drawn for a lender's request when it started:
+// the slice r of the request to compare, and the origin's bytes of it,
+// fetched at once, alongside the request, so that the check is ready when
+// the request ends rather than starting then. Checks that start when a
+// request ends queue on this node's link behind its own requests, and
+// the last ones held up the end of every download that had lenders.
+type precheck struct {
+	r      span.Range
+	done   chan struct{} // closed when origin and err are set
+	origin []byte
+	err    error
+	cancel context.CancelFunc
+}
+
+// drawCheck draws whether assignment a, of a source other than this
+// node's, is checked, and if so which slice of it, and starts fetching
+// the origin's bytes of that slice. nil when it is not checked.
+func (t *Transfer) drawCheck(ctx context.Context, a sched.Assignment) *precheck {
 	c := t.cfg.Checks
 	mine, ok := t.sources[SelfID]
-	if c.Rate <= 0 || t.isSelf(source) || !ok || got.Empty() {
-		return
+	if c.Rate <= 0 || t.isSelf(a.Peer) || !ok || a.Range.Empty() {
+		return nil
 	}
-	if _, banned := t.bannedWhy[source]; banned {
-		return
+	if _, banned := t.bannedWhy[a.Peer]; banned {
+		return nil
 	}
 	if t.rng.Float64() >= c.Rate {
-		return
+		return nil
 	}
-	frac := c.Slice
+	return t.prefetch(ctx, mine, t.checkSlice(a.Range))
+}
+
+// prefetch starts fetching the origin's bytes r from this node's own
+// source, mine, for a check.
+func (t *Transfer) prefetch(ctx context.Context, mine Source, r span.Range) *precheck {
+	ctx, cancel := context.WithTimeout(ctx, t.checkTimeout())
+	pre := &precheck{r: r, done: make(chan struct{}), cancel: cancel}
+	pin := t.Pin()
+	go func() {
+		defer close(pre.done)
+		pre.origin, pre.err = fetchSlice(ctx, mine, pin, r)
+	}()
+	return pre
+}
+
+// checkSlice picks the slice of got to compare: 1/Slice of it, within
+// MinCheck and MaxCheck, at a random place.
+func (t *Transfer) checkSlice(got span.Range) span.Range {
+	frac := t.cfg.Checks.Slice
 	if frac <= 0 {
 		frac = defaultSliceFrac
 	}
 	n := min(max(got.Len()/frac, MinCheck), MaxCheck, got.Len())
 	off := got.Off + t.rng.Int64N(got.Len()-n+1)
-	r := span.Range{Off: off, End: off + n}
-	pin := t.Pin()
-	// The origin may trickle or stall this request like any other, and a
-	// check is outside the scheduler's progress rule: it gets a bounded
-	// time, after which it counts as not made.
-	timeout := min(checkTimeout, t.cfg.GiveUp/4)
-	t.checking++
-	go func() {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		res := checkResult{source: source, r: r}
-		theirs := make([]byte, n)
-		if _, err := t.cfg.File.ReadAt(theirs, r.Off); err != nil {
-			res.err = err
-			t.checks <- res
+	return span.Range{Off: off, End: off + n}
+}
+
+// checkTimeout bounds one spot check's origin request: the origin may
+// trickle or stall it like any other, and a check is outside the
+// scheduler's progress rule. A check that times out counts as not made.
+func (t *Transfer) checkTimeout() time.Duration { return min(checkTimeout, t.cfg.GiveUp/4) }
+
+// fetchSlice fetches bytes r from this node's own source.
+func fetchSlice(ctx context.Context, mine Source, pin Pin, r span.Range) ([]byte, error) {
+	var b []byte
+	err := mine.Fetch(ctx, Request{Pin: pin, Range: r}, func(p []byte) error {
+		b = append(b, p...)
+		return nil
+	})
+	if err == nil && int64(len(b)) != r.Len() {
+		err = fmt.Errorf("the origin sent %d of %d bytes", len(b), r.Len())
+	}
+	return b, err
+}
+
+// spotCheck checks what source delivered in got, its request having ended
+// however it did, against the origin's bytes: those pre fetched when the
+// request started, if it was drawn for a check and delivered that slice;
+// else, when it was drawn but stopped short of the slice (an end-game
+// split cut it, it failed), a slice of what it did deliver, fetched now.
+func (t *Transfer) spotCheck(ctx context.Context, source sched.PeerID, got span.Range, pre *precheck) {
+	if pre == nil {
+		return
+	}
+	if got.Empty() {
+		pre.cancel()
+		return
+	}
+	if got.Intersect(pre.r) != pre.r {
+		pre.cancel()
+		mine, ok := t.sources[SelfID]
+		if !ok {
 			return
 		}
-		var origin []byte
-		res.err = mine.Fetch(ctx, Request{Pin: pin, Range: r}, func(b []byte) error {
-			origin = append(origin, b...)
-			return nil
-		})
-		res.same = res.err == nil && bytes.Equal(origin, theirs)
-		if res.err == nil && int64(len(origin)) != n {
-			res.err = fmt.Errorf("the origin sent %d of %d bytes", len(origin), n)
+		pre = t.prefetch(ctx, mine, t.checkSlice(got))
+	}
+	t.checking++
+	go func() {
+		defer pre.cancel()
+		res := checkResult{source: source, r: pre.r}
+		<-pre.done
+		theirs := make([]byte, pre.r.Len())
+		if _, err := t.cfg.File.ReadAt(theirs, pre.r.Off); err != nil {
+			res.err = err
+		} else {
+			res.err = pre.err
 		}
+		res.same = res.err == nil && bytes.Equal(pre.origin, theirs)
 		t.checks <- res
 	}()
 }

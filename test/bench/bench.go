@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -53,7 +54,7 @@ type bench struct {
 
 // result is one measured download.
 type result struct {
-	Scenario string // "a".."p"
+	Scenario string // "a".."q"
 	Name     string // e.g. "a: N=4"
 	Row      string // the Targets row of a run that is one of several (see spec.nth); "" = Name
 	Host     string // the requester's host, in i; "" = h1
@@ -78,6 +79,11 @@ type result struct {
 	SharedLink []string      // their texts, once each
 	SharedAt   time.Duration // requester start to the first of them
 	NotHelping time.Duration // requester start to the first "pooling isn't helping"; 0 = none
+	// FirstPeer is from the requester's start to its first PeerReady
+	// event, 0 when it had none; FirstVia is how that peer was found
+	// (core.PeerInfo.Source: "mdns", "manual" for --peer, ...).
+	FirstPeer time.Duration
+	FirstVia  string
 	// h: the references, plain HTTP and raw quic-go from the copy's host
 	// to the requester over the LAN, bits per second.
 	Intake, RawIntake float64
@@ -131,7 +137,7 @@ func goBuild(ctx context.Context, dir, out, pkg string) error {
 // only a broken bed or origin stops it.
 func (b *bench) scenarios(ctx context.Context) error {
 	want := func(s string) bool { return strings.Contains(b.cfg.scenarios, s) }
-	if strings.ContainsAny(b.cfg.scenarios, "abcdino") {
+	if strings.ContainsAny(b.cfg.scenarios, "abcdinoq") {
 		// Before d opens any link: every host is at the -wan rate.
 		if err := b.measurePerHost(ctx); err != nil {
 			return err
@@ -181,7 +187,7 @@ func (b *bench) scenarios(ctx context.Context) error {
 		letter string
 		run    func(context.Context) error
 	}{
-		{"m", b.manyHosts}, {"n", b.smallFile}, {"o", b.slowFirstByte}, {"p", b.mixedLinks},
+		{"m", b.manyHosts}, {"n", b.smallFile}, {"o", b.slowFirstByte}, {"p", b.mixedLinks}, {"q", b.mdnsStart},
 		{"l", b.rawRefs}, {"h", b.lanCopy}, {"i", b.pair}, {"j", b.sharedUplink}, {"k", b.ownLink},
 	} {
 		if !want(s.letter) {
@@ -517,13 +523,37 @@ type spec struct {
 	scenario, name string
 	row            string // the Targets row, when the run is one of several
 	lenders        []int  // hosts lending from the start
-	peers          []int  // hosts given to the requester with --peer; nil = lenders
+	peers          []int  // hosts given to the requester with --peer; nil = lenders, or none with mdnsAll
+	mdns           mdnsMode
+	homes          string // the folder of every node's home; "" = the run's folder, so fresh homes
 	actions        []action
 	ideal          time.Duration
 	idealAt        func(at []float64) time.Duration // for a pool that changes: the fractions at which actions ran
 	target         float64
 	// prepare runs in the run's folder before any lender starts.
 	prepare func(ctx context.Context, dir string, r *result) error
+}
+
+// mdnsMode is which nodes of a run run mDNS. Those that do run it on the
+// bed's LAN interface alone; the others run with --no-mdns.
+type mdnsMode int
+
+const (
+	mdnsOff     mdnsMode = iota // no node: the requester reaches the lenders by --peer
+	mdnsLenders                 // the lenders; the requester still reaches them by --peer alone
+	mdnsAll                     // every node: the requester gets no --peer and finds the lenders by mDNS
+)
+
+// lanIface is every bed host's LAN interface (netbed names it lan0).
+const lanIface = "lan0"
+
+// mdnsArgs are the flags that turn mDNS on, on the LAN interface alone
+// (not on wan0, whose far end is the internet namespace), or off.
+func mdnsArgs(on bool) []string {
+	if on {
+		return []string{"--iface", lanIface}
+	}
+	return []string{"--no-mdns"}
 }
 
 // action changes the pool once the requester has this fraction durable.
@@ -572,7 +602,8 @@ func (b *bench) runPooled(ctx context.Context, s spec, r *result) error {
 			return err
 		}
 	}
-	lenders := &pool{b: b, r: r, dir: dir, agents: map[int]*agent{}}
+	homes := cmp.Or(s.homes, dir)
+	lenders := &pool{b: b, r: r, dir: dir, homes: homes, mdns: s.mdns != mdnsOff, agents: map[int]*agent{}}
 	defer lenders.close()
 	for _, h := range s.lenders {
 		if err := lenders.join(ctx, h); err != nil {
@@ -591,10 +622,10 @@ func (b *bench) runPooled(ctx context.Context, s spec, r *result) error {
 	}
 	events := filepath.Join(dir, "events.jsonl")
 	peers := s.peers
-	if peers == nil {
+	if peers == nil && s.mdns != mdnsAll {
 		peers = s.lenders
 	}
-	args := b.getArgs(h1, dir, out, events, peers)
+	args := b.getArgs(h1, homes, out, events, peers, s.mdns == mdnsAll)
 	limit := 4*max(s.ideal, 30*time.Second) + time.Minute
 	begin := time.Now()
 	req, err := b.start("requester", netbed.Command(h1.NS, b.bin, args...), filepath.Join(dir, "get"))
@@ -675,12 +706,13 @@ wait:
 }
 
 // getArgs is the command line of a one-shot `dragonload get` of the
-// origin's file on host h, with its home in dir, the file into out, its
-// events into events, and the given hosts as peers.
-func (b *bench) getArgs(h *netbed.Host, dir, out, events string, peers []int) []string {
-	args := []string{"get", b.origin.url, "--home", filepath.Join(dir, "home-"+h.Name), "--room", b.room, "--name", h.Name,
-		"--listen", fmt.Sprintf("%s:%d", h.LANIP, hostPort), "--no-mdns", "--allow-private-origins",
-		"--out", out, "--events", events}
+// origin's file on host h, with its home in folder homes, the file into
+// out, its events into events, the given hosts as peers, and mDNS on or
+// off.
+func (b *bench) getArgs(h *netbed.Host, homes, out, events string, peers []int, mdns bool) []string {
+	args := []string{"get", b.origin.url, "--home", filepath.Join(homes, "home-"+h.Name), "--room", b.room, "--name", h.Name,
+		"--listen", fmt.Sprintf("%s:%d", h.LANIP, hostPort), "--allow-private-origins", "--out", out, "--events", events}
+	args = append(args, mdnsArgs(mdns)...)
 	for _, p := range peers {
 		args = append(args, "--peer", fmt.Sprintf("%s:%d", b.bed.Host(p).LANIP, hostPort))
 	}
@@ -706,9 +738,9 @@ func onlyFile(out string) (string, error) {
 }
 
 // readEvents takes from the events of the requester on host self what
-// the run's record needs: start-up and finish times, the 1% steps, who
-// fetched what, what came from LAN copies, the shared-link notices, and
-// which lenders never became ready.
+// the run's record needs: start-up and finish times, the first ready
+// peer, the 1% steps, who fetched what, what came from LAN copies, the
+// shared-link notices, and which lenders never became ready.
 func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []int, self *netbed.Host) error {
 	tl, err := readTimeline(path)
 	if err != nil {
@@ -716,6 +748,9 @@ func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []in
 	}
 	if first, full, ok := tl.span(); ok {
 		r.Startup, r.Finish = first.Sub(begin), begin.Add(r.Wall).Sub(full)
+	}
+	if !tl.ready.IsZero() {
+		r.FirstPeer, r.FirstVia = max(tl.ready.Sub(begin), time.Nanosecond), tl.via
 	}
 	r.Shares = map[string]int64{}
 	for id, n := range tl.shares {
@@ -753,14 +788,16 @@ func (b *bench) readEvents(r *result, path string, begin time.Time, lenders []in
 type pool struct {
 	b       *bench
 	r       *result
-	dir     string
+	dir     string // the run's folder, for the logs
+	homes   string // the folder of the lenders' homes
+	mdns    bool   // whether the lenders run mDNS
 	agents  map[int]*agent
 	started []int // every host that lent in the run, in order
 }
 
 // join starts a lender on host h.
 func (p *pool) join(ctx context.Context, h int) error {
-	a, err := p.b.startAgent(ctx, p.dir, h)
+	a, err := p.b.startAgent(ctx, p.dir, p.homes, h, p.mdns)
 	if err != nil {
 		return err
 	}
@@ -817,12 +854,13 @@ func (b *bench) hostName(id, name, addr string, self *netbed.Host) string {
 	return "node " + id
 }
 
-// startAgent starts a lender on host h and waits until it listens.
-func (b *bench) startAgent(ctx context.Context, dir string, h int) (*agent, error) {
+// startAgent starts a lender on host h, its home in folder homes, its
+// logs in dir, and mDNS on or off, and waits until it listens.
+func (b *bench) startAgent(ctx context.Context, dir, homes string, h int, mdns bool) (*agent, error) {
 	host := b.bed.Host(h)
-	cmd := netbed.Command(host.NS, b.bin, "agent", "--home", filepath.Join(dir, "home-"+host.Name), "--room", b.room, "--name", host.Name,
-		"--listen", fmt.Sprintf("%s:%d", host.LANIP, hostPort), "--no-mdns", "--allow-private-origins")
-	p, err := b.start("agent "+host.Name, cmd, filepath.Join(dir, "agent-"+host.Name))
+	args := append([]string{"agent", "--home", filepath.Join(homes, "home-"+host.Name), "--room", b.room, "--name", host.Name,
+		"--listen", fmt.Sprintf("%s:%d", host.LANIP, hostPort), "--allow-private-origins"}, mdnsArgs(mdns)...)
+	p, err := b.start("agent "+host.Name, netbed.Command(host.NS, b.bin, args...), filepath.Join(dir, "agent-"+host.Name))
 	if err != nil {
 		return nil, err
 	}

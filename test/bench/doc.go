@@ -42,14 +42,19 @@
 //	n  8 MiB, N = 4: ≤ 1.20
 //	o  origin TTFB 300 ms, N = 4: 32 MiB ≤ 1.25 and 128 MiB ≤ 1.05
 //	p  mixed links: h1..h4 at 5, 10, 20 and 40 Mbit/s, 128 MiB: ≤ 1.05
+//	q  mDNS cold and warm start: N = 4, 32 MiB, the lenders with mDNS on;
+//	   h1 by --peer, by mDNS with a fresh home (cold) and by mDNS with
+//	   the cold run's home (warm), 3 each: the warm runs' first ready
+//	   peer, median, ≤ 0.15 s; the cold one's and both wall times
+//	   against --peer for information
 //
 // Over the runs (goal 2 of issue 10): start-up, from the requester's
 // start to its first durable byte, median over a ≤ 0.25 s and over o ≤
 // 0.3 + 0.15 s; finish, from the last durable byte to the requester's
 // exit, ≤ 50 ms in the worst run.
 //
-// The scenarios run in the order a, b, c, m, n, o, p, l, h, i, j, k, d,
-// e, which reshapes the bed least: each restores the rates it changed,
+// The scenarios run in the order a, b, c, m, n, o, p, q, l, h, i, j, k,
+// d, e, which reshapes the bed least: each restores the rates it changed,
 // but d and e, last, leave the lenders' WAN links open.
 //
 // The ideal time of a run is S / (sum of the goodputs of its participants),
@@ -106,10 +111,34 @@
 // besides plain HTTP. d's lenders' bytes lent are the bytes by
 // participant other than h1 in the requester's last progress report.
 //
+// In q (goal 2 of issue 10: peers seen before are dialed at once from a
+// cache while mDNS confirms them) h2..h4 lend at the -wan rate, h1 gets
+// the -ttfb-size file at the usual origin latency, and the lenders run
+// with mDNS on. Every q process runs mDNS with --iface lan0, the bed's
+// LAN, never on wan0; the bed's namespaces have no other links and no
+// default route, and the bench itself runs no mDNS, so nothing of it
+// leaves the bed. Three kinds of run take turns, three times: --peer (h1
+// reaches the lenders by --peer, with --no-mdns, as in a), cold (no
+// --peer, mDNS on, fresh homes for h1..h4 in a folder kept for the
+// pair), and warm (the same again with those homes: only the downloaded
+// file is gone, verified and removed after the cold run). These are 3
+// (cold, warm) pairs with fresh homes each rather than one cold run and
+// three warm ones, so that each warm requester has the same history: it
+// met the lenders exactly once before. Each lender keeps its node id
+// from the cold run to the warm one; the lenders restart for every run,
+// as in every scenario, and listen before h1 starts. A run's first ready
+// peer is from just before the bench starts the requester (as for
+// start-up) to the first PeerReady event in its events, with how that
+// peer was found (PeerInfo.Source). The Targets rows: the warm runs'
+// median first ready peer against 0.15 s, the cold runs' as a reference
+// (with every run's and the --peer runs' median in the notes), and, for
+// information, the median wall time of the cold and of the warm runs
+// against the --peer runs' median, which is also those runs' ideal.
+//
 // A run shorter than 10 s says little: in m, n, o and p every run whose
 // ideal is under 10 s (no run beats its ideal) runs three times, and its
 // row in the Targets table is the run with the median time ("median of
-// 3", with every run's time); Every run lists each run. k and l, whose
+// 3", with every run's time); Every run lists each run. k, l and q, whose
 // runs all take seconds, always run three times.
 //
 // The time of a run is the wall time of the requester process, start to

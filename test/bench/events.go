@@ -21,6 +21,8 @@ type timeline struct {
 	done   bool              // a DownloadStateChanged to "done" was seen
 	shares map[string]int64  // bytes by participant: node id, or "self"
 	addrs  map[string]string // node id → address, from PeerReady events
+	ready  time.Time         // the first PeerReady event
+	via    string            // how that peer was found (core.PeerInfo.Source)
 	names  map[string]string // node id → display name, from progress reports
 	copied int64             // bytes from LAN copies, as the last progress report with peers has them
 	notes  []notice          // every Notice, in order
@@ -138,9 +140,12 @@ func (tl *timeline) add(line []byte) error {
 	case "Notice":
 		tl.notes = append(tl.notes, notice{ev.T, ev.Level, ev.Text})
 	case "PeerReady":
-		var info struct{ ID, Addr string }
+		var info struct{ ID, Addr, Source string }
 		if json.Unmarshal(ev.Peer, &info) == nil && info.ID != "" {
 			tl.addrs[info.ID] = info.Addr
+			if tl.ready.IsZero() {
+				tl.ready, tl.via = ev.T, info.Source
+			}
 		}
 	case "DownloadStateChanged":
 		var n int

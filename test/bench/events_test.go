@@ -117,14 +117,19 @@ func TestTailIncomplete(t *testing.T) {
 
 func TestTimelineFields(t *testing.T) {
 	tl := timelineOf(t,
-		line(t, 0, "PeerReady", map[string]any{"Peer": map[string]any{"ID": "abc", "Addr": "10.77.0.2:4700", "Ready": true}}),
+		line(t, 0, "PeerSeen", map[string]any{"Peer": map[string]any{"Addr": "10.77.0.2:4700", "Source": "mdns"}}),
+		line(t, 300*time.Millisecond, "PeerReady", map[string]any{"Peer": map[string]any{"ID": "abc", "Addr": "10.77.0.2:4700", "Source": "mdns", "Ready": true}}),
+		line(t, 400*time.Millisecond, "PeerReady", map[string]any{"Peer": map[string]any{"ID": "def", "Addr": "10.77.0.3:4700", "Source": "manual", "Ready": true}}),
 		line(t, time.Second, "ChunkLanded", map[string]any{"Length": 50, "Peer": "abc"}),
 		line(t, time.Second, "DownloadProgress", map[string]any{"Size": 200, "Done": 50,
 			"Peers": []map[string]any{{"Peer": "self", "Bytes": 0}, {"Peer": "abc", "Bytes": 50}}}),
 		line(t, 2*time.Second, "DownloadStateChanged", map[string]any{"State": 5, "Path": "/x"}),
 	)
-	if tl.addrs["abc"] != "10.77.0.2:4700" {
+	if tl.addrs["abc"] != "10.77.0.2:4700" || tl.addrs["def"] != "10.77.0.3:4700" {
 		t.Errorf("addrs = %v", tl.addrs)
+	}
+	if !tl.ready.Equal(t0.Add(300*time.Millisecond)) || tl.via != "mdns" {
+		t.Errorf("first ready peer at %v by %q, want the first PeerReady, by mdns", tl.ready.Sub(t0), tl.via)
 	}
 	if tl.shares["abc"] != 50 || tl.shares["self"] != 0 {
 		t.Errorf("shares = %v", tl.shares)

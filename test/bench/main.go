@@ -33,8 +33,8 @@ type config struct {
 	sharedSize int64         // file size for j
 	manySize   int64         // file size for m, p and o's long run
 	smallSize  int64         // file size for n
-	ttfbSize   int64         // file size for o's short run
-	wan        int64         // WAN rate for a, b, c, h, i, k's lenders, n, o, and the shared uplink of j; bits per second
+	ttfbSize   int64         // file size for o's short run and q
+	wan        int64         // WAN rate for a, b, c, h, i, k's lenders, n, o, q, and the shared uplink of j; bits per second
 	slowWAN    int64         // the straggler's WAN rate in b
 	manyWAN    int64         // WAN rate of every host in m
 	mixedWAN   []int64       // WAN rates of h1, h2, ... in p
@@ -47,7 +47,7 @@ type config struct {
 
 // allScenarios are the scenarios -scenarios picks from; f and g are
 // measured in every run.
-const allScenarios = "abcdehijklmnop"
+const allScenarios = "abcdehijklmnopq"
 
 func main() {
 	var cfg config
@@ -64,8 +64,8 @@ func main() {
 	flag.StringVar(&sharedSize, "shared-size", "64MiB", "file size for scenario j")
 	flag.StringVar(&manySize, "many-size", "128MiB", "file size for scenarios m and p and o's long run")
 	flag.StringVar(&smallSize, "small-size", "8MiB", "file size for scenario n")
-	flag.StringVar(&ttfbSize, "ttfb-size", "32MiB", "file size for o's short run")
-	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b, c, h, i, n and o, of k's lenders, and of the shared uplink in j")
+	flag.StringVar(&ttfbSize, "ttfb-size", "32MiB", "file size for o's short run and scenario q")
+	flag.StringVar(&wan, "wan", "20mbit", "WAN rate of every host in a, b, c, h, i, n, o and q, of k's lenders, and of the shared uplink in j")
 	flag.StringVar(&slowWAN, "slow-wan", "2mbit", "WAN rate of the straggler in b")
 	flag.StringVar(&manyWAN, "many-wan", "10mbit", "WAN rate of every host in m")
 	flag.StringVar(&mixedWAN, "mixed-wan", "5mbit,10mbit,20mbit,40mbit", "WAN rates of h1, h2, ... in p, one per host")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,9 +13,9 @@ import (
 	"github.com/dragonload/dragonload/test/netbed"
 )
 
-// Scenarios k, m, n, o and p of issue 10 (performance): the requester's
-// own link fast, many hosts, small files, a slow first byte, and links of
-// different speeds.
+// Scenarios k, m, n, o, p and q of issue 10 (performance): the requester's
+// own link fast, many hosts, small files, a slow first byte, links of
+// different speeds, and finding the lenders by mDNS.
 
 // shortRun is the time under which one run says little: start-up and the
 // scheduling of a busy machine weigh too much in it. Such a run is
@@ -238,4 +239,47 @@ func mixedName(rates []int64) string {
 		numbers[i] = strings.TrimSuffix(p, unit)
 	}
 	return strings.Join(numbers, "/") + unit
+}
+
+// The kinds of q's runs, which start their names and Targets rows.
+const (
+	startPeer = "q: --peer"
+	startCold = "q: mDNS cold"
+	startWarm = "q: mDNS warm"
+)
+
+// mdnsStart is scenario q: how soon a requester that finds its lenders by
+// mDNS alone has its first ready peer, started with a fresh home (cold)
+// and restarted with the home of a run that met the same lenders (warm),
+// which may dial them from a cache at once while mDNS confirms them. h1
+// gets the -ttfb-size file at the usual latency with h2..h4 lending, all
+// at -wan, the lenders with mDNS on; the reference reaches them by
+// --peer. The kinds take turns, repeats times: --peer, then cold with
+// fresh homes in a folder of the pair's own, then warm with that folder's
+// homes again, so that every warm requester met the lenders exactly once
+// before (and each lender keeps its node id). The mDNS runs' ideal is the
+// --peer runs' median time.
+func (b *bench) mdnsStart(ctx context.Context) error {
+	size := b.cfg.ttfbSize
+	if err := b.startOrigin(ctx, size, 11); err != nil {
+		return err
+	}
+	kind := func(start string, mdns mdnsMode) spec {
+		return spec{scenario: "q", name: fmt.Sprintf("%s, N=4, %s", start, mib(size)), lenders: seq(2, 4), mdns: mdns}
+	}
+	peer, cold, warm := kind(startPeer, mdnsLenders), kind(startCold, mdnsAll), kind(startWarm, mdnsAll)
+	peer.ideal = phasedIdeal(size, []float64{1}, []float64{4 * b.perHost})
+	var refs, found []*result
+	for i := 1; i <= repeats; i++ {
+		cold.homes = filepath.Join(b.work, fmt.Sprintf("q-homes-%d", i))
+		warm.homes = cold.homes
+		refs = append(refs, b.pooled(ctx, peer.nth(i, repeats)))
+		found = append(found, b.pooled(ctx, cold.nth(i, repeats)), b.pooled(ctx, warm.nth(i, repeats)))
+	}
+	if m := median(refs); m.Err == nil {
+		for _, r := range found {
+			r.Ideal = m.Wall
+		}
+	}
+	return nil
 }

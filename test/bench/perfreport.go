@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -10,11 +11,11 @@ import (
 	"github.com/dragonload/dragonload/test/netbed"
 )
 
-// The Targets rows of issue 10 (performance): scenarios k..p, d's CPU
+// The Targets rows of issue 10 (performance): scenarios k..q, d's CPU
 // against the raw references, and start-up and finish over the runs.
 
-// issue10Rows writes the Targets rows of k, l, m, n, o and p, and d's CPU
-// against l.
+// issue10Rows writes the Targets rows of k, l, m, n, o, p and q, and d's
+// CPU against l.
 func (rep *report) issue10Rows(w *strings.Builder) {
 	for _, rs := range rep.rows("k") {
 		m := median(rs)
@@ -43,6 +44,109 @@ func (rep *report) issue10Rows(w *strings.Builder) {
 	for _, rs := range rep.rows("p") {
 		rep.medianRow(w, rs, fmt.Sprintf("≤ %.2f", rs[0].Target), rep.mixedShares(median(rs)))
 	}
+	rep.mdnsRows(w)
+}
+
+// mdnsRows are q's Targets rows: the first ready peer of the warm runs
+// (goal 2's target) and of the cold ones (a reference), each the median
+// over its runs, and the median wall time of each kind against the
+// --peer runs', for information.
+func (rep *report) mdnsRows(w *strings.Builder) {
+	runs := map[string][]*result{}
+	for _, rs := range rep.rows("q") {
+		for _, kind := range []string{startPeer, startCold, startWarm} {
+			if strings.HasPrefix(rs[0].Row, kind) {
+				runs[kind] = rs
+			}
+		}
+	}
+	peer := runs[startPeer]
+	rep.firstPeerRow(w, "warm restart", runs[startWarm], peer, targetFirstPeer)
+	rep.firstPeerRow(w, "cold", runs[startCold], peer, 0)
+	for _, kind := range []string{startCold, startWarm} {
+		rep.againstPeerRow(w, kind, runs[kind], peer)
+	}
+}
+
+// never stands for a first ready peer that never came: later than any.
+const never = time.Duration(math.MaxInt64)
+
+// firstPeerRow is the Targets row of the first ready peer over the runs
+// rs of one kind, which label names: their median, against target (0 = a
+// reference), with every run's and the --peer runs' median in the notes.
+func (rep *report) firstPeerRow(w *strings.Builder, label string, rs, peer []*result, target time.Duration) {
+	if len(rs) == 0 {
+		return
+	}
+	name := fmt.Sprintf("q: first ready peer, %s (median of %d)", label, len(rs))
+	goal, holds := "reference", ""
+	if target > 0 {
+		goal = "≤ " + ms(target)
+	}
+	if m := median(rs); m.Err != nil {
+		row(w, name, "failed", "", "", goal, "", cell(m.Name)+": "+rep.notes(m))
+		return
+	}
+	v := middle(firstPeers(rs))
+	if target > 0 {
+		holds = yesNo(v <= target)
+	}
+	var each []string
+	for _, r := range rs {
+		each = append(each, firstPeerOf(r))
+	}
+	notes := []string{"runs: " + strings.Join(each, ", ")}
+	if t := timed(rs); len(t) > 0 {
+		notes = append(notes, "start-up median "+ms(middle(startups(t))))
+	}
+	if len(peer) > 0 && median(peer).Err == nil {
+		notes = append(notes, "with --peer: median "+msOrNever(middle(firstPeers(peer))))
+	}
+	row(w, name, msOrNever(v), "", "", goal, holds, cell(strings.Join(notes, "; ")))
+}
+
+// firstPeers are the runs' first ready peers, never for a run that had
+// none.
+func firstPeers(rs []*result) []time.Duration {
+	var out []time.Duration
+	for _, r := range rs {
+		out = append(out, cmp.Or(r.FirstPeer, never))
+	}
+	return out
+}
+
+// firstPeerOf is a run's first ready peer and how it was found.
+func firstPeerOf(r *result) string {
+	s := msOrNever(cmp.Or(r.FirstPeer, never))
+	if r.FirstVia != "" {
+		s += " (" + r.FirstVia + ")"
+	}
+	return s
+}
+
+func msOrNever(d time.Duration) string {
+	if d == never {
+		return "never"
+	}
+	return ms(d)
+}
+
+// againstPeerRow is the Targets row, for information, of the median wall
+// time of the runs rs of one kind against the --peer runs' median.
+func (rep *report) againstPeerRow(w *strings.Builder, kind string, rs, peer []*result) {
+	if len(rs) == 0 || len(peer) == 0 {
+		return
+	}
+	name := kind + " / --peer wall time"
+	m, ref := median(rs), median(peer)
+	for _, f := range []*result{m, ref} {
+		if f.Err != nil {
+			row(w, name, "failed", "", "", "information", "", cell(f.Name)+": "+rep.notes(f))
+			return
+		}
+	}
+	row(w, name, secs(m.Wall), secs(ref.Wall), fmt.Sprintf("%.2f", m.Wall.Seconds()/ref.Wall.Seconds()), "information", "",
+		fmt.Sprintf("median of %d (%s); --peer median of %d (%s); %s", len(rs), walls(rs), len(peer), walls(peer), rep.notes(m)))
 }
 
 // rawFigures are the medians of a reference's runs.

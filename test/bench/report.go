@@ -41,6 +41,7 @@ const (
 	targetStartup    = 250 * time.Millisecond // a: requester start to first durable byte
 	targetStartupAdd = 150 * time.Millisecond // o: the same, beyond the -ttfb
 	targetFinish     = 50 * time.Millisecond  // every run: last durable byte to exit
+	targetFirstPeer  = 150 * time.Millisecond // q: requester start to its first ready peer, warm restart
 )
 
 // report is everything RESULTS.md shows.
@@ -55,7 +56,7 @@ type report struct {
 	LANSize  int64 // d, k, l
 	Many     int64 // m, p, o's long run
 	Small    int64 // n
-	TTFBSize int64 // o's short run
+	TTFBSize int64 // o's short run, q
 	WAN      int64
 	SlowWAN  int64
 	ManyWAN  int64   // m
@@ -157,7 +158,9 @@ func (rep *report) markdown() string {
 	p("In n, 4 hosts at %s fetch a %s file. ", netbed.FormatRate(rep.WAN), mib(rep.Small))
 	p("In o, the origin waits %v before every answer, and 4 hosts at %s fetch a %s and a %s file; the ideal adds one such wait to S / the pool's goodput, since no tool can have a byte before the first answer. ", rep.TTFB, netbed.FormatRate(rep.WAN), mib(rep.TTFBSize), mib(rep.Many))
 	p("In p, h1..h%d have WAN links of %s and fetch the %s file; each host's goodput is measured at its own rate and the ideal is S / their sum. ", len(rep.MixedWAN), mixedName(rep.MixedWAN), mib(rep.Many))
-	p("A run under %v says little, so k and l run %d times each and in m..p a run whose ideal is under %v runs %d times; the Targets row shows the median (Every run lists each run). ", shortRun, repeats, shortRun, repeats)
+	p("In q, h2..h4 lend at %s with mDNS on (on the LAN interface alone) and h1 gets a %s file: by --peer without mDNS, then by mDNS alone with a fresh home (cold), then by mDNS alone again with the cold run's home (warm), in turn, %d times; ", netbed.FormatRate(rep.WAN), mib(rep.TTFBSize), repeats)
+	p("the first ready peer is from the requester's start to its first PeerReady event, and the mDNS runs' ideal is the --peer runs' median time. ")
+	p("A run under %v says little, so k, l and q run %d times each and in m..p a run whose ideal is under %v runs %d times; the Targets row shows the median (Every run lists each run). ", shortRun, repeats, shortRun, repeats)
 	p("Every download was checked against the origin's SHA-256.\n\n")
 	if rep.Stopped != nil {
 		p("**The bench stopped early: %s.**\n\n", rep.Stopped)
@@ -366,15 +369,20 @@ func (rep *report) medianRow(w *strings.Builder, rs []*result, target string, ex
 	notes := rep.notes(m)
 	if m.Err == nil {
 		if len(rs) > 1 {
-			var each []string
-			for _, r := range rs {
-				each = append(each, secs(r.Wall))
-			}
-			extra = append(extra, fmt.Sprintf("median of %d (%s)", len(rs), strings.Join(each, ", ")))
+			extra = append(extra, fmt.Sprintf("median of %d (%s)", len(rs), walls(rs)))
 		}
 		notes = cell(strings.Join(append(extra, notes), "; "))
 	}
 	row(w, cmp.Or(m.Row, m.Name), dur(m), durOr(m.Ideal), ratioStr(m), target, holds, notes)
+}
+
+// walls lists the times of runs rs, in the order they ran.
+func walls(rs []*result) string {
+	var each []string
+	for _, r := range rs {
+		each = append(each, secs(r.Wall))
+	}
+	return strings.Join(each, ", ")
 }
 
 // notes is the short per-run summary of the Targets table.

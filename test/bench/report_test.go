@@ -301,3 +301,59 @@ func TestByHost(t *testing.T) {
 		t.Errorf("sorted %q, want %q", names, want)
 	}
 }
+
+func TestMarkdownMDNSStart(t *testing.T) {
+	const size = 32 << 20
+	msec := time.Millisecond
+	run := func(kind string, i int, wall, first time.Duration, via string) *result {
+		row := kind + ", N=4, 32 MiB"
+		return &result{Scenario: "q", Name: fmt.Sprintf("%s (run %d of 3)", row, i), Row: row, N: 4, Size: size, Wall: wall,
+			Origin: size, LAN: size * 3 / 4, Startup: 200 * msec, Finish: 10 * msec, FirstPeer: first, FirstVia: via}
+	}
+	peer := []*result{run(startPeer, 1, 3800*msec, 90*msec, "manual"), run(startPeer, 2, 3900*msec, 80*msec, "manual"), run(startPeer, 3, 3700*msec, 100*msec, "manual")}
+	cold := []*result{run(startCold, 1, 4100*msec, 600*msec, "mdns"), run(startCold, 2, 4200*msec, 620*msec, "mdns"), run(startCold, 3, 4300*msec, 610*msec, "mdns")}
+	warm := []*result{run(startWarm, 1, 4000*msec, 110*msec, "cache"), run(startWarm, 2, 3800*msec, 120*msec, "cache"), run(startWarm, 3, 3900*msec, 900*msec, "mdns")}
+	var all []*result
+	for i := range 3 {
+		peer[i].Ideal = 3500 * msec
+		cold[i].Ideal, warm[i].Ideal = 3800*msec, 3800*msec
+		all = append(all, peer[i], cold[i], warm[i])
+	}
+	rep := &report{Date: t0, Commit: "abc1234", Machine: "test box", Size: 256 << 20, TTFBSize: size, WAN: 20e6, Results: all}
+	md := rep.markdown()
+	for _, want := range []string{
+		"| q: first ready peer, warm restart (median of 3) | 120 ms |  |  | ≤ 150 ms | yes | runs: 110 ms (cache), 120 ms (cache), 900 ms (mdns); start-up median 200 ms; with --peer: median 90 ms |",
+		"| q: first ready peer, cold (median of 3) | 610 ms |  |  | reference |  | runs: 600 ms (mdns), 620 ms (mdns), 610 ms (mdns); start-up median 200 ms; with --peer: median 90 ms |",
+		"| q: mDNS cold / --peer wall time | 4.2 s | 3.8 s | 1.11 | information |  | median of 3 (4.1 s, 4.2 s, 4.3 s); --peer median of 3 (3.8 s, 3.9 s, 3.7 s); origin 1.000 S; LAN 0.750 S |",
+		"| q: mDNS warm / --peer wall time | 3.9 s | 3.8 s | 1.03 | information |  | median of 3 (4.0 s, 3.8 s, 3.9 s); --peer median of 3 (3.8 s, 3.9 s, 3.7 s);",
+		"| q: mDNS cold, N=4, 32 MiB (run 2 of 3) | 4 | 4.2 s | 3.8 s | 1.11 | 0.2 s |",
+		"In q, h2..h4 lend at 20mbit with mDNS on (on the LAN interface alone) and h1 gets a 32 MiB file",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "%!") {
+		t.Errorf("RESULTS.md has a formatting error:\n%s", md)
+	}
+	checkCells(t, md)
+
+	// Warm runs without a ready peer count as later than any; a failed run
+	// fails its rows, and a failed --peer run leaves the comparisons out.
+	warm[0].FirstPeer, warm[0].FirstVia = 0, ""
+	warm[2].FirstPeer, warm[2].FirstVia = 0, ""
+	peer[1].Err = errors.New("dragonload get exited 1")
+	cold[2].Err = errors.New("dragonload get exited 1")
+	md = rep.markdown()
+	for _, want := range []string{
+		"| q: first ready peer, warm restart (median of 3) | never |  |  | ≤ 150 ms | **no** | runs: never, 120 ms (cache), never; start-up median 200 ms |",
+		"| q: first ready peer, cold (median of 3) | failed |  |  | reference |  | q: mDNS cold, N=4, 32 MiB (run 3 of 3): **failed**: dragonload get exited 1 |",
+		"| q: mDNS cold / --peer wall time | failed |  |  | information |  | q: mDNS cold, N=4, 32 MiB (run 3 of 3): **failed**: dragonload get exited 1 |",
+		"| q: mDNS warm / --peer wall time | failed |  |  | information |  | q: --peer, N=4, 32 MiB (run 2 of 3): **failed**: dragonload get exited 1 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+	checkCells(t, md)
+}

@@ -95,7 +95,7 @@ func (b *bench) fetchCopy(ctx context.Context, dir string, host *netbed.Host, r 
 	}
 	events := filepath.Join(dir, "events-"+host.Name+".jsonl")
 	begin := time.Now()
-	p, err := b.start("get on "+host.Name, netbed.Command(host.NS, b.bin, b.getArgs(host, dir, out, events, nil)...), filepath.Join(dir, "get-"+host.Name))
+	p, err := b.start("get on "+host.Name, netbed.Command(host.NS, b.bin, b.getArgs(host, dir, out, events, nil, false)...), filepath.Join(dir, "get-"+host.Name))
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (b *bench) runSides(ctx context.Context, dir string, sides []*side) error {
 			return ctx.Err()
 		}
 		s.begin = time.Now()
-		p, err := b.start("get on "+s.host.Name, netbed.Command(s.host.NS, b.bin, b.getArgs(s.host, dir, s.out, s.events, []int{s.peer})...),
+		p, err := b.start("get on "+s.host.Name, netbed.Command(s.host.NS, b.bin, b.getArgs(s.host, dir, s.out, s.events, []int{s.peer}, false)...),
 			filepath.Join(dir, "get-"+s.host.Name))
 		if err != nil {
 			return err
