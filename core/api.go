@@ -125,7 +125,7 @@ type PeerInfo struct {
 	Addr     string
 	Lending  bool
 	RTT      time.Duration
-	Source   string // "mdns"; "manual" (--peer, settings) or "config" (AddPeer): added by hand
+	Source   string // "mdns", or "recent" (found by mDNS before, dialed at start); "manual" (--peer, settings) or "config" (AddPeer): added by hand
 	Ready    bool   // room proof succeeded on a live connection
 	Received int64  // bytes this node received from the peer
 	Lent     int64  // bytes this node sent to the peer

@@ -18,6 +18,8 @@
 //	config    the home folder: settings, room code, node key
 //	lend      the lender side: serves room peers' chunk requests
 //	discover  LAN discovery over mDNS (a PeerSource)
+//	recent    the room peers reached lately, kept for a warm start
+//	index     the finished downloads shared with the room
 //	peers     the peer table: dial loops, proven peers, bytes per peer
 //	watch     the watched folder of .dragon files
 //	osutil    crash-safe file writes

@@ -24,6 +24,7 @@ import (
 	"github.com/dragonload/dragonload/core/lend"
 	"github.com/dragonload/dragonload/core/link"
 	"github.com/dragonload/dragonload/core/origin"
+	"github.com/dragonload/dragonload/core/recent"
 	"github.com/dragonload/dragonload/core/transfer"
 	"github.com/dragonload/dragonload/core/watch"
 	"github.com/dragonload/dragonload/quicwire"
@@ -62,6 +63,8 @@ type Config struct {
 	// downloads nor overwrite its list.
 	KeepList bool
 	Logger   *slog.Logger
+
+	recent recentOptions // tests only (recentpeers.go)
 }
 
 // Engine is one Dragonload node. All methods are safe for concurrent use.
@@ -82,6 +85,8 @@ type Engine struct {
 	dlRate *downloadRate  // Limits.DownloadRate, for every download (options.go)
 	lender *lend.Server
 	peers  *peerTable
+	recent *recent.List // room peers reached lately, for the next start (recentpeers.go)
+	claims claims       // which sources report which addresses
 
 	mu        sync.Mutex
 	settings  config.Settings
@@ -216,6 +221,7 @@ func New(cfg Config) (*Engine, error) {
 	if err := e.startNode(); err != nil {
 		return nil, err
 	}
+	e.startRecent() // first: remembered peers are dialed before mDNS hears of them
 	e.runSource(e.ctx, StaticPeers{Via: "manual", Addrs: slices.Concat(e.settings.Peers, cfg.Peers)})
 	for _, src := range cfg.PeerSources {
 		e.runSource(e.ctx, src)
@@ -504,7 +510,7 @@ func (e *Engine) AddPeer(addr string) error {
 	if err := CheckPeerAddr(addr); err != nil {
 		return fmt.Errorf("peer address %w", err)
 	}
-	e.peers.Want(addr, "config")
+	e.claims.found(e.peers, addr, "config") // so that the recent source's grace leaves it alone
 	e.updateSettings(func(s *config.Settings) {
 		if !slices.Contains(s.Peers, addr) {
 			s.Peers = append(s.Peers, addr)
@@ -553,7 +559,7 @@ func (e *Engine) updateSettings(change func(*config.Settings)) {
 func (e *Engine) startNode() error {
 	e.mu.Lock()
 	if e.roomCode != e.room {
-		e.roomKey, e.roomCode = quicwire.NewRoom(e.room), e.room
+		e.roomKey, e.roomCode = roomFor(e.home, e.room, e.log), e.room
 	}
 	roomKey, name := e.roomKey, e.name
 	listen, prefer := e.cfg.Listen, ""

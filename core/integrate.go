@@ -18,7 +18,8 @@ const ProtocolVersion = quicwire.ProtocolVersion
 // PeerSource reports where room peers may be found. The engine dials every
 // address found, proves room membership on the connection, and drops the
 // peer when its source reports it lost (or when the connection dies).
-// Sources: addresses given by hand (--peer, the settings file), mDNS, and
+// Sources: addresses given by hand (--peer, the settings file), mDNS, the
+// peers reached lately ("recent", with mDNS only; recentpeers.go), and
 // whatever a caller adds through Config.PeerSources.
 type PeerSource interface {
 	// Name says how peers were found ("manual", "mdns", ...), for the UI.
@@ -64,6 +65,7 @@ func (e *Engine) newPeerTable() *peerTable {
 				e.bus.publish(PeerSeen{Peer: peerInfo(ev.Peer)})
 			case peers.Ready:
 				e.bus.publish(PeerReady{Peer: e.withBan(peerInfo(ev.Peer))})
+				e.rememberPeer(ev.Peer)
 			case peers.Lost:
 				e.bus.publish(PeerLost{Peer: e.withBan(peerInfo(ev.Peer)), Reason: ev.Reason})
 			case peers.Updated:
@@ -103,13 +105,17 @@ func peerInfos(list []peers.Info) []PeerInfo {
 }
 
 // runSource feeds one source into the peer table until the engine stops.
+// The recent source only gives hints: its lost never stops the dialing of
+// an address another source reports too (claims).
 func (e *Engine) runSource(ctx context.Context, src PeerSource) {
+	name := src.Name()
+	_, yield := src.(*recentPeers)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		err := src.Run(ctx,
-			func(addr string) { e.peers.Want(addr, src.Name()) },
-			func(addr, reason string) { e.peers.Forget(addr, reason) })
+			func(addr string) { e.claims.found(e.peers, addr, name) },
+			func(addr, reason string) { e.claims.lost(e.peers, addr, name, reason, yield) })
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("peer source stopped", "source", src.Name(), "err", err)
 			e.bus.publish(Notice{Level: "error", Text: fmt.Sprintf("Finding peers by %s stopped: %v. Add peers by address instead.", src.Name(), err)})

@@ -107,7 +107,7 @@ func (e *Engine) RemovePeer(addr string) error {
 	source, dialed := e.peers.Source(addr)
 	byHand := source == "manual" || source == "config"
 	switch {
-	case dialed && !byHand && !saved && source == "mdns":
+	case dialed && !byHand && !saved && (source == "mdns" || source == "recent"):
 		return fmt.Errorf("%s was found on the LAN, not added by hand; it leaves by itself when that machine stops or changes room", addr)
 	case dialed && !byHand && !saved:
 		return fmt.Errorf("%s was found by %s, not added by hand, so it cannot be removed here", addr, source)

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
@@ -41,6 +42,15 @@ func NewRoom(code string) Room {
 	return r
 }
 
+// RoomFromKey is the Room whose key NewRoom derived earlier, as Key
+// returned it: for a node that keeps the derivation's result rather than
+// paying for Argon2id at every start.
+func RoomFromKey(key [32]byte) Room { return Room{key: key, set: true} }
+
+// Key is the room key, to keep alongside the room code it was derived
+// from; it is as secret as the code. The zero Room's is all zero.
+func (r Room) Key() [32]byte { return r.key }
+
 // Hint is published in mDNS so that nodes of other rooms mostly skip us
 // without a handshake. Anyone on the LAN reads it and can test guesses of
 // the code against it offline, so it carries only 4 bits of an HMAC of the
@@ -52,6 +62,27 @@ func (r Room) Hint() string {
 	m := hmac.New(sha256.New, r.key[:])
 	m.Write([]byte("dragonload/2 room hint"))
 	return fmt.Sprintf("%04x", m.Sum(nil)[0]&0x0f)
+}
+
+// roomTagDomain separates the room tag from every other use of the key.
+const roomTagDomain = "dragonload/1 room tag\x00"
+
+// Tag is a short name for the room, 16 hex digits (the first 8 bytes of
+// SHA-256 over a domain string and the key), only for telling rooms apart
+// locally: a file in the home folder records with it which room its
+// contents belong to, so that they are ignored after a change of room. It
+// is not the key, nor the mDNS hint, and the key cannot be found from it.
+// Like the key, though, it confirms a guessed room code offline, so it
+// belongs only where the code itself is kept (the home folder): it is never
+// announced, neither in mDNS nor on the wire. The zero Room's tag is "".
+func (r Room) Tag() string {
+	if !r.set {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(roomTagDomain))
+	h.Write(r.key[:])
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // crockford is Crockford's base32 alphabet: digits and lowercase letters

@@ -1,7 +1,10 @@
 package quicwire
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +82,49 @@ func TestRoomKeyAndHint(t *testing.T) {
 	}
 	if a.Hint() != NewRoom("test-room-one").Hint() {
 		t.Fatal("hint differs for the same room")
+	}
+}
+
+// TestRoomTag: the tag names a room locally: 16 hex digits, the same for
+// the same room, another for another room, "" for no room, and it is
+// neither the key, nor a piece of it, nor the mDNS hint.
+func TestRoomTag(t *testing.T) {
+	a, b := testRoom(), otherRoom()
+	cases := []struct {
+		name string
+		room Room
+		want *regexp.Regexp
+	}{
+		{"a room", a, regexp.MustCompile(`^[0-9a-f]{16}$`)},
+		{"another room", b, regexp.MustCompile(`^[0-9a-f]{16}$`)},
+		{"no room", Room{}, regexp.MustCompile(`^$`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tag := c.room.Tag()
+			if !c.want.MatchString(tag) {
+				t.Fatalf("Tag() = %q, want %v", tag, c.want)
+			}
+			if tag != c.room.Tag() {
+				t.Fatal("Tag() differs between two calls")
+			}
+			if tag == "" {
+				return
+			}
+			key := hex.EncodeToString(c.room.key[:])
+			if strings.Contains(key, tag) {
+				t.Fatalf("tag %q is a piece of the key %s", tag, key)
+			}
+			sum := sha256.Sum256(append([]byte("dragonload/1 room tag\x00"), c.room.key[:]...))
+			if want := hex.EncodeToString(sum[:8]); tag != want {
+				t.Fatalf("Tag() = %q, want the documented derivation %q", tag, want)
+			}
+		})
+	}
+	if a.Tag() == b.Tag() {
+		t.Fatal("two rooms share a tag")
+	}
+	if a.Tag() != NewRoom("  TEST room_one ").Tag() {
+		t.Fatal("a loosely typed code of the same room gave another tag")
 	}
 }

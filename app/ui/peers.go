@@ -431,7 +431,9 @@ func peerCell(pi core.PeerInfo, col int) string {
 		return units.Bytes(pi.Lent)
 	case 8:
 		switch {
-		case pi.Source == "mdns":
+		case pi.Source == "mdns" || pi.Source == "recent":
+			// Found on the LAN now, or dialed at start because it was
+			// found there before (core's warm start).
 			return "LAN"
 		case byHand(pi):
 			return "by hand"

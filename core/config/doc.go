@@ -6,6 +6,8 @@
 //
 //	config.toml   settings (TOML, written atomically, mode 0600: it holds the room code)
 //	node.key      this node's Ed25519 identity (see quicwire)
+//	room-key.json the room key derived from the room code, with the code (mode 0600; core/roomkey.go)
+//	recent-peers.json room peers found by mDNS lately, dialed at the next start (mode 0600; core/recent)
 //
 // config.toml keys:
 //
