@@ -208,6 +208,7 @@ func (d *download) transfer(ctx context.Context, p *store.Partial, info origin.I
 		GiveUp:   e.giveUp(),
 		Checks:   e.spotChecks(),
 		Limit:    e.dlRate.wrap,
+		First:    first.span(),
 	})
 	me := selfSource{client: e.origin, name: e.Name(), link: l.URL, first: first}
 	ps := newPairs(e, d, tr, me)

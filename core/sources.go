@@ -24,10 +24,11 @@ type selfSource struct {
 	link   string // the URL the user gave; a refusal of any other (a redirect target) is an expired link
 	// first is the probe's answer, still unread: the file's first bytes.
 	// The fetch that starts at byte 0 streams it, which spares the first
-	// chunk a round trip of its own (the transfer asks this source before
-	// any other, so a fresh download's first chunk is its own). When no
-	// such fetch comes (a resumed download, a copy on the LAN holding the
-	// start), the download closes it at its end.
+	// chunk a round trip of its own: the transfer books those bytes to
+	// this source before anything else (transfer.Config.First), copies on
+	// the LAN included, since the origin has sent them already. When no
+	// such fetch comes (a resumed download whose start is durable), the
+	// download closes it at its end.
 	first *firstBytes
 }
 
@@ -71,6 +72,14 @@ func (b *firstBytes) takeAt(off int64) *origin.First {
 	f := b.f
 	b.f = nil
 	return f
+}
+
+// span is the bytes the answer holds, [0, Len); empty when there is none.
+func (b *firstBytes) span() span.Range {
+	if b == nil || b.f == nil {
+		return span.Range{}
+	}
+	return span.Range{End: b.f.Len()}
 }
 
 // close releases an answer nobody took.

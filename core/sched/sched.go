@@ -356,6 +356,27 @@ func (s *Scheduler) Next(p PeerID, now time.Time) (Assignment, bool) {
 	default:
 		return Assignment{}, false
 	}
+	return s.hand(pr, r, from, now), true
+}
+
+// Claim hands p an assignment for exactly r, when no byte of r is held or
+// received and p may take an assignment now (it is present, not backing
+// off, and has a free slot). It lets a caller that already has r's bytes
+// on the way from p, such as the answer to its probe of the origin, book
+// them to p rather than fetch them again.
+func (s *Scheduler) Claim(p PeerID, r span.Range, now time.Time) (Assignment, bool) {
+	pr := s.byID[p]
+	if pr == nil || !pr.present || len(pr.asg) >= s.cfg.InFlight || now.Before(pr.retryAt) || r.Empty() || !s.pool.Contains(r) {
+		return Assignment{}, false
+	}
+	s.pool.Remove(r)
+	pr.prev, pr.next, pr.last, pr.far = r.Off, r.End, s.lastID+1, false
+	return s.hand(pr, r, 0, now), true
+}
+
+// hand records the assignment of r to pr, cut from assignment from (0 for
+// none), and returns it.
+func (s *Scheduler) hand(pr *peer, r span.Range, from uint64, now time.Time) Assignment {
 	s.lastID++
 	a := &assign{id: s.lastID, peer: pr, off: r.Off, pos: r.Off, end: r.End, start: now, alone: len(pr.asg) == 0, taken: from != 0}
 	if a.alone {
@@ -365,7 +386,7 @@ func (s *Scheduler) Next(p PeerID, now time.Time) (Assignment, bool) {
 	pr.asg = append(pr.asg, a)
 	pr.assigned++
 	s.live[a.id] = a
-	return Assignment{ID: a.id, Peer: p, Range: r, From: from}, true
+	return Assignment{ID: a.id, Peer: pr.id, Range: r, From: from}
 }
 
 // Received records n more contiguous bytes of assignment id. It returns

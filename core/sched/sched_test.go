@@ -44,6 +44,45 @@ func TestFirstChunksAndInFlight(t *testing.T) {
 	}
 }
 
+// TestClaim: a peer may book exactly a range nobody holds, received or
+// not yet, when it has a free slot; the range then counts like any of its
+// assignments, and Next hands out the bytes around it.
+func TestClaim(t *testing.T) {
+	s := New(small(100000), epoch)
+	s.AddPeer("self", epoch)
+	s.AddPeer("b", epoch)
+	r := span.Range{Off: 0, End: 1500}
+	if _, ok := s.Claim("nobody", r, epoch); ok {
+		t.Error("a peer that is not there claimed bytes")
+	}
+	if _, ok := s.Claim("self", span.Range{}, epoch); ok {
+		t.Error("an empty range was claimed")
+	}
+	a, ok := s.Claim("self", r, epoch)
+	if !ok || a.Range != r || a.Peer != "self" || a.From != 0 {
+		t.Fatalf("Claim gave %+v, %v; want self's assignment of %v", a, ok, r)
+	}
+	if _, ok := s.Claim("b", span.Range{Off: 1000, End: 2000}, epoch); ok {
+		t.Error("bytes already claimed were claimed again")
+	}
+	if b := mustNext(t, s, "b", epoch); b.Range.Off != r.End {
+		t.Errorf("the next peer's chunk %v does not start after the claim", b.Range)
+	}
+	mustNext(t, s, "self", epoch)
+	if _, ok := s.Claim("self", span.Range{Off: 50000, End: 51000}, epoch); ok {
+		t.Error("a peer without a free slot claimed bytes")
+	}
+	if s.Received(a.ID, r.Len(), epoch.Add(time.Second)) != true {
+		t.Error("the claim did not end at its end")
+	}
+	if err := s.Complete(a.ID, epoch.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Claim("self", span.Range{Off: 0, End: 100}, epoch.Add(time.Second)); ok {
+		t.Error("received bytes were claimed")
+	}
+}
+
 func TestChunkSizeFollowsRate(t *testing.T) {
 	cfg := small(1 << 30)
 	cfg.MaxChunk = 1 << 20

@@ -99,6 +99,8 @@ type recorder struct {
 	sharedAt time.Time
 	// sharesAt is when Progress first said a source SharesLink, by id.
 	sharesAt map[string]time.Time
+	// lastDurable is when the last range was reported durable.
+	lastDurable time.Time
 }
 
 func newRecorder() *recorder {
@@ -133,6 +135,7 @@ func (r *recorder) Durable(rg span.Range, src string) {
 	}
 	r.ranges.Add(rg)
 	r.durable[src] += rg.Len()
+	r.lastDurable = time.Now()
 }
 
 // act is what a fake source does with one request.

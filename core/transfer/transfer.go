@@ -115,6 +115,13 @@ type Config struct {
 	CommitEvery time.Duration // and at least this often (default 1 s)
 	Sched       sched.Config  // scheduler tuning; Size and Done are set here
 	Checks      Checks        // spot checks of lenders' bytes; zero = none
+	// First is bytes this node's own source fetches before anything else,
+	// whatever the scheduler would choose (copies on the LAN included):
+	// the caller has their answer on the way already, the origin's answer
+	// to its probe, which costs nothing more to read and would be thrown
+	// away otherwise. Booked once, at the start, if SelfID is there and
+	// no byte of it is durable. Empty: none.
+	First span.Range
 	// Limit, when set, wraps the sink of every fetch from every source
 	// (assignments, spot checks, audits): the engine's download speed
 	// limit holds all of them to one rate. nil = none.
@@ -489,45 +496,47 @@ func (t *Transfer) removeSource(id sched.PeerID, why string) {
 	}
 }
 
-// assign starts a fetch for every assignment the scheduler hands out.
+// assign starts a fetch for every assignment the scheduler hands out,
+// Config.First's first.
 func (t *Transfer) assign(ctx context.Context) {
 	now := time.Now()
+	if first := t.cfg.First; !first.Empty() {
+		t.cfg.First = span.Range{}
+		if src, ok := t.sources[SelfID]; ok {
+			t.mu.Lock()
+			a, ok := t.s.Claim(SelfID, first, now)
+			t.mu.Unlock()
+			if ok {
+				t.start(ctx, a, src)
+			}
+		}
+	}
 	ids := make([]sched.PeerID, 0, len(t.sources))
 	for id := range t.sources {
 		ids = append(ids, id)
 	}
-	// This node's own source asks first, so that a fresh download's first
-	// chunk is its own: the answer to the caller's probe can carry it
-	// (core's selfSource). The rest in a fixed order, for reproducible
-	// tests.
-	slices.SortFunc(ids, func(a, b sched.PeerID) int {
-		switch {
-		case a == b:
-			return 0
-		case a == SelfID:
-			return -1
-		case b == SelfID:
-			return 1
-		}
-		return cmp.Compare(a, b)
-	})
+	slices.Sort(ids) // deterministic order, for reproducible tests
 	for _, id := range ids {
 		src := t.sources[id]
 		for {
 			t.mu.Lock()
 			a, ok := t.s.Next(id, now)
-			pin := t.pin
 			t.mu.Unlock()
 			if !ok {
 				break
 			}
-			t.log.Debug("request", "source", src.Name(), "off", a.Range.Off, "len", a.Range.Len())
-			t.cutIfDead(a.From)
-			wctx, cancel := context.WithCancel(ctx)
-			t.workers[a.ID] = &worker{a: a, cancel: cancel, check: t.drawCheck(ctx, a)}
-			go t.work(wctx, a, src, pin)
+			t.start(ctx, a, src)
 		}
 	}
+}
+
+// start runs assignment a's fetch from src.
+func (t *Transfer) start(ctx context.Context, a sched.Assignment, src Source) {
+	t.log.Debug("request", "source", src.Name(), "off", a.Range.Off, "len", a.Range.Len())
+	t.cutIfDead(a.From)
+	wctx, cancel := context.WithCancel(ctx)
+	t.workers[a.ID] = &worker{a: a, cancel: cancel, check: t.drawCheck(ctx, a)}
+	go t.work(wctx, a, src, t.Pin())
 }
 
 // cutIfDead cancels the fetch of assignment id at once when a split left it

@@ -48,10 +48,11 @@ func TestCompletes(t *testing.T) {
 	})
 }
 
-// TestSelfAsksFirst: this node's own source gets the file's first chunk
-// even when a lender's id sorts before SelfID, so that the probe's answer
-// (which carries that chunk) is used rather than thrown away.
-func TestSelfAsksFirst(t *testing.T) {
+// TestFirstToSelf: Config.First goes to this node's own source, whatever
+// the scheduler would have chosen (here a lender whose id sorts before
+// SelfID would take the file's start), so that the probe's answer, which
+// carries those bytes, is used rather than thrown away.
+func TestFirstToSelf(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var fromZero atomic.Int64 // requests for bytes from 0, by this node (1) or a lender (100)
 		starts := func(weight int64) func(int, Request) act {
@@ -63,7 +64,7 @@ func TestSelfAsksFirst(t *testing.T) {
 			}
 		}
 		me := self(4*mib, starts(1))
-		_, _, _, err := run(t, 16*mib, Config{}, me, lender("aaa", 4*mib, starts(100)), lender("peer-b", 4*mib, starts(100)))
+		_, _, _, err := run(t, 16*mib, Config{First: span.Range{Off: 0, End: mib}}, me, lender("aaa", 4*mib, starts(100)), lender("peer-b", 4*mib, starts(100)))
 		if err != nil {
 			t.Fatal(err)
 		}

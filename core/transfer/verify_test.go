@@ -80,11 +80,13 @@ func TestSpotCheckCost(t *testing.T) {
 
 // TestSpotChecksLeaveNoTail: spot checks fetch their slices from the
 // origin when a lender's request starts, so they are ready when it ends:
-// with sixteen machines on links of one rate, checking every request
-// costs about the bytes checked (1/64 of the lent ones, 2 to 3 % of the
-// time here), not the wait for checks queued on this node's link after
-// the last request. Checks made when requests ended took 9 % longer than
-// none.
+// with sixteen machines on links of one rate, the transfer returns at
+// once after the last byte is durable rather than waiting for checks
+// queued on this node's link after the last request (about 0.5 s here
+// when checks were made once requests ended, 9 % of the download). The
+// checks still cost their bytes, 1/64 of the lent ones: the time against
+// no checks is logged (1.01 to 1.05 × in virtual time, the spread coming
+// from the order goroutines run in).
 func TestSpotChecksLeaveNoTail(t *testing.T) {
 	took := map[bool]time.Duration{}
 	for _, on := range []bool{false, true} {
@@ -99,6 +101,7 @@ func TestSpotChecksLeaveNoTail(t *testing.T) {
 				c = DefaultChecks()
 				c.Rand = rand.New(rand.NewPCG(1, 2))
 			}
+			start := time.Now()
 			f, rec, d, err := run(t, size, Config{Checks: c}, srcs...)
 			if err != nil || len(rec.banned) > 0 {
 				t.Fatalf("%v, banned %v", err, rec.banned)
@@ -107,12 +110,12 @@ func TestSpotChecksLeaveNoTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			took[on] = d
+			if tail := start.Add(d).Sub(rec.lastDurable); on && tail > 100*time.Millisecond {
+				t.Errorf("the transfer returned %v after the last byte was durable; want spot checks done by then", tail)
+			}
 		})
 	}
 	t.Logf("with checks %v, without %v", took[true], took[false])
-	if took[true] > took[false]*104/100 {
-		t.Errorf("with checks %v, without %v: want at most 1.04 × without", took[true], took[false])
-	}
 }
 
 // TestSpotCheckDetection measures, over 50 transfers with different draws,
