@@ -131,10 +131,7 @@ func (b *bench) manyHosts(ctx context.Context) error {
 
 func (b *bench) runMany(ctx context.Context, n int) error {
 	size := b.cfg.manySize
-	if err := b.startOrigin(ctx, size, 6); err != nil {
-		return err
-	}
-	g, err := b.measureGoodput(ctx, seq(1, n))
+	g, err := b.manyOrigin(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -202,10 +199,7 @@ func (b *bench) mixedLinks(ctx context.Context) error {
 
 func (b *bench) runMixed(ctx context.Context, n int) error {
 	size := b.cfg.manySize
-	if err := b.startOrigin(ctx, size, 6); err != nil {
-		return err
-	}
-	g, err := b.measureGoodput(ctx, seq(1, n))
+	g, err := b.manyOrigin(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -219,6 +213,15 @@ func (b *bench) runMixed(ctx context.Context, n int) error {
 		lenders: seq(2, n), ideal: phasedIdeal(size, []float64{1}, []float64{sum}), target: targetMixed,
 	})
 	return nil
+}
+
+// manyOrigin starts the origin of the -many-size file (m and p) and
+// measures the goodput of h1..hn at their links' current rates.
+func (b *bench) manyOrigin(ctx context.Context, n int) (map[int]float64, error) {
+	if err := b.startOrigin(ctx, b.cfg.manySize, 6); err != nil {
+		return nil, err
+	}
+	return b.measureGoodput(ctx, seq(1, n))
 }
 
 // mixedName writes rates as "5/10/20/40mbit" when they share a unit.
