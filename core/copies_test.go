@@ -84,11 +84,15 @@ func TestLANCopyOfFinished(t *testing.T) {
 	if end.State != core.StateDone || testkit.FileSHA256(t, end.Path) != testorigin.SumSHA256(seed, size) {
 		t.Fatalf("ended %v (%v), or with the wrong bytes", end.State, end.Err)
 	}
+	// Beyond spot checks, this machine may fetch what it started before
+	// the copy's first answer came (the copy finder's first round waits up
+	// to 250 ms, which a loaded CI machine can use up): the probe's MiB
+	// and one more chunk of 1.5 MiB at most.
 	fromOrigin := o.BytesBySource()["127.0.0.32"]
-	if fromOrigin > size/10 {
+	if fromOrigin > size/10+5*mib/2 {
 		t.Errorf("the second machine fetched %d of %d bytes from the origin; a LAN copy was there", fromOrigin, size)
 	}
-	if got := copyShare(b); got < size*9/10 {
+	if got := copyShare(b); got < size*9/10-5*mib/2 {
 		t.Errorf("the statistics show %d of %d bytes from LAN copies: %+v", got, size, b.Downloads()[0].Peers)
 	}
 }
