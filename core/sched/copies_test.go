@@ -319,6 +319,46 @@ func TestSlowCopyLosesTheTail(t *testing.T) {
 	}
 }
 
+// TestNewCopyKeepsItsWork: a copy that has just joined, holding the whole
+// file, takes over this machine's first requests; the origin routes,
+// this one and a lender that joins after it, take none of its work back
+// while its pace is unknown (they would plan with the same rate and halve
+// it). A copy still short of MinChunk after two seconds of work is slow,
+// and loses work as any peer.
+func TestNewCopyKeepsItsWork(t *testing.T) {
+	const mib = 1 << 20
+	s := New(Config{Size: 24 * mib, MinChunk: mib}, epoch)
+	s.AddPeer("self", epoch)
+	probe, ok := s.Claim("self", rg(0, mib), epoch)
+	if !ok {
+		t.Fatal("the probe was not booked")
+	}
+	mustNext(t, s, "self", epoch)
+	now := at(time.Millisecond)
+	s.Received(probe.ID, 64<<10, now)
+	s.AddCopy("copy", set(rg(0, 24*mib)), now)
+	var held int64
+	for range 2 {
+		held += mustNext(t, s, "copy", now).Range.Len()
+	}
+	s.AddPeer("lender", now)
+	for _, p := range []PeerID{"lender", "self", "lender", "self"} {
+		if a, ok := s.Next(p, now); ok {
+			t.Fatalf("%s got %+v of what the new copy fetches", p, a)
+		}
+	}
+	if as := s.Assigned(); as.Size() != held {
+		t.Errorf("%d bytes assigned, want the copy's %d", as.Size(), held)
+	}
+	// Two seconds on, the copy delivered nothing: the lender splits.
+	now = now.Add(rateWindow)
+	if a, ok := s.Next("lender", now); !ok {
+		t.Error("the lender took nothing from a copy silent for two seconds")
+	} else if a.From == 0 {
+		t.Errorf("the lender got %+v, not a split", a)
+	}
+}
+
 // TestClaims: rule 3. (The claims are told once, so their pace is not
 // known and no far end of them is taken: see TestFarEnd.)
 func TestClaims(t *testing.T) {

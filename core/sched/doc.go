@@ -126,7 +126,10 @@
 // completes one: a copy that stopped serving must not keep the origin from
 // bytes it will never deliver. End-game splits of a copy peer's work by
 // the others follow the finish-earlier rule as always, so a slow copy
-// still loses work to a faster origin at the end.
+// still loses work to a faster origin at the end; but not before the
+// copy's pace is known (it delivered MinChunk, or worked for two seconds):
+// the rule would plan with a guessed rate, and a LAN copy that has just
+// joined would lose half its first chunks to the origin.
 //
 // Two machines downloading the same file at once each see the other as a
 // copy peer, tell their scheduler what the other holds and, with

@@ -1138,6 +1138,8 @@ func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
 		silent := s.silent(a.peer, now) || s.lagging(a, now)
 		if silent {
 			cut = a.pos
+		} else if !pr.copy && s.unpaced(a.peer, now) {
+			continue
 		}
 		r := span.Range{Off: cut, End: a.end}
 		if pr.copy {
@@ -1173,6 +1175,19 @@ func (s *Scheduler) split(pr *peer, now time.Time) (span.Range, uint64, bool) {
 		return r, a.id, true
 	}
 	return span.Range{}, 0, false
+}
+
+// unpaced reports whether pr is a copy peer whose pace is not known yet:
+// it has delivered less than MinChunk in under rateWindow of work. Its
+// work is not split by a peer that holds no copy. The finish-earlier rule
+// would plan with a guess (the same rate as an unmeasured splitter, or 1
+// byte a second against a measured one) and hand the origin bytes a LAN
+// copy, almost always far faster, is about to deliver. A copy that is
+// still short of MinChunk after rateWindow is slow, and is split as any
+// peer is.
+func (s *Scheduler) unpaced(pr *peer, now time.Time) bool {
+	pr.busy.advance(now)
+	return pr.copy && !pr.measured(s.cfg.MinChunk) && pr.busy.elapsed < rateWindow.Seconds()
 }
 
 // silent reports whether pr has held work without delivering a byte for
