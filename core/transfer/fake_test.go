@@ -36,6 +36,7 @@ type memFile struct {
 	blockAt  int64
 	maxDirty int64 // the most bytes written and not yet durable at any commit
 	written  int64
+	wroteAt  time.Time // the first write
 }
 
 func newMemFile(size int64) *memFile { return &memFile{data: make([]byte, size)} }
@@ -47,6 +48,9 @@ func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	copy(f.data[off:], b)
+	if f.written == 0 {
+		f.wroteAt = time.Now()
+	}
 	f.written += int64(len(b))
 	return len(b), nil
 }
@@ -101,6 +105,9 @@ type recorder struct {
 	sharesAt map[string]time.Time
 	// lastDurable is when the last range was reported durable.
 	lastDurable time.Time
+	// firstDurable and firstShown are when a range was first reported
+	// durable, and when Progress first showed a byte written.
+	firstDurable, firstShown time.Time
 }
 
 func newRecorder() *recorder {
@@ -111,6 +118,9 @@ func (r *recorder) Progress(p Progress) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.last = p
+	if p.Written > 0 && r.firstShown.IsZero() {
+		r.firstShown = time.Now()
+	}
 	if p.SharedLink && r.sharedAt.IsZero() {
 		r.sharedAt = time.Now()
 	}
@@ -136,6 +146,9 @@ func (r *recorder) Durable(rg span.Range, src string) {
 	r.ranges.Add(rg)
 	r.durable[src] += rg.Len()
 	r.lastDurable = time.Now()
+	if r.firstDurable.IsZero() {
+		r.firstDurable = r.lastDurable
+	}
 }
 
 // act is what a fake source does with one request.

@@ -112,7 +112,7 @@ type Config struct {
 	GiveUp      time.Duration // no durable progress for this long fails the transfer (default 2 min)
 	MaxWait     time.Duration // longest Retry-After honoured (default 5 min)
 	CommitBytes int64         // journal at least every this many bytes (default 4 MiB)
-	CommitEvery time.Duration // and at least this often (default 1 s)
+	CommitEvery time.Duration // and at least this often (default 1 s); the first bytes at once
 	Sched       sched.Config  // scheduler tuning; Size and Done are set here
 	Checks      Checks        // spot checks of lenders' bytes; zero = none
 	// First is bytes this node's own source fetches before anything else,
@@ -162,6 +162,11 @@ type Transfer struct {
 	pending []landed // written, not yet committed
 	pendBy  int64
 	written int64
+	// begun is set once the run's first commit starts. The first bytes
+	// are committed and reported at once rather than at the next commit
+	// or progress tick: the first sign of life a user sees, and the
+	// first point a resume keeps, come as early as they can.
+	begun bool
 	// delivered is what each lender wrote, for audits after a ban.
 	delivered map[sched.PeerID]*span.Set
 
@@ -225,6 +230,7 @@ type landed struct {
 type commitDone struct {
 	batch []landed
 	err   error
+	first bool // the run's first commit
 }
 
 // errSplit ends a fetch whose range was shortened by an end-game split.
@@ -585,7 +591,7 @@ func (t *Transfer) work(ctx context.Context, a sched.Assignment, src Source, pin
 				t.delivered[a.Peer].Add(r)
 			}
 		}
-		full := t.pendBy >= t.cfg.CommitBytes
+		full := t.pendBy >= t.cfg.CommitBytes || !t.begun
 		t.mu.Unlock()
 		off += n
 		if full {
@@ -769,11 +775,12 @@ func (t *Transfer) maybeCommit(now time.Time) {
 		return
 	}
 	t.mu.Lock()
-	due := len(t.pending) > 0 && (t.pendBy >= t.cfg.CommitBytes || now.Sub(t.lastCommit) >= t.cfg.CommitEvery || t.s.Finished())
+	due := len(t.pending) > 0 && (t.pendBy >= t.cfg.CommitBytes || now.Sub(t.lastCommit) >= t.cfg.CommitEvery || t.s.Finished() || !t.begun)
 	var batch []landed
+	first := due && !t.begun
 	if due {
 		batch = t.pending
-		t.pending, t.pendBy = nil, 0
+		t.pending, t.pendBy, t.begun = nil, 0, true
 	}
 	t.mu.Unlock()
 	if !due {
@@ -782,7 +789,7 @@ func (t *Transfer) maybeCommit(now time.Time) {
 	t.committing = true
 	t.lastCommit = now
 	go func() {
-		t.committed <- commitDone{batch: batch, err: t.cfg.File.Commit(merge(batch))}
+		t.committed <- commitDone{batch: batch, err: t.cfg.File.Commit(merge(batch)), first: first}
 	}()
 }
 
@@ -797,6 +804,9 @@ func (t *Transfer) afterCommit(c commitDone) error {
 	}
 	t.quietSince = later(time.Now(), t.quietSince)
 	t.lastErr = nil
+	if c.first {
+		t.report(time.Now())
+	}
 	t.mu.Lock()
 	more := t.pendBy >= t.cfg.CommitBytes || (t.s.Finished() && len(t.pending) > 0)
 	t.mu.Unlock()

@@ -428,6 +428,23 @@ func TestCommitCadence(t *testing.T) {
 	})
 }
 
+// TestFirstBytesAtOnce: the first bytes written are committed and shown
+// at once, not at the 4 MiB mark or the next progress tick.
+func TestFirstBytesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, rec, _, err := run(t, 8*mib, Config{CommitEvery: time.Hour}, self(mib, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := rec.firstDurable.Sub(f.wroteAt); d != 0 {
+			t.Errorf("the first bytes became durable %v after they were written", d)
+		}
+		if d := rec.firstShown.Sub(f.wroteAt); d != 0 {
+			t.Errorf("the first bytes were shown %v after they were written", d)
+		}
+	})
+}
+
 // TestWritesLeaveTheLock: a write that blocks (a slow disk) holds up only
 // its own request; other sources keep landing bytes.
 func TestWritesLeaveTheLock(t *testing.T) {
