@@ -26,7 +26,14 @@
 // at least Config.MinSplit). So the tail of the file stays balanced, and
 // faster peers simply come back for more. Chunks are cut from the lowest
 // unassigned offset, so the file fills from the front (but see Copies and
-// claims).
+// claims), with one exception: a peer not measured yet that joins a
+// download under way (another peer is measured, or is delivering bytes it
+// claimed with Claim, such as the answer to the probe that started the
+// download) cuts its chunks from the end of the unassigned bytes. It may be far slower than those
+// already at work, and a chunk of it near the front would hold back the
+// running hash of the file's prefix until it lands, leaving everything
+// behind it to hash at the very end; at the end of the file it is done
+// before the others get there, or the end-game takes it over.
 //
 // A peer's two outstanding chunks are sized to end about half a chunk
 // apart: a lender serves its requests side by side, and two that end

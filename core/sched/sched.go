@@ -371,7 +371,9 @@ func (s *Scheduler) Claim(p PeerID, r span.Range, now time.Time) (Assignment, bo
 	}
 	s.pool.Remove(r)
 	pr.prev, pr.next, pr.last, pr.far = r.Off, r.End, s.lastID+1, false
-	return s.hand(pr, r, 0, now), true
+	a := s.hand(pr, r, 0, now)
+	s.live[a.ID].claimed = true
+	return a, true
 }
 
 // hand records the assignment of r to pr, cut from assignment from (0 for
@@ -653,6 +655,7 @@ type assign struct {
 	start   time.Time
 	alone   bool // handed out while its peer held nothing else
 	taken   bool // cut from another's assignment in the end-game (split)
+	claimed bool // booked with Claim: bytes already on their way
 	gotByte bool
 	// The current progress window, from the first byte on: when it
 	// started, pos then, and the peer's shown rate then.
@@ -706,6 +709,7 @@ type choice struct {
 	left int64
 	half bool
 	far  bool
+	tail bool // cut the chunk from the end of from, not its start
 }
 
 // pick returns where pr's next chunk comes from: the lowest unassigned
@@ -721,6 +725,13 @@ type choice struct {
 func (s *Scheduler) pick(pr *peer, now time.Time) (choice, bool) {
 	copies := slices.ContainsFunc(s.peers, func(q *peer) bool { return q.present && q.copy })
 	if !copies && pr.failed.Len() == 0 {
+		if s.late(pr) {
+			rs := s.pool.Ranges()
+			if len(rs) == 0 {
+				return choice{}, false
+			}
+			return choice{from: rs[len(rs)-1], left: s.pool.Size(), tail: true}, true
+		}
 		first, ok := s.pool.First()
 		return choice{from: first, left: s.pool.Size()}, ok
 	}
@@ -744,6 +755,9 @@ func (s *Scheduler) pick(pr *peer, now time.Time) (choice, bool) {
 			return c, false
 		}
 		c.from = rs[0]
+		if s.late(pr) {
+			c.from, c.tail = rs[len(rs)-1], true
+		}
 		return c, true
 	}
 	// Another download may be running. Its latest picks are not among
@@ -1016,12 +1030,42 @@ func (s *Scheduler) carve(pr *peer, c choice, now time.Time) span.Range {
 		size = min(size, max(first.Len()/2, s.cfg.MinSplit))
 	}
 	size = roundUp(size, s.align)
+	if c.tail {
+		// Start on an aligned offset; a sliver left before it would cost
+		// a request of its own: take it along.
+		off := (first.End - size) / s.align * s.align
+		if off <= first.Off || off-first.Off < s.cfg.MinSplit {
+			off = first.Off
+		}
+		return span.Range{Off: off, End: first.End}
+	}
 	end := first.Off + size
 	// A sliver left behind would cost a request of its own: take it along.
 	if end >= first.End || first.End-end < s.cfg.MinSplit {
 		end = first.End
 	}
 	return span.Range{Off: first.Off, End: end}
+}
+
+// late reports whether pr is a peer, not a copy, that joins a download
+// already under way: it has not been measured yet while another present
+// peer of its kind is measured, or is delivering bytes it claimed (the
+// answer to the probe that started the download, see Claim). It takes its
+// chunks from the end of the free bytes rather than the front. Its pace is
+// unknown, and it may be far slower than the peer already at work (a
+// lender on a slow link beside this machine's fast one): a chunk of it
+// near the front would hold back the running hash of the file's prefix
+// (core/store) until it lands, leaving all the bytes behind it to hash
+// after the last one arrives. At the end of the file it is done long
+// before the others get there, or the end-game takes it over.
+func (s *Scheduler) late(pr *peer) bool {
+	if pr.copy || pr.measured(s.cfg.MinChunk) {
+		return false
+	}
+	return slices.ContainsFunc(s.peers, func(q *peer) bool {
+		return q != pr && q.present && !q.copy &&
+			(q.measured(s.cfg.MinChunk) || slices.ContainsFunc(q.asg, func(a *assign) bool { return a.claimed }))
+	})
 }
 
 // fairShare is how many more bytes pr should take on: what it can deliver

@@ -65,8 +65,10 @@ func TestClaim(t *testing.T) {
 	if _, ok := s.Claim("b", span.Range{Off: 1000, End: 2000}, epoch); ok {
 		t.Error("bytes already claimed were claimed again")
 	}
-	if b := mustNext(t, s, "b", epoch); b.Range.Off != r.End {
-		t.Errorf("the next peer's chunk %v does not start after the claim", b.Range)
+	// The claim's bytes are on their way: b joins a download under way,
+	// and starts at the end (see TestLateJoinerTakesTheTail).
+	if b := mustNext(t, s, "b", epoch); b.Range != rg(99000, 100000) {
+		t.Errorf("the next peer's chunk %v, want the last 1000 bytes", b.Range)
 	}
 	mustNext(t, s, "self", epoch)
 	if _, ok := s.Claim("self", span.Range{Off: 50000, End: 51000}, epoch); ok {
@@ -135,6 +137,57 @@ func TestSliverIsTakenAlong(t *testing.T) {
 	a := mustNext(t, s, "self", epoch)
 	if a.Range != (span.Range{Off: 0, End: 1050}) {
 		t.Errorf("got %v: a remainder below MinSplit should be taken along", a.Range)
+	}
+}
+
+// TestLateJoinerTakesTheTail: a peer that joins once another is measured
+// takes its first chunks from the end of the free bytes, aligned, so that
+// a slow one does not hold back the file's prefix; one that joins before
+// any is measured, and a measured one, go on from the front.
+func TestLateJoinerTakesTheTail(t *testing.T) {
+	s := New(small(100050), epoch)
+	s.AddPeer("self", epoch)
+	s.AddPeer("early", epoch)
+	a := mustNext(t, s, "self", epoch)
+	if b := mustNext(t, s, "early", epoch); b.Range != rg(1000, 2000) {
+		t.Errorf("a peer joining before any was measured got %v, want [1000,2000)", b.Range)
+	}
+	now := at(10 * time.Millisecond)
+	receiveAll(t, s, a, now)
+	s.AddPeer("late", now)
+	if b := mustNext(t, s, "late", now); b.Range != rg(99000, 100050) {
+		t.Errorf("late peer's first chunk %v, want [99000,100050)", b.Range)
+	}
+	// Two chunks end half a chunk apart, as at the front.
+	if b := mustNext(t, s, "late", now); b.Range != rg(97400, 99000) {
+		t.Errorf("late peer's second chunk %v, want [97400,99000)", b.Range)
+	}
+	if b := mustNext(t, s, "self", now); b.Range.Off != 2000 {
+		t.Errorf("the measured peer got %v, want it to go on from 2000", b.Range)
+	}
+	// A remainder under MinSplit before the aligned start is taken along.
+	s = New(small(14130), epoch)
+	s.AddPeer("self", epoch)
+	receiveAll(t, s, mustNext(t, s, "self", epoch), at(time.Millisecond))
+	for _, want := range []span.Range{rg(1000, 9000), rg(9000, 13000)} {
+		if b := mustNext(t, s, "self", now); b.Range != want {
+			t.Fatalf("self got %v, want %v", b.Range, want)
+		}
+	}
+	s.pool.Remove(rg(13000, 13050))
+	s.AddPeer("late", now)
+	if b := mustNext(t, s, "late", now); b.Range != rg(13050, 14130) {
+		t.Errorf("late peer got %v, want [13050,14130)", b.Range)
+	}
+	// Beside a copy that is not fetching (its claims lapsed), a late
+	// peer takes the end of what the copy does not hold.
+	s = New(small(10000), epoch)
+	s.AddPeer("self", epoch)
+	receiveAll(t, s, mustNext(t, s, "self", epoch), at(time.Millisecond))
+	s.AddCopy("c", set(rg(5000, 10000)), epoch)
+	s.AddPeer("late", idle)
+	if b := mustNext(t, s, "late", idle); b.Range != rg(4000, 5000) {
+		t.Errorf("late peer beside a copy got %v, want [4000,5000)", b.Range)
 	}
 }
 
